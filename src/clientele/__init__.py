@@ -1,0 +1,1 @@
+"""Clientele: a self-hostable Customers service for restaurants and shops."""

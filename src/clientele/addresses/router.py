@@ -1,0 +1,5 @@
+"""HTTP routes for addresses (SPEC §6)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/addresses", tags=["addresses"])

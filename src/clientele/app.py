@@ -1,0 +1,64 @@
+"""Builds the FastAPI application: routers, error handlers, the engine's lifetime."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from clientele.addresses.router import router as addresses_router
+from clientele.config import Settings, load_settings
+from clientele.customers.router import router as customers_router
+from clientele.database import Connection, create_engine
+from clientele.delivery_zones.router import router as delivery_zones_router
+from clientele.errors import error_responses, install_error_handlers
+from clientele.tags.router import router as tags_router
+from clientele.wire import JSONResponse
+
+DESCRIPTION = """\
+Clientele serves the Customers API of a point-of-sale platform: a client written for that
+platform works by changing only its base URL. Every route is also served under `/v5`.
+
+Authenticate with `Authorization: Bearer <token>`; each route names the scope it needs.
+Errors are `{"message": "…", "errors": {"field": ["…"]}}`. Timestamps are UTC
+`YYYY-MM-DD HH:MM:SS`.
+"""
+
+api = APIRouter()
+for domain_router in (customers_router, tags_router, addresses_router, delivery_zones_router):
+    api.include_router(domain_router)
+
+probes = APIRouter(tags=["operations"])
+
+
+@probes.get("/healthz", summary="Process is up")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@probes.get("/readyz", summary="Database is reachable", responses=error_responses(503))
+async def readyz(connection: Connection) -> JSONResponse:
+    await connection.execute(text("SELECT 1"))
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for these settings (from the environment by default)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(title="Clientele", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  default_response_class=JSONResponse)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(probes)
+    app.include_router(api)
+    app.include_router(api, prefix="/v5", include_in_schema=False)
+    return app

@@ -1,0 +1,158 @@
+"""The `clientele` command: serve, migrate, and manage businesses and tokens (SPEC §7)."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clientele.auth import service as auth
+from clientele.auth.scopes import ALL_SCOPES
+from clientele.config import load_settings
+from clientele.database import create_engine, migrate
+from clientele.wire import format_timestamp, parse_uuid
+
+app = typer.Typer(help="Clientele, a self-hostable Customers service.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+business_app = typer.Typer(help="Manage businesses (tenants).", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(business_app, name="business")
+app.add_typer(token_app, name="token")
+
+T = TypeVar("T")
+
+
+def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]] | None = None) -> T | None:
+    """Migrate the configured database, then run `work` in one transaction."""
+
+    async def main() -> T | None:
+        engine = create_engine(load_settings().database_url)
+        try:
+            await migrate(engine)
+            if work is None:
+                return None
+            async with engine.begin() as connection:
+                return await work(connection)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def business_id_or_exit(text: str) -> uuid.UUID:
+    parsed = parse_uuid(text)
+    if parsed is None:
+        raise fail(f"Not a business id: {text}")
+    return parsed
+
+
+async def bootstrap(connection: AsyncConnection) -> auth.IssuedToken | None:
+    """On an empty database: a first business and an all-scope token for it."""
+    if await auth.count_businesses(connection=connection) > 0:
+        return None
+    business_id = await auth.create_business(connection=connection, name="My business")
+    return await auth.create_token(connection=connection, business_id=business_id, scopes=list(ALL_SCOPES),
+                                   name="bootstrap")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Bring the schema up to date, then serve the API."""
+    issued = run_in_transaction(bootstrap)
+    if issued is not None:
+        typer.echo("Created a business and a token with every scope. It is shown only this once:")
+        typer.echo(issued.token)
+    typer.echo(f"Serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
+    uvicorn.run("clientele.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=True)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Bring the schema up to date."""
+    run_in_transaction()
+    typer.echo("The database schema is up to date.")
+
+
+@business_app.command("create")
+def business_create(name: Annotated[str, typer.Argument(help="The business's name.")]) -> None:
+    """Create a business; its id is printed alone on the last line."""
+    if not name.strip():
+        raise fail("The business name must not be empty.")
+
+    async def work(connection: AsyncConnection) -> uuid.UUID:
+        return await auth.create_business(connection=connection, name=name.strip())
+
+    business_id = run_in_transaction(work)
+    typer.echo(f"Created business {name.strip()!r}.")
+    typer.echo(str(business_id))
+
+
+@token_app.command("create")
+def token_create(
+    business: Annotated[str, typer.Option(help="The business id the token acts for.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes, or 'all'.")],
+    name: Annotated[str | None, typer.Option(help="A name to recognise the token by.")] = None,
+    expires_days: Annotated[int | None, typer.Option(min=1, help="Days until the token expires.")] = None,
+) -> None:
+    """Create a token; the token is printed alone on the last line, and only this once."""
+    business_id = business_id_or_exit(business)
+    wanted = list(ALL_SCOPES) if scopes.strip() == "all" else [s.strip() for s in scopes.split(",") if s.strip()]
+    unknown = auth.unknown_scopes(wanted)
+    if unknown or not wanted:
+        raise fail(f"Unknown scopes: {', '.join(unknown) or '(none given)'}. Known: {', '.join(ALL_SCOPES)}.", 2)
+
+    async def work(connection: AsyncConnection) -> auth.IssuedToken | None:
+        if not await auth.business_exists(connection=connection, business_id=business_id):
+            return None
+        return await auth.create_token(connection=connection, business_id=business_id, scopes=wanted, name=name,
+                                       expires_days=expires_days)
+
+    issued = run_in_transaction(work)
+    if issued is None:
+        raise fail(f"No business with id {business}.")
+    typer.echo(f"Created token {issued.id} with scopes: {', '.join(wanted)}. It is shown only this once:")
+    typer.echo(issued.token)
+
+
+@token_app.command("list")
+def token_list(business: Annotated[str, typer.Option(help="The business id.")]) -> None:
+    """List a business's tokens (never their secrets), one per line, tab-separated."""
+    business_id = business_id_or_exit(business)
+
+    async def work(connection: AsyncConnection) -> list[dict]:
+        return await auth.list_tokens(connection=connection, business_id=business_id)
+
+    rows = run_in_transaction(work) or []
+    typer.echo("id\tname\tscopes\tcreated_at\texpires_at\trevoked_at")
+    for row in rows:
+        typer.echo("\t".join([str(row["id"]), row["name"] or "-", ",".join(row["scopes"].split()),
+                              format_timestamp(row["created_at"]) or "-", format_timestamp(row["expires_at"]) or "-",
+                              format_timestamp(row["revoked_at"]) or "-"]))
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (from `token list`).")]) -> None:
+    """Revoke a token at once."""
+    parsed = parse_uuid(token_id)
+    if parsed is None:
+        raise fail(f"No token with id {token_id}.")
+
+    async def work(connection: AsyncConnection) -> bool:
+        return await auth.revoke_token(connection=connection, token_id=parsed)
+
+    if not run_in_transaction(work):
+        raise fail(f"No token with id {token_id}.")
+    typer.echo(f"Revoked token {token_id}.")

@@ -1,0 +1,24 @@
+"""Settings read from the environment, once, into one object."""
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///./clientele.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    max_body_bytes: int = 1024 * 1024
+    database_pool_size: int = 10
+    retry_after_seconds: int = 5
+
+
+def load_settings() -> Settings:
+    """Build the settings from the process environment."""
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+    )

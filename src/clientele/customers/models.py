@@ -1,0 +1,55 @@
+"""The customers table."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Uuid,
+    text,
+)
+
+from clientele.database import metadata
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("business_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("dial_code", Integer, nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("email", String(255), nullable=True),
+    Column("gender", Integer, nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("house_account_limit", Integer, nullable=True),
+    Column("house_account_balance", Numeric(14, 3), nullable=False, server_default=text("0")),
+    Column("loyalty_balance", Numeric(14, 3), nullable=False, server_default=text("0")),
+    Column("is_loyalty_enabled", Boolean, nullable=False, server_default=text("false")),
+    Column("is_blacklisted", Boolean, nullable=False, server_default=text("false")),
+    Column("is_house_account_enabled", Boolean, nullable=False, server_default=text("false")),
+    Column("last_order_at", DateTime, nullable=True),
+    Column("order_count", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime, nullable=True),
+    ForeignKeyConstraint(["business_id"], ["businesses.id"]),
+    # One active customer per phone: enforced here so that racing creates cannot both win.
+    Index(
+        "uq_customers_active_phone",
+        "business_id",
+        "dial_code",
+        "phone",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index("ix_customers_business_id_created_at_id", "business_id", "created_at", "id"),
+    Index("ix_customers_business_id_updated_at_id", "business_id", "updated_at", "id"),
+)

@@ -1,0 +1,158 @@
+"""The customer on the wire: what a request may send, and what a response holds."""
+
+from datetime import date
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
+
+from clientele.validation import (
+    Body,
+    Flag,
+    OptionalText,
+    RequiredName,
+    boolean_rule,
+    date_rule,
+    email_rule,
+    integer_rule,
+)
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+PHONE_SEPARATORS = str.maketrans("", "", " -.()")
+
+
+def dial_code_rule(value: Any, info: ValidationInfo) -> int | None:
+    number = integer_rule(nullable=False)(value, info)
+    if number not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        raise ValueError("The dial_code field must be an assigned country calling code.")
+    return number
+
+
+def phone_text_rule(value: Any, info: ValidationInfo) -> str:
+    """Separators stripped, digits only; the dial code decides the rest (see `normalise_phone`)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None or value == "":
+        raise ValueError("The phone field is required.")
+    if not isinstance(value, str):
+        raise ValueError("The phone field must be a string.")
+    digits = value.strip().translate(PHONE_SEPARATORS)
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError("The phone field must contain digits only.")
+    if len(digits) > 20:
+        raise ValueError("The phone field must not be greater than 20 digits.")
+    return digits
+
+
+def normalise_phone(dial_code: int, digits: str) -> str | None:
+    """The national significant number for this dial code, or None if it cannot be one.
+
+    966 + 0565445254 and 966 + 565445254 are the same phone: the national trunk prefix is
+    dropped by parsing the digits as a number dialled inside the dial code's region.
+    """
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(dial_code, ())
+    region = regions[0] if regions else None
+    try:
+        if region and region != phonenumbers.UNKNOWN_REGION and region != "001":
+            number = phonenumbers.parse(digits, region)
+        else:
+            number = phonenumbers.parse(f"+{dial_code}{digits}", None)
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != dial_code or not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.national_significant_number(number)
+
+
+class CustomerInput(Body):
+    """A create or update body. On update only the fields sent change."""
+
+    name: RequiredName = None
+    dial_code: Annotated[
+        int | None,
+        BeforeValidator(dial_code_rule),
+        WithJsonSchema({"type": "integer", "description": "Country calling code, e.g. 966."}),
+    ] = None
+    phone: Annotated[
+        str | None,
+        BeforeValidator(phone_text_rule),
+        WithJsonSchema({"type": "string", "description": "Digits; separators ( -.()) are stripped."}),
+    ] = None
+    email: Annotated[
+        str | None,
+        BeforeValidator(email_rule),
+        WithJsonSchema({"type": ["string", "null"], "format": "email", "maxLength": 255}),
+    ] = None
+    gender: Annotated[
+        int | None,
+        BeforeValidator(integer_rule(nullable=True, allowed=(1, 2))),
+        WithJsonSchema({"type": ["integer", "null"], "enum": [1, 2, None], "description": "1 male, 2 female."}),
+    ] = None
+    birth_date: Annotated[
+        date | None,
+        BeforeValidator(date_rule(earliest=EARLIEST_BIRTH_DATE, latest=date.today)),
+        WithJsonSchema({"type": ["string", "null"], "format": "date"}),
+    ] = None
+    house_account_limit: Annotated[
+        int | None,
+        BeforeValidator(integer_rule(nullable=True, minimum=0)),
+        WithJsonSchema({"type": ["integer", "null"], "minimum": 0,
+                        "description": "Changing it needs customers.accounts.write."}),
+    ] = None
+    is_loyalty_enabled: Annotated[
+        bool | None,
+        BeforeValidator(boolean_rule),
+        WithJsonSchema({"type": "boolean", "description": "Changing it needs customers.loyalty.write."}),
+    ] = None
+    is_blacklisted: Flag = None
+    is_house_account_enabled: Annotated[
+        bool | None,
+        BeforeValidator(boolean_rule),
+        WithJsonSchema({"type": "boolean", "description": "Changing it needs customers.accounts.write."}),
+    ] = None
+    tags: Annotated[
+        list[dict[str, Any]] | None,
+        BeforeValidator(lambda value, info: tag_references(value)),
+        WithJsonSchema({"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}},
+                                                    "required": ["id"]},
+                        "description": "Replaces the customer's whole tag set."}),
+    ] = None
+
+
+def tag_references(value: Any) -> list[dict[str, Any]]:
+    """`[{"id": …}, …]`; whether each tag exists is the service's question."""
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(isinstance(item, dict) and isinstance(item.get("id"), str)
+                                              for item in value):
+        raise ValueError('The tags field must be a list of objects like {"id": "…"}.')
+    return value
+
+
+
+
+
+
+class CustomerOut(BaseModel):
+    """A customer as every response shows it."""
+
+    id: str
+    name: str
+    dial_code: int
+    phone: str
+    email: str | None
+    gender: int | None
+    birth_date: str | None = Field(description="YYYY-MM-DD")
+    house_account_limit: int | None = Field(None, description="Present only with customers.accounts.read.")
+    house_account_balance: float = Field(0, description="Present only with customers.accounts.read.")
+    loyalty_balance: float = Field(0, description="Present only with customers.loyalty.read.")
+    is_loyalty_enabled: bool
+    is_blacklisted: bool
+    is_house_account_enabled: bool
+    last_order_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    order_count: int
+    created_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    updated_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    deleted_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    tags: list[dict[str, Any]] | None = Field(None, description="Present only with include=tags.")
+    addresses: list[dict[str, Any]] | None = Field(None, description="Present only with include=addresses.")

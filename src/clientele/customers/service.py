@@ -1,0 +1,259 @@
+"""Customers: listing, reading, writing, soft delete and restore, with field visibility by scope."""
+
+import uuid
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Row, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clientele.addresses import service as addresses_service
+from clientele.auth import scopes as scope
+from clientele.auth.service import Principal
+from clientele.customers.models import customers
+from clientele.customers.schemas import CustomerInput, normalise_phone
+from clientele.database import utcnow
+from clientele.errors import Conflict, Forbidden, NotFound, Unprocessable
+from clientele.listing import (
+    ListQuery,
+    ListSpec,
+    boolean_column_filter,
+    boolean_filter,
+    deleted_filter,
+    fetch_page,
+    ids_filter,
+    integer_filter,
+    page_body,
+    phone_filter,
+    substring_filter,
+    updated_after_filter,
+)
+from clientele.tags import service as tags_service
+from clientele.tags.models import customer_tags, tags
+from clientele.validation import validate_body
+from clientele.wire import format_date, format_timestamp, new_id, parse_uuid
+
+c = customers.c
+
+
+def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
+    return exists(
+        select(1)
+        .select_from(customer_tags.join(tags, (tags.c.business_id == customer_tags.c.business_id)
+                                        & (tags.c.id == customer_tags.c.tag_id)))
+        .where(
+            customer_tags.c.business_id == c.business_id,
+            customer_tags.c.customer_id == c.id,
+            customer_tags.c.tag_id.in_(tag_ids),
+            tags.c.deleted_at.is_(None),
+        )
+    )
+
+
+LIST_SPEC = ListSpec(
+    filters={
+        "name": substring_filter(c.name, "name"),
+        "email": substring_filter(c.email, "email"),
+        "phone": phone_filter(c.phone),
+        "dial_code": integer_filter(c.dial_code, "dial_code"),
+        "tags.id": ids_filter(has_any_active_tag, "tag id"),
+        "is_blacklisted": boolean_column_filter(c.is_blacklisted, "is_blacklisted"),
+        "is_house_account_enabled": boolean_column_filter(c.is_house_account_enabled, "is_house_account_enabled"),
+        "is_loyalty_enabled": boolean_column_filter(c.is_loyalty_enabled, "is_loyalty_enabled"),
+        "has_orders": boolean_filter("has_orders", c.order_count > 0, c.order_count <= 0, "Whether order_count > 0"),
+        "updated_after": updated_after_filter(c.updated_at),
+        "is_deleted": deleted_filter(c.deleted_at),
+    },
+    sort_columns={"created_at": c.created_at, "updated_at": c.updated_at},
+    id_column=c.id,
+    deleted_at=c.deleted_at,
+    includes=("tags", "addresses", "addresses.delivery_zone"),
+    implied_includes={"addresses.delivery_zone": "addresses"},
+)
+
+# Fields a token may change only with a write scope, and their values on a new customer.
+GUARDED_FIELDS: dict[str, tuple[str, Any]] = {
+    "house_account_limit": (scope.ACCOUNTS_WRITE, None),
+    "is_house_account_enabled": (scope.ACCOUNTS_WRITE, False),
+    "is_loyalty_enabled": (scope.LOYALTY_WRITE, False),
+}
+PHONE_TAKEN = {"phone": ["The phone has already been taken."]}
+
+
+def serialize_customer(row: Row[Any], scopes: frozenset[str]) -> dict[str, Any]:
+    """A customer as the API shows it; balance and limit fields only with their read scope."""
+    body: dict[str, Any] = {"id": str(row.id), "name": row.name, "dial_code": row.dial_code, "phone": row.phone,
+                            "email": row.email, "gender": row.gender, "birth_date": format_date(row.birth_date)}
+    if scope.ACCOUNTS_READ in scopes:
+        body["house_account_limit"] = row.house_account_limit
+        body["house_account_balance"] = float(row.house_account_balance)
+    if scope.LOYALTY_READ in scopes:
+        body["loyalty_balance"] = float(row.loyalty_balance)
+    body["is_loyalty_enabled"] = row.is_loyalty_enabled
+    body["is_blacklisted"] = row.is_blacklisted
+    body["is_house_account_enabled"] = row.is_house_account_enabled
+    body["last_order_at"] = format_timestamp(row.last_order_at)
+    body["order_count"] = row.order_count
+    body["created_at"] = format_timestamp(row.created_at)
+    body["updated_at"] = format_timestamp(row.updated_at)
+    body["deleted_at"] = format_timestamp(row.deleted_at)
+    return body
+
+
+async def serialize_with_includes(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
+                                  includes: frozenset[str]) -> list[dict[str, Any]]:
+    """Serialise customers and attach the included relations, one query per relation."""
+    bodies = [serialize_customer(row, principal.scopes) for row in rows]
+    ids = [row.id for row in rows]
+    if "tags" in includes:
+        by_customer = await tags_service.tags_of_customers(
+            connection=connection, business_id=principal.business_id, customer_ids=ids)
+        for customer_id, body in zip(ids, bodies, strict=True):
+            body["tags"] = by_customer.get(customer_id, [])
+    if "addresses" in includes:
+        by_customer = await addresses_service.addresses_of_customers(
+            connection=connection, business_id=principal.business_id, customer_ids=ids,
+            with_delivery_zone="addresses.delivery_zone" in includes)
+        for customer_id, body in zip(ids, bodies, strict=True):
+            body["addresses"] = by_customer.get(customer_id, [])
+    return bodies
+
+
+async def customers_by_ids(*, connection: AsyncConnection, principal: Principal,
+                           ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Customers of the business by id, serialised for the caller (for other domains' includes)."""
+    if not ids:
+        return {}
+    rows = await connection.execute(select(customers).where(c.business_id == principal.business_id, c.id.in_(ids)))
+    return {row.id: serialize_customer(row, principal.scopes) for row in rows}
+
+
+async def one_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
+                       includes: frozenset[str]) -> dict[str, Any]:
+    [body] = await serialize_with_includes(connection=connection, principal=principal, rows=[row], includes=includes)
+    return body
+
+
+async def find_customer(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: str,
+                        for_update: bool = False) -> Row[Any]:
+    """The business's customer with this id, deleted or not; 404 for anything else."""
+    parsed = parse_uuid(customer_id)
+    if parsed is None:
+        raise NotFound("Customer not found.")
+    statement = select(customers).where(c.business_id == business_id, c.id == parsed)
+    if for_update:
+        statement = statement.with_for_update()
+    row = (await connection.execute(statement)).first()
+    if row is None:
+        raise NotFound("Customer not found.")
+    return row
+
+
+async def list_customers(*, connection: AsyncConnection, request: Request, principal: Principal,
+                         query: ListQuery) -> dict[str, Any]:
+    """One page of the business's customers, filtered, sorted and with includes."""
+    rows, total = await fetch_page(connection=connection, query=query, base=select(customers),
+                                   scope=[c.business_id == principal.business_id])
+    data = await serialize_with_includes(connection=connection, principal=principal, rows=rows,
+                                         includes=query.includes)
+    return page_body(request=request, data=data, total=total, query=query)
+
+
+def check_guarded_fields(*, principal: Principal, changes: dict[str, Any], current: dict[str, Any]) -> None:
+    """403 where the body changes a guarded field without its write scope."""
+    for field, (needed, default) in GUARDED_FIELDS.items():
+        if field in changes and changes[field] != current.get(field, default) and needed not in principal.scopes:
+            raise Forbidden(f"Changing {field} requires the {needed} scope.")
+
+
+async def validated_tag_ids(*, connection: AsyncConnection, business_id: uuid.UUID,
+                            references: list[dict[str, Any]]) -> list[uuid.UUID]:
+    wanted = list(dict.fromkeys(parse_uuid(item["id"]) for item in references))
+    found = await tags_service.active_tag_ids(connection=connection, business_id=business_id,
+                                              ids=[tag_id for tag_id in wanted if tag_id is not None])
+    if None in wanted or len(found) != len(wanted):
+        raise Unprocessable({"tags": ["The selected tags are invalid: each must be an existing tag."]})
+    return [tag_id for tag_id in wanted if tag_id is not None]
+
+
+def normalised_phone_or_422(dial_code: int, digits: str) -> str:
+    phone = normalise_phone(dial_code, digits)
+    if phone is None:
+        raise Unprocessable({"phone": [f"The phone field must be a valid phone number for dial code {dial_code}."]})
+    return phone
+
+
+async def create_customer(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any],
+                          includes: frozenset[str]) -> dict[str, Any]:
+    """Validate and store a new customer (422 on a field, 403 on a guarded field)."""
+    parsed = validate_body(CustomerInput, body, required=("name", "dial_code", "phone"))
+    values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
+    values["phone"] = normalised_phone_or_422(values["dial_code"], values["phone"])
+    tag_ids = []
+    if parsed.tags is not None:
+        tag_ids = await validated_tag_ids(connection=connection, business_id=principal.business_id,
+                                          references=parsed.tags)
+    check_guarded_fields(principal=principal, changes=values, current={})
+    now = utcnow()
+    customer_id = new_id()
+    try:
+        await connection.execute(insert(customers).values(
+            business_id=principal.business_id, id=customer_id, created_at=now, updated_at=now, **values))
+    except IntegrityError:
+        raise Unprocessable(PHONE_TAKEN) from None
+    await tags_service.link_tags(connection=connection, business_id=principal.business_id,
+                                 customer_id=customer_id, tag_ids=tag_ids)
+    row = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(customer_id))
+    return await one_customer(connection=connection, principal=principal, row=row, includes=includes)
+
+
+async def update_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
+                          body: dict[str, Any], includes: frozenset[str]) -> dict[str, Any]:
+    """Change only the fields sent; `updated_at` moves only if a stored value changed."""
+    if row.deleted_at is not None:
+        raise Conflict("A deleted customer cannot be updated; restore it first.")
+    parsed = validate_body(CustomerInput, body)
+    sent = parsed.model_dump(exclude_unset=True, exclude={"tags"})
+    current = dict(row._mapping)
+    if "dial_code" in sent or "phone" in sent:
+        dial_code = sent.get("dial_code", row.dial_code)
+        sent["phone"] = normalised_phone_or_422(dial_code, sent.get("phone", row.phone))
+    tag_ids = None
+    if parsed.tags is not None:
+        tag_ids = await validated_tag_ids(connection=connection, business_id=principal.business_id,
+                                          references=parsed.tags)
+    check_guarded_fields(principal=principal, changes=sent, current=current)
+    changes = {field: value for field, value in sent.items() if current[field] != value}
+    tags_changed = tag_ids is not None and await tags_service.replace_tags(
+        connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids)
+    if changes or tags_changed:
+        try:
+            await connection.execute(update(customers).where(c.business_id == row.business_id, c.id == row.id)
+                                     .values(updated_at=utcnow(), **changes))
+        except IntegrityError:
+            raise Unprocessable(PHONE_TAKEN) from None
+    fresh = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(row.id))
+    return await one_customer(connection=connection, principal=principal, row=fresh, includes=includes)
+
+
+async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None:
+    """Soft delete; deleting again keeps the first `deleted_at`."""
+    if row.deleted_at is None:
+        now = utcnow()
+        await connection.execute(update(customers).where(c.business_id == row.business_id, c.id == row.id)
+                                 .values(deleted_at=now, updated_at=now))
+
+
+async def restore_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
+                           includes: frozenset[str]) -> dict[str, Any]:
+    """Clear `deleted_at`; 409 if an active customer has taken the phone meanwhile."""
+    if row.deleted_at is not None:
+        try:
+            await connection.execute(update(customers).where(c.business_id == row.business_id, c.id == row.id)
+                                     .values(deleted_at=None, updated_at=utcnow()))
+        except IntegrityError:
+            raise Conflict("The customer cannot be restored: an active customer has the same phone.",
+                           errors=PHONE_TAKEN) from None
+    fresh = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(row.id))
+    return await one_customer(connection=connection, principal=principal, row=fresh, includes=includes)

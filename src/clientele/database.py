@@ -1,0 +1,140 @@
+"""The engine, one transaction per request, and every SQLite/PostgreSQL difference."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, MetaData, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def async_url(url: str) -> str:
+    """Map a plain `sqlite://` or `postgresql://` URL to the async driver we ship."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite"))
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"Unsupported DATABASE_URL {parsed.get_backend_name()!r}: use sqlite:// or postgresql://")
+
+
+def is_sqlite(engine_or_connection: AsyncEngine | AsyncConnection) -> bool:
+    return engine_or_connection.dialect.name == "sqlite"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL, a busy timeout and explicit BEGINs."""
+    driver_url = async_url(url)
+    if make_url(driver_url).get_backend_name() == "sqlite":
+        # A fresh connection per checkout is cheap on SQLite and keeps no file handle
+        # open across event loops (tests, CLI).
+        engine = create_async_engine(driver_url, poolclass=NullPool)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        driver_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=10,
+        # Fail fast when the server is unreachable so that clients get a 503 with
+        # Retry-After instead of hanging on the driver's one-minute default.
+        connect_args={"timeout": 5},
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # pysqlite's own implicit transactions are switched off so that we can send
+        # BEGIN IMMEDIATE for writes: a deferred transaction that later upgrades to a
+        # write fails at once with SQLITE_BUSY instead of waiting on the busy timeout.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        immediate = connection.get_execution_options().get("sqlite_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def utcnow() -> datetime:
+    """The current UTC time as a naive datetime, the form every timestamp is stored in."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """One connection and one transaction per request, committed before the response is sent."""
+    engine: AsyncEngine = request.app.state.engine
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    async with engine.connect() as connection:
+        if writes and is_sqlite(connection):
+            connection = await connection.execution_options(sqlite_write=True)
+        async with connection.begin():
+            yield connection
+
+
+def violated_constraint(error: IntegrityError) -> str:
+    """The text of an integrity error, which names the violated index on both engines."""
+    original = getattr(error.orig, "__cause__", None) or error.orig
+    name = getattr(original, "constraint_name", None)
+    return name or str(error.orig)
+
+
+def alembic_config() -> "Config":
+    """Alembic's configuration, pointing at the migrations shipped inside the package."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return config
+
+
+# Any fixed number will do: it only has to be the same for every Clientele process.
+MIGRATION_LOCK_KEY = 7_134_201
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema up to date; concurrent starts on PostgreSQL take turns."""
+    async with engine.begin() as connection:
+        if not is_sqlite(connection):
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+        await connection.run_sync(_upgrade_to_head)
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    from alembic import command
+
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+Connection = Annotated[AsyncConnection, Depends(request_connection, scope="function")]
+"""The request's connection; its transaction commits before the response goes out."""

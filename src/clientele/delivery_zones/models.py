@@ -1,0 +1,30 @@
+"""The delivery zones table."""
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKeyConstraint, Index, String, Table, Uuid, text
+
+from clientele.database import metadata
+
+delivery_zones = Table(
+    "delivery_zones",
+    metadata,
+    Column("business_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("name_localized", String(255), nullable=True),
+    Column("reference", String(255), nullable=True),
+    Column("coordinates", JSON, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime, nullable=True),
+    ForeignKeyConstraint(["business_id"], ["businesses.id"]),
+    Index(
+        "uq_delivery_zones_active_reference",
+        "business_id",
+        "reference",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL AND reference IS NOT NULL"),
+        postgresql_where=text("deleted_at IS NULL AND reference IS NOT NULL"),
+    ),
+    Index("ix_delivery_zones_business_id_created_at_id", "business_id", "created_at", "id"),
+    Index("ix_delivery_zones_business_id_updated_at_id", "business_id", "updated_at", "id"),
+)

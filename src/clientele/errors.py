@@ -1,0 +1,170 @@
+"""The error body and every status the API answers with (SPEC §3)."""
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from clientele.wire import JSONResponse
+
+logger = logging.getLogger("clientele")
+
+FieldErrors = dict[str, list[str]]
+
+
+class ApiError(Exception):
+    """An error the client caused or must hear about, rendered as SPEC §3's JSON body."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, errors: FieldErrors | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.headers = headers
+
+
+class BadRequest(ApiError):
+    status_code = 400
+
+
+class Unauthenticated(ApiError):
+    status_code = 401
+
+    def __init__(self) -> None:
+        super().__init__("Unauthenticated.", headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    status_code = 403
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
+class Unprocessable(ApiError):
+    """A body field is invalid; the message is the first field's first sentence."""
+
+    status_code = 422
+
+    def __init__(self, errors: FieldErrors):
+        super().__init__(summarise(errors), errors=errors)
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+
+
+def summarise(errors: FieldErrors) -> str:
+    """Laravel's summary line: the first sentence, and how many more follow."""
+    sentences = [sentence for field_errors in errors.values() for sentence in field_errors]
+    if not sentences:
+        return "The given data was invalid."
+    more = len(sentences) - 1
+    if more == 0:
+        return sentences[0]
+    return f"{sentences[0]} (and {more} more error{'s' if more > 1 else ''})"
+
+
+def error_body(message: str, errors: FieldErrors | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(status_code: int, message: str, errors: FieldErrors | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(message, errors), status_code=status_code, headers=headers)
+
+
+HTTP_MESSAGES = {
+    404: "Not Found.",
+    405: "Method Not Allowed.",
+    406: "Not Acceptable.",
+    415: "Unsupported Media Type.",
+}
+
+
+async def handle_api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.message, exc.errors, exc.headers)
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+
+
+async def handle_request_validation(_request: Request, exc: Exception) -> Response:
+    # Routes parse their own input, so this only fires for malformed framework-level
+    # input (path or header parameters); it is the client's fault, never a 500.
+    assert isinstance(exc, RequestValidationError)
+    errors: FieldErrors = {}
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"][1:]) or "request"
+        errors.setdefault(field, []).append(error["msg"])
+    return error_response(400, summarise(errors), errors)
+
+
+async def handle_database_unavailable(request: Request, exc: Exception) -> Response:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    retry_after = str(request.app.state.settings.retry_after_seconds)
+    return error_response(503, "Service Unavailable.", headers={"Retry-After": retry_after})
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return await handle_database_unavailable(request, exc)
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "Server Error.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every exception to a JSON body; a traceback never reaches the client."""
+    app.add_exception_handler(ApiError, handle_api_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    for unavailable in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
+        app.add_exception_handler(unavailable, handle_database_unavailable)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+
+
+
+class ErrorBody(BaseModel):
+    """Every error response (documentation)."""
+
+    message: str
+    errors: dict[str, list[str]] | None = None
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` entry of a route for /openapi.json, one per status it can answer."""
+    descriptions = {
+        400: "Malformed query or body (unknown filter, sort or include; bad page; body not a JSON object).",
+        401: "Missing, invalid, expired or revoked token.",
+        403: "The token lacks the route's scope, or the scope for a guarded field it tries to change.",
+        404: "No such record in this business.",
+        409: "The record is deleted, or restoring it would break a uniqueness rule.",
+        413: "Body over 1 MiB.",
+        422: "A body field is invalid; `errors` names each one.",
+        503: "The database is unavailable; retry after `Retry-After` seconds.",
+    }
+    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}

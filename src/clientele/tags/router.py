@@ -1,0 +1,70 @@
+"""HTTP routes for tags (SPEC §6)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from clientele.auth import scopes as scope
+from clientele.auth.dependencies import Authenticated, require_scope
+from clientele.auth.service import Principal
+from clientele.database import Connection
+from clientele.errors import error_responses
+from clientele.listing import ListQuery, Page, list_query_dependency, openapi_parameters
+from clientele.tags import service
+from clientele.tags.schemas import TagInput, TagOut
+from clientele.validation import json_object, request_body_docs
+from clientele.wire import Data, JSONResponse
+
+router = APIRouter(prefix="/tags", tags=["tags"])
+
+Body = Annotated[dict[str, Any], Depends(json_object)]
+Reader = Annotated[Principal, Depends(require_scope(scope.GENERAL_READ))]
+Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
+
+
+async def existing_tag(tag_id: str, principal: Authenticated, connection: Connection) -> Any:
+    """The tag named in the path, or 404."""
+    return await service.find_tag(connection=connection, business_id=principal.business_id, tag_id=tag_id)
+
+
+Tag = Annotated[Any, Depends(existing_tag)]
+
+
+@router.get("", summary="List tags", description="Scope: `general.read`.", response_model=Page[TagOut],
+            responses=error_responses(400, 401, 403, 503),
+            openapi_extra={"parameters": openapi_parameters(service.LIST_SPEC)})
+async def list_tags(request: Request, principal: Reader,
+                    query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
+                    connection: Connection) -> Response:
+    return JSONResponse(await service.list_tags(connection=connection, request=request, principal=principal,
+                                                query=query))
+
+
+@router.get("/{tag_id}", summary="Get a tag", description="Scope: `general.read`.", response_model=Data[TagOut],
+            responses=error_responses(401, 403, 404, 503))
+async def get_tag(principal: Reader, tag: Tag) -> Response:
+    return JSONResponse({"data": service.serialize_tag(tag)})
+
+
+@router.post("", summary="Create a tag", status_code=201, description="Scope: `general.write`.",
+             response_model=Data[TagOut], responses=error_responses(400, 401, 403, 413, 422, 503),
+             openapi_extra=request_body_docs(TagInput))
+async def create_tag(request: Request, principal: Writer, body: Body, connection: Connection) -> Response:
+    data = await service.create_tag(connection=connection, principal=principal, body=body)
+    return JSONResponse({"data": data}, status_code=201,
+                        headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+
+
+@router.put("/{tag_id}", summary="Update a tag", description="Scope: `general.write`. 409 on a deleted tag.",
+            response_model=Data[TagOut], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
+            openapi_extra=request_body_docs(TagInput))
+async def update_tag(principal: Writer, body: Body, tag: Tag, connection: Connection) -> Response:
+    return JSONResponse({"data": await service.update_tag(connection=connection, row=tag, body=body)})
+
+
+@router.delete("/{tag_id}", summary="Delete a tag", status_code=204, response_class=Response,
+               description="Scope: `general.write`. Soft delete: the tag leaves customers' includes and filters.",
+               responses=error_responses(401, 403, 404, 503))
+async def delete_tag(principal: Writer, tag: Tag, connection: Connection) -> Response:
+    await service.delete_tag(connection=connection, row=tag)
+    return Response(status_code=204)

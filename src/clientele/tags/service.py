@@ -1,0 +1,160 @@
+"""Tags: their own CRUD, and the links that attach them to customers."""
+
+import uuid
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clientele.auth.service import Principal
+from clientele.database import utcnow
+from clientele.errors import Conflict, NotFound, Unprocessable
+from clientele.listing import (
+    ListQuery,
+    ListSpec,
+    deleted_filter,
+    fetch_page,
+    page_body,
+    substring_filter,
+    updated_after_filter,
+)
+from clientele.tags.models import customer_tags, tags
+from clientele.tags.schemas import TagInput
+from clientele.validation import validate_body
+from clientele.wire import format_timestamp, new_id, parse_uuid
+
+t = tags.c
+
+LIST_SPEC = ListSpec(
+    filters={
+        "name": substring_filter(t.name, "name"),
+        "updated_after": updated_after_filter(t.updated_at),
+        "is_deleted": deleted_filter(t.deleted_at),
+    },
+    sort_columns={"created_at": t.created_at, "updated_at": t.updated_at},
+    id_column=t.id,
+    deleted_at=t.deleted_at,
+)
+NAME_TAKEN = {"name": ["The name has already been taken."]}
+
+
+def serialize_tag(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "name_localized": row.name_localized,
+        "created_at": format_timestamp(row.created_at),
+        "updated_at": format_timestamp(row.updated_at),
+        "deleted_at": format_timestamp(row.deleted_at),
+    }
+
+
+async def find_tag(*, connection: AsyncConnection, business_id: uuid.UUID, tag_id: str) -> Row[Any]:
+    """The business's tag with this id, deleted or not; 404 for anything else."""
+    parsed = parse_uuid(tag_id)
+    row = None
+    if parsed is not None:
+        row = (await connection.execute(select(tags).where(t.business_id == business_id, t.id == parsed))).first()
+    if row is None:
+        raise NotFound("Tag not found.")
+    return row
+
+
+async def list_tags(*, connection: AsyncConnection, request: Request, principal: Principal,
+                    query: ListQuery) -> dict[str, Any]:
+    rows, total = await fetch_page(connection=connection, query=query, base=select(tags),
+                                   scope=[t.business_id == principal.business_id])
+    return page_body(request=request, data=[serialize_tag(row) for row in rows], total=total, query=query)
+
+
+async def create_tag(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    parsed = validate_body(TagInput, body, required=("name",))
+    now = utcnow()
+    tag_id = new_id()
+    try:
+        await connection.execute(insert(tags).values(business_id=principal.business_id, id=tag_id, created_at=now,
+                                                     updated_at=now, **parsed.model_dump(exclude_unset=True)))
+    except IntegrityError:
+        raise Unprocessable(NAME_TAKEN) from None
+    row = await find_tag(connection=connection, business_id=principal.business_id, tag_id=str(tag_id))
+    return serialize_tag(row)
+
+
+async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> dict[str, Any]:
+    if row.deleted_at is not None:
+        raise Conflict("A deleted tag cannot be updated.")
+    parsed = validate_body(TagInput, body)
+    changes = {field: value for field, value in parsed.model_dump(exclude_unset=True).items()
+               if getattr(row, field) != value}
+    if changes:
+        try:
+            await connection.execute(update(tags).where(t.business_id == row.business_id, t.id == row.id)
+                                     .values(updated_at=utcnow(), **changes))
+        except IntegrityError:
+            raise Unprocessable(NAME_TAKEN) from None
+    fresh = await find_tag(connection=connection, business_id=row.business_id, tag_id=str(row.id))
+    return serialize_tag(fresh)
+
+
+async def delete_tag(*, connection: AsyncConnection, row: Row[Any]) -> None:
+    """Soft delete: the tag leaves every customer's includes and matches no filter."""
+    if row.deleted_at is None:
+        now = utcnow()
+        await connection.execute(update(tags).where(t.business_id == row.business_id, t.id == row.id)
+                                 .values(deleted_at=now, updated_at=now))
+
+
+# --- customer links ----------------------------------------------------------------------
+
+
+async def active_tag_ids(*, connection: AsyncConnection, business_id: uuid.UUID,
+                         ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these ids are non-deleted tags of the business."""
+    if not ids:
+        return set()
+    rows = await connection.execute(
+        select(t.id).where(t.business_id == business_id, t.id.in_(ids), t.deleted_at.is_(None)))
+    return {row.id for row in rows}
+
+
+async def tags_of_customers(*, connection: AsyncConnection, business_id: uuid.UUID,
+                            customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each customer's non-deleted tags, in one query for all of them."""
+    if not customer_ids:
+        return {}
+    rows = await connection.execute(
+        select(customer_tags.c.customer_id, tags)
+        .join(tags, (t.business_id == customer_tags.c.business_id) & (t.id == customer_tags.c.tag_id))
+        .where(customer_tags.c.business_id == business_id, customer_tags.c.customer_id.in_(customer_ids),
+               t.deleted_at.is_(None))
+        .order_by(t.created_at, t.id)
+    )
+    by_customer: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_customer.setdefault(row.customer_id, []).append(serialize_tag(row))
+    return by_customer
+
+
+async def link_tags(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: uuid.UUID,
+                    tag_ids: list[uuid.UUID]) -> None:
+    if tag_ids:
+        await connection.execute(insert(customer_tags), [
+            {"business_id": business_id, "customer_id": customer_id, "tag_id": tag_id} for tag_id in tag_ids])
+
+
+async def replace_tags(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: uuid.UUID,
+                       tag_ids: list[uuid.UUID]) -> bool:
+    """Make the customer's active tags exactly these; False (and nothing written) if they already are."""
+    current = await connection.execute(
+        select(customer_tags.c.tag_id)
+        .join(tags, (t.business_id == customer_tags.c.business_id) & (t.id == customer_tags.c.tag_id))
+        .where(customer_tags.c.business_id == business_id, customer_tags.c.customer_id == customer_id,
+               t.deleted_at.is_(None)))
+    if {row.tag_id for row in current} == set(tag_ids):
+        return False
+    await connection.execute(delete(customer_tags).where(customer_tags.c.business_id == business_id,
+                                                         customer_tags.c.customer_id == customer_id))
+    await link_tags(connection=connection, business_id=business_id, customer_id=customer_id, tag_ids=tag_ids)
+    return True

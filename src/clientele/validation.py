@@ -1,0 +1,248 @@
+"""Body parsing and the field rules every domain shares, with Laravel-style sentences.
+
+Bodies are read by hand rather than by FastAPI so that the error order of SPEC §3 holds:
+a body that is too large (413) or not a JSON object (400) is refused before the record is
+looked up (404), and field errors (422) come after it.
+"""
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from email_validator import EmailNotValidError, validate_email
+from fastapi import Request
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, WithJsonSchema
+
+from clientele.errors import BadRequest, FieldErrors, PayloadTooLarge, Unprocessable
+
+MAX_INT32 = 2_147_483_647
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object: 413 over the size limit, 400 if not an object."""
+    limit: int = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body must not be larger than {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body must not be larger than {limit} bytes.")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return parsed
+
+
+def field_errors(error: ValidationError) -> FieldErrors:
+    """Pydantic's errors as `{"field": ["sentence"]}`; our validators supply the sentences."""
+    errors: FieldErrors = {}
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "body"
+        if item["type"] == "value_error":
+            sentence = str(item["ctx"]["error"])
+        else:
+            sentence = f"The {field} field is invalid."
+        errors.setdefault(field, []).append(sentence)
+    return errors
+
+
+def validate_body(model: type[ModelT], body: dict[str, Any], *, required: tuple[str, ...] = ()) -> ModelT:
+    """Validate a body against `model`: 422 naming every bad field and every missing required one."""
+    errors: FieldErrors = {name: [f"The {name} field is required."] for name in required if name not in body}
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as error:
+        errors |= field_errors(error)
+    if errors:
+        order = list(model.model_fields)
+        raise Unprocessable(dict(sorted(errors.items(), key=lambda item: order.index(item[0]) if item[0] in order
+                                        else len(order))))
+    return parsed
+
+
+class Body(BaseModel):
+    """A request body: unknown and read-only fields are ignored, as the seed's samples need."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- field rules --------------------------------------------------------------------------
+# Each rule is a BeforeValidator: it receives the raw JSON value, so that it, not Pydantic's
+# coercion, decides what is accepted, and it raises ValueError with the sentence to show.
+
+
+def _reject_nul(name: str, value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it here keeps both engines alike.
+    if "\x00" in value:
+        raise ValueError(f"The {name} field must not contain NUL characters.")
+    return value
+
+
+def text_rule(*, nullable: bool, max_length: int = 255) -> Callable[[Any, ValidationInfo], str | None]:
+    def check(value: Any, info: ValidationInfo) -> str | None:
+        name = info.field_name
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "":
+            if nullable:
+                return None
+            raise ValueError(f"The {name} field is required.")
+        if not isinstance(value, str):
+            raise ValueError(f"The {name} field must be a string.")
+        if len(value) > max_length:
+            raise ValueError(f"The {name} field must not be greater than {max_length} characters.")
+        return _reject_nul(name, value)
+
+    return check
+
+
+def integer_rule(*, nullable: bool, minimum: int | None = None, maximum: int = MAX_INT32,
+                 allowed: tuple[int, ...] = ()) -> Callable[[Any, ValidationInfo], int | None]:
+    def check(value: Any, info: ValidationInfo) -> int | None:
+        name = info.field_name
+        if value is None or value == "":
+            if nullable:
+                return None
+            raise ValueError(f"The {name} field is required.")
+        number = as_integer(value)
+        if number is None:
+            raise ValueError(f"The {name} field must be an integer.")
+        if allowed and number not in allowed:
+            raise ValueError(f"The selected {name} is invalid.")
+        if minimum is not None and number < minimum:
+            raise ValueError(f"The {name} field must be at least {minimum}.")
+        if number > maximum:
+            raise ValueError(f"The {name} field must not be greater than {maximum}.")
+        return number
+
+    return check
+
+
+def as_integer(value: Any) -> int | None:
+    """An integer from a JSON integer, an integral number, or a string of digits (as Laravel allows)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value.strip()):
+        return int(value.strip())
+    return None
+
+
+def boolean_rule(value: Any, info: ValidationInfo) -> bool:
+    """`true`/`false` or `1`/`0`; strings are refused."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"The {info.field_name} field must be true or false.")
+
+
+def email_rule(value: Any, info: ValidationInfo) -> str | None:
+    checked = text_rule(nullable=True)(value, info)
+    if checked is None:
+        return None
+    try:
+        return validate_email(checked, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(f"The {info.field_name} field must be a valid email address.") from None
+
+
+def date_rule(*, earliest: date, latest: Callable[[], date]) -> Callable[[Any, ValidationInfo], date | None]:
+    def check(value: Any, info: ValidationInfo) -> date | None:
+        name = info.field_name
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError(f"The {name} field must be a valid date in the format YYYY-MM-DD.")
+        try:
+            parsed = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"The {name} field must be a valid date in the format YYYY-MM-DD.") from None
+        if parsed < earliest:
+            raise ValueError(f"The {name} field must be a date after or equal to {earliest.isoformat()}.")
+        if parsed > latest():
+            raise ValueError(f"The {name} field must be a date before or equal to today.")
+        return parsed
+
+    return check
+
+
+def decimal_rule(*, minimum: Decimal, maximum: Decimal) -> Callable[[Any, ValidationInfo], str | None]:
+    """A decimal number (sent as a string or a number) within a range, kept as its decimal text."""
+
+    def check(value: Any, info: ValidationInfo) -> str | None:
+        name = info.field_name
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"The {name} field must be a decimal number.")
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"The {name} field must be a decimal number.") from None
+        if not number.is_finite() or not minimum <= number <= maximum:
+            raise ValueError(f"The {name} field must be a decimal number between {minimum} and {maximum}.")
+        return format(number, "f")
+
+    return check
+
+
+def id_rule(value: Any, info: ValidationInfo) -> str | None:
+    """A reference to another record by id; existence is checked by the service."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | int):
+        raise ValueError(f"The selected {info.field_name} is invalid.")
+    return str(value)
+
+
+def references_exist(field: str, wanted: str | None, found: bool) -> None:
+    """422 on `field` where a referenced record does not exist for this business."""
+    if wanted is not None and not found:
+        raise Unprocessable({field: [f"The selected {field} is invalid."]})
+
+
+# Annotated field types, documented in /openapi.json by the schema each would accept.
+RequiredName = Annotated[
+    str | None,
+    BeforeValidator(text_rule(nullable=False)),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255}),
+]
+OptionalText = Annotated[
+    str | None,
+    BeforeValidator(text_rule(nullable=True)),
+    WithJsonSchema({"type": ["string", "null"], "maxLength": 255}),
+]
+LongOptionalText = Annotated[
+    str | None,
+    BeforeValidator(text_rule(nullable=True, max_length=65_535)),
+    WithJsonSchema({"type": ["string", "null"], "maxLength": 65535}),
+]
+Flag = Annotated[
+    bool | None,
+    BeforeValidator(boolean_rule),
+    WithJsonSchema({"type": "boolean", "description": "`true`/`false`, or `1`/`0`."}),
+]
+Reference = Annotated[
+    str | None,
+    BeforeValidator(id_rule),
+    WithJsonSchema({"type": ["string", "null"], "format": "uuid"}),
+]
+
+
+def request_body_docs(model: type[BaseModel]) -> dict[str, Any]:
+    """The `requestBody` of a route for /openapi.json: bodies are parsed by hand, not by FastAPI."""
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": model.model_json_schema()}}}}
