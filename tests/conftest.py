@@ -169,11 +169,12 @@ def anonymous(client: TestClient, business: uuid.UUID) -> Api:
 
 @pytest.fixture
 def stored(client: TestClient) -> Callable[..., list[dict[str, Any]]]:
-    """`stored("SELECT … WHERE id = :id", id=…)`: rows as the database holds them."""
+    """`stored("SELECT … WHERE id = :id", id=…)`: rows as the database holds them (writes return [])."""
 
     def query(sql: str, **params: Any) -> list[dict[str, Any]]:
         async def work(connection: Any) -> list[dict[str, Any]]:
-            return [dict(row._mapping) for row in await connection.execute(text(sql), params)]
+            result = await connection.execute(text(sql), params)
+            return [dict(row._mapping) for row in result] if result.returns_rows else []
 
         return run_in_app(client, work)
 

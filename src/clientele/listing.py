@@ -24,6 +24,9 @@ from clientele.wire import parse_uuid
 PHONE_SEPARATORS = re.compile(r"[\s\-.()+]")
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
+# Any page past the last is a valid, empty page; this bound only keeps the number (and the
+# `page+1` of its links) within the 64-bit integers JSON encoders and databases accept.
+MAX_PAGE = 10**18 - 1
 BOOLEAN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 T = TypeVar("T")
 
@@ -187,7 +190,8 @@ def deleted_filter(deleted_at: Column[Any]) -> Filter:
 # --- parsing ---------------------------------------------------------------------------
 
 
-FILTER_KEY = re.compile(r"^filter\[(?P<name>[^\]]*)\]$")
+# Greedy, so that a nested key such as `filter[name][0]` is an unknown filter, not ignored.
+FILTER_KEY = re.compile(r"^filter\[(?P<name>.*)\]$")
 
 
 def parse_includes(raw: str | None, spec: ListSpec) -> frozenset[str]:
@@ -221,13 +225,12 @@ def parse_sort(raw: str | None, spec: ListSpec) -> list[ColumnElement[Any]]:
     return order
 
 
-def parse_positive(parameter: str, raw: str | None, default: int, maximum: int | None = None) -> int:
+def parse_positive(parameter: str, raw: str | None, default: int, maximum: int) -> int:
     if raw is None or raw.strip() == "":
         return default
     text = raw.strip()
-    if not re.fullmatch(r"\d{1,9}", text) or int(text) < 1 or (maximum is not None and int(text) > maximum):
-        bound = f"between 1 and {maximum}" if maximum else "at least 1"
-        raise invalid(parameter, f"The {parameter} value must be an integer {bound}.")
+    if not re.fullmatch(r"[0-9]{1,18}", text) or not 1 <= int(text) <= maximum:
+        raise invalid(parameter, f"The {parameter} value must be an integer between 1 and {maximum}.")
     return int(text)
 
 
@@ -255,7 +258,7 @@ def parse_list_query(request: Request, spec: ListSpec) -> ListQuery:
         conditions=conditions,
         order_by=parse_sort(params.get("sort"), spec),
         includes=parse_includes(params.get("include"), spec),
-        page=parse_positive("page", params.get("page"), 1),
+        page=parse_positive("page", params.get("page"), 1, MAX_PAGE),
         per_page=parse_positive("per_page", params.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE),
     )
 
@@ -284,11 +287,13 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
     total = await connection.scalar(
         select(func.count()).select_from(base.where(*conditions).order_by(None).subquery())
     ) or 0
+    offset = (query.page - 1) * query.per_page
+    if offset >= total:
+        # Past the last row (or no rows at all): nothing to fetch, and an offset this large
+        # could overflow the database's integer.
+        return [], total
     rows = await connection.execute(
-        base.where(*conditions)
-        .order_by(*query.order_by)
-        .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
+        base.where(*conditions).order_by(*query.order_by).limit(query.per_page).offset(offset)
     )
     return list(rows), total
 
@@ -344,7 +349,7 @@ def openapi_parameters(spec: ListSpec, *, listing: bool = True) -> list[dict[str
          + "; prefix `-` for descending. Default `created_at`; ties are broken by id.",
          "schema": {"type": "string"}},
         {"name": "page", "in": "query", "required": False, "description": "Page number, from 1.",
-         "schema": {"type": "integer", "minimum": 1, "default": 1}},
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
         {"name": "per_page", "in": "query", "required": False, "description": "Page size, 1 to 1000.",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}},
     ]
