@@ -1,5 +1,91 @@
-"""HTTP routes for addresses (SPEC §6)."""
+"""HTTP routes for addresses (SPEC §6): parse, call the service, answer."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from clientele.addresses import service
+from clientele.addresses.schemas import AddressInput, AddressOut
+from clientele.auth import scopes as scope
+from clientele.auth.dependencies import Authenticated, require_scope
+from clientele.auth.service import Principal
+from clientele.database import Connection
+from clientele.errors import error_responses
+from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
+from clientele.validation import json_object, request_body_docs
+from clientele.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
+
+Includes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_SPEC))]
+Body = Annotated[dict[str, Any], Depends(json_object)]
+Writer = Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_WRITE))]
+INCLUDE_DOCS = {"parameters": openapi_parameters(service.LIST_SPEC, listing=False)}
+
+
+async def existing_address(address_id: str, principal: Authenticated, connection: Connection) -> Any:
+    """The address named in the path, or 404."""
+    return await service.find_address(connection=connection, business_id=principal.business_id,
+                                      address_id=address_id)
+
+
+Address = Annotated[Any, Depends(existing_address)]
+
+
+@router.get("", summary="List addresses", description="Scope: `customers.list`.",
+            response_model=Page[AddressOut], responses=error_responses(400, 401, 403, 503),
+            openapi_extra={"parameters": openapi_parameters(service.LIST_SPEC)})
+async def list_addresses(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_LIST))],
+    query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
+    connection: Connection,
+) -> Response:
+    return JSONResponse(await service.list_addresses(connection=connection, request=request, principal=principal,
+                                                     query=query))
+
+
+@router.get("/{address_id}", summary="Get an address",
+            description="Scope: `customers.get`. Deleted addresses are returned too, with `deleted_at`.",
+            response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 404, 503),
+            openapi_extra=INCLUDE_DOCS)
+async def get_address(
+    principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_GET))],
+    includes: Includes,
+    address: Address,
+    connection: Connection,
+) -> Response:
+    body = await service.one_address(connection=connection, principal=principal, row=address, includes=includes)
+    return JSONResponse({"data": body})
+
+
+@router.post("", summary="Create an address", status_code=201,
+             description="Scope: `customers.write`. `customer_id` must be a non-deleted customer of the business; "
+                         "`delivery_zone_id`, if sent, a non-deleted delivery zone of it.",
+             response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 413, 422, 503),
+             openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput))
+async def create_address(request: Request, principal: Writer, includes: Includes, body: Body,
+                         connection: Connection) -> Response:
+    data = await service.create_address(connection=connection, principal=principal, body=body, includes=includes)
+    return JSONResponse({"data": data}, status_code=201,
+                        headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+
+
+@router.put("/{address_id}", summary="Update an address",
+            description="Scope: `customers.write`. Only the fields sent change; 409 on a deleted address.",
+            response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
+            openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput))
+async def update_address(principal: Writer, includes: Includes, body: Body, address: Address,
+                         connection: Connection) -> Response:
+    data = await service.update_address(connection=connection, principal=principal, row=address, body=body,
+                                        includes=includes)
+    return JSONResponse({"data": data})
+
+
+@router.delete("/{address_id}", summary="Delete an address", status_code=204, response_class=Response,
+               description="Scope: `customers.write`. Soft delete: the address leaves its customer's includes; "
+                           "deleting again changes nothing.",
+               responses=error_responses(401, 403, 404, 503))
+async def delete_address(principal: Writer, address: Address, connection: Connection) -> Response:
+    await service.delete_address(connection=connection, row=address)
+    return Response(status_code=204)

@@ -3,14 +3,43 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, select
+from fastapi import Request
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.addresses.models import addresses
+from clientele.addresses.schemas import AddressInput
+from clientele.auth.service import Principal
+from clientele.customers import service as customers_service
+from clientele.customers.models import customers
+from clientele.database import utcnow
 from clientele.delivery_zones import service as zones_service
-from clientele.wire import format_timestamp
+from clientele.errors import Conflict, FieldErrors, NotFound, Unprocessable
+from clientele.listing import (
+    ListQuery,
+    ListSpec,
+    deleted_filter,
+    fetch_page,
+    ids_filter,
+    page_body,
+    updated_after_filter,
+)
+from clientele.validation import validate_body
+from clientele.wire import format_timestamp, new_id, parse_uuid
 
 a = addresses.c
+
+LIST_SPEC = ListSpec(
+    filters={
+        "customer_id": ids_filter(a.customer_id.in_, "customer id"),
+        "updated_after": updated_after_filter(a.updated_at),
+        "is_deleted": deleted_filter(a.deleted_at),
+    },
+    sort_columns={"created_at": a.created_at, "updated_at": a.updated_at},
+    id_column=a.id,
+    deleted_at=a.deleted_at,
+    includes=("customer", "delivery_zone"),
+)
 
 
 def serialize_address(row: Row[Any]) -> dict[str, Any]:
@@ -38,6 +67,33 @@ async def attach_delivery_zones(*, connection: AsyncConnection, business_id: uui
         body["delivery_zone"] = zones.get(row.delivery_zone_id)
 
 
+async def attach_customers(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
+                           bodies: list[dict[str, Any]]) -> None:
+    """Replace customer stubs with customers as the caller may see them, in one query."""
+    customer_ids = list({row.customer_id for row in rows})
+    by_id = await customers_service.customers_by_ids(connection=connection, principal=principal, ids=customer_ids)
+    for row, body in zip(rows, bodies, strict=True):
+        body["customer"] = by_id[row.customer_id]
+
+
+async def serialize_with_includes(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
+                                  includes: frozenset[str]) -> list[dict[str, Any]]:
+    """Serialise addresses and attach the included relations, one query per relation."""
+    bodies = [serialize_address(row) for row in rows]
+    if "customer" in includes:
+        await attach_customers(connection=connection, principal=principal, rows=rows, bodies=bodies)
+    if "delivery_zone" in includes:
+        await attach_delivery_zones(connection=connection, business_id=principal.business_id, rows=rows,
+                                    bodies=bodies)
+    return bodies
+
+
+async def one_address(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
+                      includes: frozenset[str]) -> dict[str, Any]:
+    [body] = await serialize_with_includes(connection=connection, principal=principal, rows=[row], includes=includes)
+    return body
+
+
 async def addresses_of_customers(*, connection: AsyncConnection, business_id: uuid.UUID,
                                  customer_ids: list[uuid.UUID],
                                  with_delivery_zone: bool) -> dict[uuid.UUID, list[dict[str, Any]]]:
@@ -55,3 +111,102 @@ async def addresses_of_customers(*, connection: AsyncConnection, business_id: uu
     for row, body in zip(rows, bodies, strict=True):
         by_customer.setdefault(row.customer_id, []).append(body)
     return by_customer
+
+
+async def find_address(*, connection: AsyncConnection, business_id: uuid.UUID, address_id: str) -> Row[Any]:
+    """The business's address with this id, deleted or not; 404 for anything else."""
+    parsed = parse_uuid(address_id)
+    row = None
+    if parsed is not None:
+        row = (await connection.execute(
+            select(addresses).where(a.business_id == business_id, a.id == parsed))).first()
+    if row is None:
+        raise NotFound("Address not found.")
+    return row
+
+
+async def list_addresses(*, connection: AsyncConnection, request: Request, principal: Principal,
+                         query: ListQuery) -> dict[str, Any]:
+    """One page of the business's addresses, filtered, sorted and with includes."""
+    rows, total = await fetch_page(connection=connection, query=query, base=select(addresses),
+                                   scope=[a.business_id == principal.business_id])
+    data = await serialize_with_includes(connection=connection, principal=principal, rows=rows,
+                                         includes=query.includes)
+    return page_body(request=request, data=data, total=total, query=query)
+
+
+async def is_active_customer(*, connection: AsyncConnection, business_id: uuid.UUID,
+                             customer_id: uuid.UUID) -> bool:
+    """Whether this is a non-deleted customer of the business.
+
+    The row is share-locked on PostgreSQL so that the customer cannot be deleted before the
+    caller's transaction, which is about to point an address at it, commits.
+    """
+    found = await connection.scalar(
+        select(customers.c.id)
+        .where(customers.c.business_id == business_id, customers.c.id == customer_id,
+               customers.c.deleted_at.is_(None))
+        .with_for_update(read=True))
+    return found is not None
+
+
+async def resolved_references(*, connection: AsyncConnection, business_id: uuid.UUID,
+                              sent: dict[str, Any]) -> dict[str, Any]:
+    """`customer_id` and `delivery_zone_id` as UUIDs of live records; 422 naming each one that is not."""
+    resolved: dict[str, Any] = {}
+    errors: FieldErrors = {}
+    if "customer_id" in sent:
+        customer_id = parse_uuid(sent["customer_id"])
+        if customer_id is None or not await is_active_customer(connection=connection, business_id=business_id,
+                                                               customer_id=customer_id):
+            errors["customer_id"] = ["The selected customer_id is invalid."]
+        resolved["customer_id"] = customer_id
+    if "delivery_zone_id" in sent and sent["delivery_zone_id"] is not None:
+        zone_id = parse_uuid(sent["delivery_zone_id"])
+        if zone_id is None or not await zones_service.is_active_zone(connection=connection,
+                                                                     business_id=business_id, zone_id=zone_id):
+            errors["delivery_zone_id"] = ["The selected delivery_zone_id is invalid."]
+        resolved["delivery_zone_id"] = zone_id
+    elif "delivery_zone_id" in sent:
+        resolved["delivery_zone_id"] = None
+    if errors:
+        raise Unprocessable(errors)
+    return resolved
+
+
+async def create_address(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any],
+                         includes: frozenset[str]) -> dict[str, Any]:
+    """Validate and store a new address for a live customer (and, optionally, a live zone)."""
+    parsed = validate_body(AddressInput, body, required=("name", "customer_id"))
+    values = parsed.model_dump(exclude_unset=True)
+    values |= await resolved_references(connection=connection, business_id=principal.business_id, sent=values)
+    now = utcnow()
+    address_id = new_id()
+    await connection.execute(insert(addresses).values(
+        business_id=principal.business_id, id=address_id, created_at=now, updated_at=now, **values))
+    row = await find_address(connection=connection, business_id=principal.business_id, address_id=str(address_id))
+    return await one_address(connection=connection, principal=principal, row=row, includes=includes)
+
+
+async def update_address(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
+                         body: dict[str, Any], includes: frozenset[str]) -> dict[str, Any]:
+    """Change only the fields sent; `updated_at` moves only if a stored value changed."""
+    if row.deleted_at is not None:
+        raise Conflict("A deleted address cannot be updated.")
+    parsed = validate_body(AddressInput, body)
+    sent = parsed.model_dump(exclude_unset=True)
+    sent |= await resolved_references(connection=connection, business_id=principal.business_id, sent=sent)
+    changes = {field: value for field, value in sent.items() if getattr(row, field) != value}
+    if changes:
+        await connection.execute(update(addresses).where(a.business_id == row.business_id, a.id == row.id)
+                                 .values(updated_at=utcnow(), **changes))
+    fresh = await find_address(connection=connection, business_id=principal.business_id, address_id=str(row.id))
+    return await one_address(connection=connection, principal=principal, row=fresh, includes=includes)
+
+
+async def delete_address(*, connection: AsyncConnection, row: Row[Any]) -> None:
+    """Soft delete: the address leaves its customer's includes; deleting again changes nothing."""
+    if row.deleted_at is None:
+        now = utcnow()
+        await connection.execute(update(addresses).where(a.business_id == row.business_id, a.id == row.id)
+                                 .values(deleted_at=now, updated_at=now))

@@ -1,5 +1,77 @@
 """HTTP routes for delivery zones (SPEC §6)."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from clientele.auth import scopes as scope
+from clientele.auth.dependencies import Authenticated, require_scope
+from clientele.auth.service import Principal
+from clientele.database import Connection
+from clientele.delivery_zones import service
+from clientele.delivery_zones.schemas import DeliveryZoneInput, DeliveryZoneOut
+from clientele.errors import error_responses
+from clientele.listing import ListQuery, Page, list_query_dependency, openapi_parameters
+from clientele.validation import json_object, request_body_docs
+from clientele.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/delivery_zones", tags=["delivery zones"])
+
+Body = Annotated[dict[str, Any], Depends(json_object)]
+Reader = Annotated[Principal, Depends(require_scope(scope.GENERAL_READ))]
+Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
+
+
+async def existing_zone(zone_id: str, principal: Authenticated, connection: Connection) -> Any:
+    """The delivery zone named in the path, or 404."""
+    return await service.find_zone(connection=connection, business_id=principal.business_id, zone_id=zone_id)
+
+
+Zone = Annotated[Any, Depends(existing_zone)]
+
+
+@router.get("", summary="List delivery zones",
+            description="Scope: `general.read`. `filter[name]` matches a case-insensitive substring; "
+                        "`filter[reference]` matches the exact reference only.",
+            response_model=Page[DeliveryZoneOut], responses=error_responses(400, 401, 403, 503),
+            openapi_extra={"parameters": openapi_parameters(service.LIST_SPEC)})
+async def list_zones(request: Request, principal: Reader,
+                     query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
+                     connection: Connection) -> Response:
+    return JSONResponse(await service.list_zones(connection=connection, request=request, principal=principal,
+                                                 query=query))
+
+
+@router.get("/{zone_id}", summary="Get a delivery zone",
+            description="Scope: `general.read`. Deleted zones are returned too, with `deleted_at`.",
+            response_model=Data[DeliveryZoneOut], responses=error_responses(401, 403, 404, 503))
+async def get_zone(principal: Reader, zone: Zone) -> Response:
+    return JSONResponse({"data": service.serialize_zone(zone)})
+
+
+@router.post("", summary="Create a delivery zone", status_code=201,
+             description="Scope: `general.write`. `reference` is unique among the business's non-deleted zones.",
+             response_model=Data[DeliveryZoneOut], responses=error_responses(400, 401, 403, 413, 422, 503),
+             openapi_extra=request_body_docs(DeliveryZoneInput))
+async def create_zone(request: Request, principal: Writer, body: Body, connection: Connection) -> Response:
+    data = await service.create_zone(connection=connection, principal=principal, body=body)
+    return JSONResponse({"data": data}, status_code=201,
+                        headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+
+
+@router.put("/{zone_id}", summary="Update a delivery zone",
+            description="Scope: `general.write`. Only the fields sent change; 409 on a deleted zone.",
+            response_model=Data[DeliveryZoneOut],
+            responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
+            openapi_extra=request_body_docs(DeliveryZoneInput))
+async def update_zone(principal: Writer, body: Body, zone: Zone, connection: Connection) -> Response:
+    return JSONResponse({"data": await service.update_zone(connection=connection, row=zone, body=body)})
+
+
+@router.delete("/{zone_id}", summary="Delete a delivery zone", status_code=204, response_class=Response,
+               description="Scope: `general.write`. Soft delete: the zone frees its reference and shows as null "
+                           "in addresses' includes; deleting again changes nothing.",
+               responses=error_responses(401, 403, 404, 503))
+async def delete_zone(principal: Writer, zone: Zone, connection: Connection) -> Response:
+    await service.delete_zone(connection=connection, row=zone)
+    return Response(status_code=204)

@@ -1,15 +1,49 @@
-"""Delivery zones: the areas addresses belong to."""
+"""Delivery zones: their own CRUD, and the lookups addresses use for includes."""
 
+import dataclasses
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, select
+from fastapi import Request
+from sqlalchemy import Row, insert, null, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clientele.auth.service import Principal
+from clientele.database import utcnow
 from clientele.delivery_zones.models import delivery_zones
-from clientele.wire import format_timestamp
+from clientele.delivery_zones.schemas import DeliveryZoneInput
+from clientele.errors import Conflict, NotFound, Unprocessable
+from clientele.listing import (
+    ListQuery,
+    ListSpec,
+    deleted_filter,
+    exact_text_filter,
+    fetch_page,
+    page_body,
+    substring_filter,
+    updated_after_filter,
+)
+from clientele.validation import validate_body
+from clientele.wire import format_timestamp, new_id, parse_uuid
 
 z = delivery_zones.c
+
+LIST_SPEC = ListSpec(
+    filters={
+        "name": substring_filter(z.name, "name"),
+        # Exact, not a substring: a reference is an external system's key for the zone.
+        "reference": dataclasses.replace(
+            exact_text_filter(z.reference, "reference"),
+            description="Exact reference (the whole value, case-sensitive; not a substring match)."),
+        "updated_after": updated_after_filter(z.updated_at),
+        "is_deleted": deleted_filter(z.deleted_at),
+    },
+    sort_columns={"created_at": z.created_at, "updated_at": z.updated_at},
+    id_column=z.id,
+    deleted_at=z.deleted_at,
+)
+REFERENCE_TAKEN = {"reference": ["The reference has already been taken."]}
 
 
 def serialize_zone(row: Row[Any]) -> dict[str, Any]:
@@ -23,6 +57,89 @@ def serialize_zone(row: Row[Any]) -> dict[str, Any]:
         "updated_at": format_timestamp(row.updated_at),
         "deleted_at": format_timestamp(row.deleted_at),
     }
+
+
+def stored_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Column values for a write: no coordinates is SQL NULL, not the JSON text `null`."""
+    if "coordinates" in values and values["coordinates"] is None:
+        return values | {"coordinates": null()}
+    return values
+
+
+async def find_zone(*, connection: AsyncConnection, business_id: uuid.UUID, zone_id: str) -> Row[Any]:
+    """The business's delivery zone with this id, deleted or not; 404 for anything else."""
+    parsed = parse_uuid(zone_id)
+    row = None
+    if parsed is not None:
+        row = (await connection.execute(
+            select(delivery_zones).where(z.business_id == business_id, z.id == parsed))).first()
+    if row is None:
+        raise NotFound("Delivery zone not found.")
+    return row
+
+
+async def list_zones(*, connection: AsyncConnection, request: Request, principal: Principal,
+                     query: ListQuery) -> dict[str, Any]:
+    rows, total = await fetch_page(connection=connection, query=query, base=select(delivery_zones),
+                                   scope=[z.business_id == principal.business_id])
+    return page_body(request=request, data=[serialize_zone(row) for row in rows], total=total, query=query)
+
+
+async def create_zone(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Validate and store a new zone; 422 if its reference is taken by an active zone."""
+    parsed = validate_body(DeliveryZoneInput, body, required=("name",))
+    now = utcnow()
+    zone_id = new_id()
+    try:
+        await connection.execute(insert(delivery_zones).values(
+            business_id=principal.business_id, id=zone_id, created_at=now, updated_at=now,
+            **stored_values(parsed.model_dump(exclude_unset=True))))
+    except IntegrityError:
+        # The only constraint a valid body can break is the partial unique index on reference.
+        raise Unprocessable(REFERENCE_TAKEN) from None
+    row = await find_zone(connection=connection, business_id=principal.business_id, zone_id=str(zone_id))
+    return serialize_zone(row)
+
+
+async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Change only the fields sent; `updated_at` moves only if a stored value changed."""
+    if row.deleted_at is not None:
+        raise Conflict("A deleted delivery zone cannot be updated.")
+    parsed = validate_body(DeliveryZoneInput, body)
+    changes = {field: value for field, value in parsed.model_dump(exclude_unset=True).items()
+               if getattr(row, field) != value}
+    if changes:
+        try:
+            await connection.execute(
+                update(delivery_zones).where(z.business_id == row.business_id, z.id == row.id)
+                .values(updated_at=utcnow(), **stored_values(changes)))
+        except IntegrityError:
+            raise Unprocessable(REFERENCE_TAKEN) from None
+    fresh = await find_zone(connection=connection, business_id=row.business_id, zone_id=str(row.id))
+    return serialize_zone(fresh)
+
+
+async def delete_zone(*, connection: AsyncConnection, row: Row[Any]) -> None:
+    """Soft delete: the zone frees its reference and leaves addresses' includes."""
+    if row.deleted_at is None:
+        now = utcnow()
+        await connection.execute(update(delivery_zones).where(z.business_id == row.business_id, z.id == row.id)
+                                 .values(deleted_at=now, updated_at=now))
+
+
+# --- lookups for addresses ---------------------------------------------------------------
+
+
+async def is_active_zone(*, connection: AsyncConnection, business_id: uuid.UUID, zone_id: uuid.UUID) -> bool:
+    """Whether this is a non-deleted zone of the business.
+
+    The row is share-locked on PostgreSQL so that the zone cannot be deleted before the
+    caller's transaction, which is about to point an address at it, commits.
+    """
+    found = await connection.scalar(
+        select(z.id).where(z.business_id == business_id, z.id == zone_id, z.deleted_at.is_(None))
+        .with_for_update(read=True))
+    return found is not None
 
 
 async def active_zones_by_ids(*, connection: AsyncConnection, business_id: uuid.UUID,

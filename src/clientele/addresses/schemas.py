@@ -1,0 +1,92 @@
+"""The address on the wire."""
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
+
+from clientele.validation import Body, LongOptionalText, RequiredName, decimal_rule, id_rule
+
+# The width of the latitude and longitude columns.
+MAX_DECIMAL_TEXT = 32
+
+
+def fractional_digits(text: str) -> int:
+    """How many digits a decimal string has after the point once written out in full (0 if not a number)."""
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return 0
+    exponent = number.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def degrees_rule(limit: int) -> Callable[[Any, ValidationInfo], str | None]:
+    """A decimal number of degrees within ±limit, kept as decimal text of at most 32 characters."""
+    in_range = decimal_rule(minimum=Decimal(-limit), maximum=Decimal(limit))
+
+    def check(value: Any, info: ValidationInfo) -> str | None:
+        too_long = f"The {info.field_name} field must not be greater than {MAX_DECIMAL_TEXT} characters."
+        # Refused before `decimal_rule` writes the number out: "1e-999999999" is in range,
+        # and written out in full it would be a string of a billion zeros.
+        if isinstance(value, str) and fractional_digits(value) > MAX_DECIMAL_TEXT:
+            raise ValueError(too_long)
+        text = in_range(value, info)
+        if text is not None and len(text) > MAX_DECIMAL_TEXT:
+            raise ValueError(too_long)
+        return text
+
+    return check
+
+
+def required_reference_rule(value: Any, info: ValidationInfo) -> str | None:
+    """A reference that may not be null: absent on update is fine, null never is."""
+    if value is None or value == "":
+        raise ValueError(f"The {info.field_name} field is required.")
+    return id_rule(value, info)
+
+
+def degrees_schema(limit: int) -> WithJsonSchema:
+    return WithJsonSchema({"type": ["string", "number", "null"],
+                           "description": f"Decimal degrees, -{limit} to {limit}; shown as a decimal string."})
+
+
+Latitude = Annotated[str | None, BeforeValidator(degrees_rule(90)), degrees_schema(90)]
+Longitude = Annotated[str | None, BeforeValidator(degrees_rule(180)), degrees_schema(180)]
+
+
+class AddressInput(Body):
+    """A create or update body; on update only the fields sent change."""
+
+    name: RequiredName = None
+    description: LongOptionalText = None
+    latitude: Latitude = None
+    longitude: Longitude = None
+    customer_id: Annotated[
+        str | None,
+        BeforeValidator(required_reference_rule),
+        WithJsonSchema({"type": "string", "format": "uuid",
+                        "description": "A non-deleted customer of the business; required on create."}),
+    ] = None
+    delivery_zone_id: Annotated[
+        str | None,
+        BeforeValidator(id_rule),
+        WithJsonSchema({"type": ["string", "null"], "format": "uuid",
+                        "description": "A non-deleted delivery zone of the business, or null for none."}),
+    ] = None
+
+
+class AddressOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    latitude: str | None = Field(description="Decimal degrees as a string.")
+    longitude: str | None = Field(description="Decimal degrees as a string.")
+    customer: dict[str, Any] = Field(
+        description='`{"id": …}`; the whole customer with include=customer.')
+    delivery_zone: dict[str, Any] | None = Field(
+        description='`{"id": …}` or null; the whole zone with include=delivery_zone (null if the zone is deleted).')
+    created_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    updated_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    deleted_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
