@@ -55,11 +55,15 @@ def field_errors(error: ValidationError) -> FieldErrors:
     return errors
 
 
-def validate_body(model: type[ModelT], body: dict[str, Any], *, required: tuple[str, ...] = ()) -> ModelT:
-    """Validate a body against `model`: 422 naming every bad field and every missing required one."""
+def validate_body(model: type[ModelT], body: dict[str, Any], *, required: tuple[str, ...] = (),
+                  context: dict[str, Any] | None = None) -> ModelT:
+    """Validate a body against `model`: 422 naming every bad field and every missing required one.
+
+    `context` reaches the field rules (`ValidationInfo.context`): stored values a rule needs.
+    """
     errors: FieldErrors = {name: [f"The {name} field is required."] for name in required if name not in body}
     try:
-        parsed = model.model_validate(body)
+        parsed = model.model_validate(body, context=context)
     except ValidationError as error:
         errors |= field_errors(error)
     if errors:

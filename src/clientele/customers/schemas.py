@@ -1,6 +1,6 @@
 """The customer on the wire: what a request may send, and what a response holds."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import phonenumbers
@@ -9,7 +9,6 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJson
 from clientele.validation import (
     Body,
     Flag,
-    OptionalText,
     RequiredName,
     boolean_rule,
     date_rule,
@@ -28,20 +27,35 @@ def dial_code_rule(value: Any, info: ValidationInfo) -> int | None:
     return number
 
 
-def phone_text_rule(value: Any, info: ValidationInfo) -> str:
-    """Separators stripped, digits only; the dial code decides the rest (see `normalise_phone`)."""
+def phone_rule(value: Any, info: ValidationInfo) -> str:
+    """Separators stripped, digits only, then the national significant number for the dial code.
+
+    The dial code is the one in the same body, else the stored one the service passes as
+    context on an update. Without either (it is missing or invalid, and says so itself) the
+    digits are kept as they are: the body is refused anyway.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if value is None or value == "":
+    if value is None:
         raise ValueError("The phone field is required.")
     if not isinstance(value, str):
         raise ValueError("The phone field must be a string.")
-    digits = value.strip().translate(PHONE_SEPARATORS)
+    digits = value.translate(PHONE_SEPARATORS).strip()
+    if digits == "":
+        raise ValueError("The phone field is required.")
     if not digits.isascii() or not digits.isdigit():
         raise ValueError("The phone field must contain digits only.")
     if len(digits) > 20:
         raise ValueError("The phone field must not be greater than 20 digits.")
-    return digits
+    dial_code = info.data.get("dial_code")
+    if dial_code is None:
+        dial_code = (info.context or {}).get("dial_code")
+    if dial_code is None:
+        return digits
+    phone = normalise_phone(dial_code, digits)
+    if phone is None:
+        raise ValueError(f"The phone field must be a valid phone number for dial code {dial_code}.")
+    return phone
 
 
 def normalise_phone(dial_code: int, digits: str) -> str | None:
@@ -64,6 +78,11 @@ def normalise_phone(dial_code: int, digits: str) -> str | None:
     return phonenumbers.national_significant_number(number)
 
 
+def utc_today() -> date:
+    """Today as every stored timestamp counts it: in UTC, whatever the server's time zone."""
+    return datetime.now(UTC).date()
+
+
 class CustomerInput(Body):
     """A create or update body. On update only the fields sent change."""
 
@@ -75,8 +94,9 @@ class CustomerInput(Body):
     ] = None
     phone: Annotated[
         str | None,
-        BeforeValidator(phone_text_rule),
-        WithJsonSchema({"type": "string", "description": "Digits; separators ( -.()) are stripped."}),
+        BeforeValidator(phone_rule),
+        WithJsonSchema({"type": "string", "description": "Digits, a possible number for dial_code; separators "
+                                                         "( -.()) and a national trunk prefix are dropped."}),
     ] = None
     email: Annotated[
         str | None,
@@ -90,7 +110,7 @@ class CustomerInput(Body):
     ] = None
     birth_date: Annotated[
         date | None,
-        BeforeValidator(date_rule(earliest=EARLIEST_BIRTH_DATE, latest=date.today)),
+        BeforeValidator(date_rule(earliest=EARLIEST_BIRTH_DATE, latest=utc_today)),
         WithJsonSchema({"type": ["string", "null"], "format": "date"}),
     ] = None
     house_account_limit: Annotated[
@@ -127,10 +147,6 @@ def tag_references(value: Any) -> list[dict[str, Any]]:
                                               for item in value):
         raise ValueError('The tags field must be a list of objects like {"id": "…"}.')
     return value
-
-
-
-
 
 
 class CustomerOut(BaseModel):

@@ -12,9 +12,9 @@ from clientele.addresses import service as addresses_service
 from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
 from clientele.customers.models import customers
-from clientele.customers.schemas import CustomerInput, normalise_phone
+from clientele.customers.schemas import CustomerInput
 from clientele.database import utcnow
-from clientele.errors import Conflict, Forbidden, NotFound, Unprocessable
+from clientele.errors import Conflict, FieldErrors, Forbidden, NotFound, Unprocessable
 from clientele.listing import (
     ListQuery,
     ListSpec,
@@ -78,7 +78,8 @@ GUARDED_FIELDS: dict[str, tuple[str, Any]] = {
     "is_house_account_enabled": (scope.ACCOUNTS_WRITE, False),
     "is_loyalty_enabled": (scope.LOYALTY_WRITE, False),
 }
-PHONE_TAKEN = {"phone": ["The phone has already been taken."]}
+PHONE_TAKEN: FieldErrors = {"phone": ["The phone has already been taken."]}
+TAGS_INVALID: FieldErrors = {"tags": ["The selected tags are invalid: each must be an existing tag."]}
 
 
 def serialize_customer(row: Row[Any], scopes: frozenset[str]) -> dict[str, Any]:
@@ -167,33 +168,47 @@ def check_guarded_fields(*, principal: Principal, changes: dict[str, Any], curre
             raise Forbidden(f"Changing {field} requires the {needed} scope.")
 
 
-async def validated_tag_ids(*, connection: AsyncConnection, business_id: uuid.UUID,
-                            references: list[dict[str, Any]]) -> list[uuid.UUID]:
-    wanted = list(dict.fromkeys(parse_uuid(item["id"]) for item in references))
-    found = await tags_service.active_tag_ids(connection=connection, business_id=business_id,
-                                              ids=[tag_id for tag_id in wanted if tag_id is not None])
-    if None in wanted or len(found) != len(wanted):
-        raise Unprocessable({"tags": ["The selected tags are invalid: each must be an existing tag."]})
-    return [tag_id for tag_id in wanted if tag_id is not None]
+async def checked_references(*, connection: AsyncConnection, business_id: uuid.UUID,
+                             phone: tuple[int, str] | None, tag_references: list[dict[str, Any]] | None,
+                             customer_id: uuid.UUID | None = None) -> list[uuid.UUID] | None:
+    """The tag ids to link (None: leave the links alone); 422 where the body clashes with stored data.
+
+    A taken phone is found here, before the guarded-field check, so that its 422 wins over a
+    403 (SPEC §3); the partial unique index still decides between racing writes.
+    """
+    errors: FieldErrors = {}
+    if phone is not None and await phone_taken(connection=connection, business_id=business_id, dial_code=phone[0],
+                                               phone=phone[1], customer_id=customer_id):
+        errors |= PHONE_TAKEN
+    tag_ids = None
+    if tag_references is not None:
+        wanted = list(dict.fromkeys(parse_uuid(item["id"]) for item in tag_references))
+        tag_ids = [tag_id for tag_id in wanted if tag_id is not None]
+        found = await tags_service.active_tag_ids(connection=connection, business_id=business_id, ids=tag_ids)
+        if len(found) != len(wanted):
+            errors |= TAGS_INVALID
+    if errors:
+        raise Unprocessable(errors)
+    return tag_ids
 
 
-def normalised_phone_or_422(dial_code: int, digits: str) -> str:
-    phone = normalise_phone(dial_code, digits)
-    if phone is None:
-        raise Unprocessable({"phone": [f"The phone field must be a valid phone number for dial code {dial_code}."]})
-    return phone
+async def phone_taken(*, connection: AsyncConnection, business_id: uuid.UUID, dial_code: int, phone: str,
+                      customer_id: uuid.UUID | None) -> bool:
+    """Whether an active customer of the business, other than `customer_id`, has this phone."""
+    holders = select(c.id).where(c.business_id == business_id, c.dial_code == dial_code, c.phone == phone,
+                                 c.deleted_at.is_(None))
+    if customer_id is not None:
+        holders = holders.where(c.id != customer_id)
+    return await connection.scalar(select(exists(holders))) or False
 
 
 async def create_customer(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any],
                           includes: frozenset[str]) -> dict[str, Any]:
-    """Validate and store a new customer (422 on a field, 403 on a guarded field)."""
+    """Validate and store a new customer (422 on a field, then 403 on a guarded field)."""
     parsed = validate_body(CustomerInput, body, required=("name", "dial_code", "phone"))
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
-    values["phone"] = normalised_phone_or_422(values["dial_code"], values["phone"])
-    tag_ids = []
-    if parsed.tags is not None:
-        tag_ids = await validated_tag_ids(connection=connection, business_id=principal.business_id,
-                                          references=parsed.tags)
+    tag_ids = await checked_references(connection=connection, business_id=principal.business_id,
+                                       phone=(values["dial_code"], values["phone"]), tag_references=parsed.tags)
     check_guarded_fields(principal=principal, changes=values, current={})
     now = utcnow()
     customer_id = new_id()
@@ -203,7 +218,7 @@ async def create_customer(*, connection: AsyncConnection, principal: Principal, 
     except IntegrityError:
         raise Unprocessable(PHONE_TAKEN) from None
     await tags_service.link_tags(connection=connection, business_id=principal.business_id,
-                                 customer_id=customer_id, tag_ids=tag_ids)
+                                 customer_id=customer_id, tag_ids=tag_ids or [])
     row = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(customer_id))
     return await one_customer(connection=connection, principal=principal, row=row, includes=includes)
 
@@ -213,18 +228,20 @@ async def update_customer(*, connection: AsyncConnection, principal: Principal, 
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted customer cannot be updated; restore it first.")
-    parsed = validate_body(CustomerInput, body)
-    sent = parsed.model_dump(exclude_unset=True, exclude={"tags"})
+    if "dial_code" in body and "phone" not in body:
+        # Under a new dial code the stored digits must still make a possible phone (and it may differ).
+        body = body | {"phone": row.phone}
+    context = None if "dial_code" in body else {"dial_code": row.dial_code}
+    parsed = validate_body(CustomerInput, body, context=context)
     current = dict(row._mapping)
-    if "dial_code" in sent or "phone" in sent:
-        dial_code = sent.get("dial_code", row.dial_code)
-        sent["phone"] = normalised_phone_or_422(dial_code, sent.get("phone", row.phone))
-    tag_ids = None
-    if parsed.tags is not None:
-        tag_ids = await validated_tag_ids(connection=connection, business_id=principal.business_id,
-                                          references=parsed.tags)
-    check_guarded_fields(principal=principal, changes=sent, current=current)
-    changes = {field: value for field, value in sent.items() if current[field] != value}
+    changes = {field: value for field, value in parsed.model_dump(exclude_unset=True, exclude={"tags"}).items()
+               if current[field] != value}
+    phone = None
+    if "dial_code" in changes or "phone" in changes:
+        phone = (changes.get("dial_code", row.dial_code), changes.get("phone", row.phone))
+    tag_ids = await checked_references(connection=connection, business_id=principal.business_id, phone=phone,
+                                       tag_references=parsed.tags, customer_id=row.id)
+    check_guarded_fields(principal=principal, changes=changes, current=current)
     tags_changed = tag_ids is not None and await tags_service.replace_tags(
         connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids)
     if changes or tags_changed:
