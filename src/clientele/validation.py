@@ -183,7 +183,8 @@ def date_rule(*, earliest: date, latest: Callable[[], date]) -> Callable[[Any, V
     return check
 
 
-def decimal_rule(*, minimum: Decimal, maximum: Decimal) -> Callable[[Any, ValidationInfo], str | None]:
+def decimal_rule(*, minimum: Decimal, maximum: Decimal,
+                 max_length: int = 32) -> Callable[[Any, ValidationInfo], str | None]:
     """A decimal number (sent as a string or a number) within a range, kept as its decimal text."""
 
     def check(value: Any, info: ValidationInfo) -> str | None:
@@ -198,7 +199,16 @@ def decimal_rule(*, minimum: Decimal, maximum: Decimal) -> Callable[[Any, Valida
             raise ValueError(f"The {name} field must be a decimal number.") from None
         if not number.is_finite() or not minimum <= number <= maximum:
             raise ValueError(f"The {name} field must be a decimal number between {minimum} and {maximum}.")
-        return format(number, "f")
+        too_long = f"The {name} field must not be greater than {max_length} characters."
+        # Checked before writing the number out: "1e-999999999" is in range, and in full
+        # it would be a billion characters.
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > max_length:
+            raise ValueError(too_long)
+        text = format(number, "f")
+        if len(text) > max_length:
+            raise ValueError(too_long)
+        return text
 
     return check
 

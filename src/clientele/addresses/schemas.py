@@ -1,7 +1,7 @@
 """The address on the wire."""
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
@@ -12,32 +12,9 @@ from clientele.validation import Body, LongOptionalText, RequiredName, decimal_r
 MAX_DECIMAL_TEXT = 32
 
 
-def fractional_digits(text: str) -> int:
-    """How many digits a decimal string has after the point once written out in full (0 if not a number)."""
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        return 0
-    exponent = number.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
 def degrees_rule(limit: int) -> Callable[[Any, ValidationInfo], str | None]:
-    """A decimal number of degrees within ±limit, kept as decimal text of at most 32 characters."""
-    in_range = decimal_rule(minimum=Decimal(-limit), maximum=Decimal(limit))
-
-    def check(value: Any, info: ValidationInfo) -> str | None:
-        too_long = f"The {info.field_name} field must not be greater than {MAX_DECIMAL_TEXT} characters."
-        # Refused before `decimal_rule` writes the number out: "1e-999999999" is in range,
-        # and written out in full it would be a string of a billion zeros.
-        if isinstance(value, str) and fractional_digits(value) > MAX_DECIMAL_TEXT:
-            raise ValueError(too_long)
-        text = in_range(value, info)
-        if text is not None and len(text) > MAX_DECIMAL_TEXT:
-            raise ValueError(too_long)
-        return text
-
-    return check
+    """Decimal degrees within ±limit, kept as decimal text that fits the column."""
+    return decimal_rule(minimum=Decimal(-limit), maximum=Decimal(limit), max_length=MAX_DECIMAL_TEXT)
 
 
 def required_reference_rule(value: Any, info: ValidationInfo) -> str | None:
