@@ -2,8 +2,10 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from clientele.addresses.router import router as addresses_router
@@ -31,15 +33,41 @@ for domain_router in (customers_router, tags_router, addresses_router, delivery_
 probes = APIRouter(tags=["operations"])
 
 
-@probes.get("/healthz", summary="Process is up")
+class ProbeStatus(BaseModel):
+    status: str
+
+
+@probes.get("/healthz", summary="Process is up", description="No token needed.", response_model=ProbeStatus)
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@probes.get("/readyz", summary="Database is reachable", responses=error_responses(503))
+@probes.get("/readyz", summary="Database is reachable", description="No token needed.", response_model=ProbeStatus,
+            responses=error_responses(503))
 async def readyz(connection: Connection) -> JSONResponse:
     await connection.execute(text("SELECT 1"))
     return JSONResponse({"status": "ready"})
+
+
+FRAMEWORK_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def without_framework_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop the 422 FastAPI documents for every route with parameters.
+
+    Routes parse their own input, and the rare framework-level validation error is answered
+    with 400 (see `errors.handle_request_validation`), so that 422 is never sent; where a
+    route does answer 422, it declares it with the error body.
+    """
+    framework_422 = {"$ref": f"#/components/schemas/{FRAMEWORK_SCHEMAS[0]}"}
+    for operations in document["paths"].values():
+        for described in operations.values():
+            unprocessable = described["responses"].get("422", {})
+            if unprocessable.get("content", {}).get("application/json", {}).get("schema") == framework_422:
+                del described["responses"]["422"]
+    for name in FRAMEWORK_SCHEMAS:
+        document.get("components", {}).get("schemas", {}).pop(name, None)
+    return document
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,4 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(probes)
     app.include_router(api)
     app.include_router(api, prefix="/v5", include_in_schema=False)
+
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_framework_validation_errors(generate_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

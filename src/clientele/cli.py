@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.config import load_settings
-from clientele.database import create_engine, migrate
+from clientele.database import create_engine, exclusive_transaction, migrate
 from clientele.wire import format_timestamp, parse_uuid
 
 app = typer.Typer(help="Clientele, a self-hostable Customers service.", no_args_is_help=True,
@@ -26,7 +26,8 @@ T = TypeVar("T")
 
 
 def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]] | None = None) -> T | None:
-    """Migrate the configured database, then run `work` in one transaction."""
+    """Migrate the configured database, then run `work` in one transaction taken in turn
+    with other commands and server starts."""
 
     async def main() -> T | None:
         engine = create_engine(load_settings().database_url)
@@ -34,7 +35,7 @@ def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]] | None = 
             await migrate(engine)
             if work is None:
                 return None
-            async with engine.begin() as connection:
+            async with exclusive_transaction(engine) as connection:
                 return await work(connection)
         finally:
             await engine.dispose()

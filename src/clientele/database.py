@@ -1,6 +1,7 @@
 """The engine, one transaction per request, and every SQLite/PostgreSQL difference."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -72,8 +73,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # write fails at once with SQLITE_BUSY instead of waiting on the busy timeout.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The timeout first: switching a new file to WAL needs its lock, which a process
+        # starting at the same moment may hold.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -117,14 +120,29 @@ def alembic_config() -> "Config":
 
 
 # Any fixed number will do: it only has to be the same for every Clientele process.
-MIGRATION_LOCK_KEY = 7_134_201
+STARTUP_LOCK_KEY = 7_134_201
+
+
+@asynccontextmanager
+async def exclusive_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that concurrent commands and server starts take in turn.
+
+    SQLite gets BEGIN IMMEDIATE (the write lock, waited for up to the busy timeout);
+    PostgreSQL a transaction-scoped advisory lock, so that two first starts cannot both
+    see an empty database.
+    """
+    async with engine.connect() as connection:
+        if is_sqlite(connection):
+            connection = await connection.execution_options(sqlite_write=True)
+        async with connection.begin():
+            if not is_sqlite(connection):
+                await connection.execute(text(f"SELECT pg_advisory_xact_lock({STARTUP_LOCK_KEY})"))
+            yield connection
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema up to date; concurrent starts on PostgreSQL take turns."""
-    async with engine.begin() as connection:
-        if not is_sqlite(connection):
-            await connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+    """Bring the schema up to date; concurrent starts take turns."""
+    async with exclusive_transaction(engine) as connection:
         await connection.run_sync(_upgrade_to_head)
 
 

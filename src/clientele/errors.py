@@ -3,13 +3,13 @@
 import logging
 from typing import Any
 
-from pydantic import BaseModel
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from clientele.wire import JSONResponse
 
@@ -106,10 +106,23 @@ async def handle_api_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, exc.message, exc.errors, exc.headers)
 
 
-async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    return [method for method in HTTP_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in request.app.router.routes)]
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
-    return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(exc.status_code, message, headers=headers)
 
 
 async def handle_request_validation(_request: Request, exc: Exception) -> Response:
@@ -146,8 +159,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, handle_unexpected)
 
 
-
-
 class ErrorBody(BaseModel):
     """Every error response (documentation)."""
 
@@ -167,4 +178,12 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "A body field is invalid; `errors` names each one.",
         503: "The database is unavailable; retry after `Retry-After` seconds.",
     }
-    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}
+    headers = {
+        401: {"WWW-Authenticate": {"description": "`Bearer`.", "schema": {"type": "string"}}},
+        503: {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
+    }
+    return {
+        status: {"model": ErrorBody, "description": descriptions[status]}
+        | ({"headers": headers[status]} if status in headers else {})
+        for status in statuses
+    }

@@ -1,0 +1,88 @@
+"""The routes of SPEC §5 and §6, the scope each needs, and how to call each one successfully."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api, next_phone
+
+class Records:
+    """Ids of records made on demand with a full-scope client, for `{customer}`-style paths."""
+
+    def __init__(self, api: Api):
+        self.api = api
+
+    @cached_property
+    def customer(self) -> str:
+        return self.api.make_customer()["id"]
+
+    @cached_property
+    def deleted_customer(self) -> str:
+        customer_id = self.api.make_customer()["id"]
+        assert self.api.delete(f"/customers/{customer_id}").status_code == 204
+        return customer_id
+
+    @cached_property
+    def tag(self) -> str:
+        return self.api.make_tag()["id"]
+
+    @cached_property
+    def zone(self) -> str:
+        return self.api.make_zone()["id"]
+
+    @cached_property
+    def address(self) -> str:
+        return self.api.make_address(self.customer)["id"]
+
+    def __getitem__(self, name: str) -> str:
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    scope: str
+    success: int
+    body: Callable[[Records], dict[str, Any]] | None = None
+
+    def send(self, api: Api, records: Records, prefix: str = "") -> httpx.Response:
+        json = self.body(records) if self.body else None
+        return api.request(self.method, prefix + self.path.format_map(records), json=json)
+
+    def param(self) -> Any:
+        return pytest.param(self, id=f"{self.method} {self.path}")
+
+
+def new_customer(_: Records) -> dict[str, Any]:
+    return {"name": "Scoped", "dial_code": 966, "phone": next_phone()}
+
+
+ROUTES = [
+    Route("GET", "/customers", "customers.list", 200),
+    Route("GET", "/customers/{customer}", "customers.get", 200),
+    Route("POST", "/customers", "customers.write", 201, new_customer),
+    Route("PUT", "/customers/{customer}", "customers.write", 200, lambda _: {"name": "Renamed"}),
+    Route("DELETE", "/customers/{customer}", "admin.write", 204),
+    Route("PUT", "/customers/{deleted_customer}/restore", "admin.restore", 200),
+    Route("GET", "/tags", "general.read", 200),
+    Route("GET", "/tags/{tag}", "general.read", 200),
+    Route("POST", "/tags", "general.write", 201, lambda _: {"name": "Scoped tag"}),
+    Route("PUT", "/tags/{tag}", "general.write", 200, lambda _: {"name": "Renamed tag"}),
+    Route("DELETE", "/tags/{tag}", "general.write", 204),
+    Route("GET", "/delivery_zones", "general.read", 200),
+    Route("GET", "/delivery_zones/{zone}", "general.read", 200),
+    Route("POST", "/delivery_zones", "general.write", 201, lambda _: {"name": "Scoped zone"}),
+    Route("PUT", "/delivery_zones/{zone}", "general.write", 200, lambda _: {"name": "Renamed zone"}),
+    Route("DELETE", "/delivery_zones/{zone}", "general.write", 204),
+    Route("GET", "/addresses", "customers.list", 200),
+    Route("GET", "/addresses/{address}", "customers.get", 200),
+    Route("POST", "/addresses", "customers.write", 201,
+          lambda records: {"name": "Home", "customer_id": records.customer}),
+    Route("PUT", "/addresses/{address}", "customers.write", 200, lambda _: {"name": "Work"}),
+    Route("DELETE", "/addresses/{address}", "customers.write", 204),
+]
