@@ -250,6 +250,9 @@ def parse_list_query(request: Request, spec: ListSpec) -> ListQuery:
             raise invalid(key, f"Unknown filter {name!r}; allowed: {allowed}.")
         if value.strip() == "":
             continue
+        if "\x00" in value:
+            # No stored text holds NUL (writes refuse it), and PostgreSQL refuses it as a parameter.
+            raise invalid(key, f"The {key} value must not contain NUL characters.")
         deleted_given = deleted_given or name == "is_deleted"
         conditions.append(list_filter.build(value))
     if not deleted_given:
