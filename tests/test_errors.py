@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import Api
 
 from clientele.app import create_app
 from clientele.config import Settings
-from tests.conftest import Api
 
 MIB = 1024 * 1024
 UNKNOWN = str(uuid.uuid4())

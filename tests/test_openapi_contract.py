@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.cli.processes import Server, create_business, create_token, serving
 from tests.conftest import next_phone
 

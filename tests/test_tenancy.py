@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.conftest import Api
 
 
@@ -86,7 +85,7 @@ def test_another_business_cannot_restore_a_customer(api: Api, other_api: Api) ->
 @pytest.mark.parametrize("is_deleted", ["false", "true"])
 def test_lists_never_include_another_business_rows(resource: Resource, is_deleted: str, api: Api,
                                                    other_api: Api) -> None:
-    active, deleted = resource.make(api), resource.make(api)
+    _active, deleted = resource.make(api), resource.make(api)
     assert api.delete(f"{resource.path}/{deleted['id']}").status_code == 204
     own = resource.make(other_api)
     if is_deleted == "true":

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.auth.routes import ROUTES, Records, Route
 from tests.conftest import Api
 

@@ -47,10 +47,7 @@ def field_errors(error: ValidationError) -> FieldErrors:
     errors: FieldErrors = {}
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "body"
-        if item["type"] == "value_error":
-            sentence = str(item["ctx"]["error"])
-        else:
-            sentence = f"The {field} field is invalid."
+        sentence = str(item["ctx"]["error"]) if item["type"] == "value_error" else f"The {field} field is invalid."
         errors.setdefault(field, []).append(sentence)
     return errors
 

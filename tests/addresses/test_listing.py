@@ -85,7 +85,7 @@ def test_addresses_of_a_deleted_customer_are_still_listed(api):
 
 def test_sort_by_created_and_updated_at_in_both_directions(api, overwrite_address):
     customer = api.make_customer()
-    first, second, third = (api.make_address(customer["id"], name=name) for name in ("first", "second", "third"))
+    first, _second, third = (api.make_address(customer["id"], name=name) for name in ("first", "second", "third"))
     overwrite_address(first["id"], updated_at=datetime(2030, 1, 1))
     overwrite_address(third["id"], updated_at=datetime(2020, 1, 1))
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.conftest import Api, next_phone
+
 
 class Records:
     """Ids of records made on demand with a full-scope client, for `{customer}`-style paths."""

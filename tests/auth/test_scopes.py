@@ -3,10 +3,10 @@
 from collections.abc import Callable
 
 import pytest
-
-from clientele.auth.scopes import ALL_SCOPES
 from tests.auth.routes import ROUTES, Records, Route
 from tests.conftest import Api
+
+from clientele.auth.scopes import ALL_SCOPES
 
 
 @pytest.fixture

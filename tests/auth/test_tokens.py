@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import Api, new_token
 
 from clientele.auth.service import TOKEN_PREFIX
-from tests.conftest import Api, new_token
 
 UNAUTHENTICATED = {"message": "Unauthenticated."}
 

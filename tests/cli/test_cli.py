@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from tests.cli.processes import create_business, create_token, last_line, run_clientele, serving
+from tests.conftest import next_phone
 
 from clientele.app import create_app
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.config import Settings
-from tests.cli.processes import create_business, create_token, last_line, run_clientele, serving
-from tests.conftest import next_phone
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.conftest import run_in_app
 
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.customers.models import customers
 from clientele.tags.models import customer_tags
-from tests.conftest import run_in_app
 
 StoredCustomer = Callable[[str], dict[str, Any]]
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.conftest import Api, next_phone
 
 from clientele.auth import scopes as scope
-from tests.conftest import Api, next_phone
 
 ALWAYS_SHOWN = {
     "id", "name", "dial_code", "phone", "email", "gender", "birth_date", "is_loyalty_enabled", "is_blacklisted",

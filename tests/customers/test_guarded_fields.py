@@ -3,10 +3,10 @@
 from typing import Any
 
 import pytest
-
-from clientele.auth import scopes as scope
 from tests.conftest import next_phone
 from tests.customers.conftest import all_scopes_but, assert_field_error, is_sentence
+
+from clientele.auth import scopes as scope
 
 # field, a value that differs from the default, the scope needed to set it
 GUARDED = [

@@ -1,10 +1,10 @@
 """SPEC §4-5: what PUT changes, when updated_at moves, and how create and update answer."""
 
 import pytest
-
-from clientele.auth import scopes as scope
 from tests.conftest import next_phone
 from tests.customers.conftest import all_scopes_but, is_sentence
+
+from clientele.auth import scopes as scope
 
 MISSING_ID = "0190f1c2-0000-7000-8000-000000000000"
 

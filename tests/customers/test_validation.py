@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
-from clientele.auth import scopes as scope
 from tests.conftest import next_phone
 from tests.customers.conftest import assert_field_error, is_sentence
+
+from clientele.auth import scopes as scope
 
 # The seed's own "Create Customer" request, byte for byte but for the tag id.
 SEED_CREATE_REQUEST: dict[str, Any] = {

@@ -85,7 +85,7 @@ def test_filters_combine_with_and(api):
 
 
 def test_sort_by_created_and_updated_at_in_both_directions(api, overwrite_zone):
-    first, second, third = (api.make_zone(name=name) for name in ("first", "second", "third"))
+    first, _second, third = (api.make_zone(name=name) for name in ("first", "second", "third"))
     overwrite_zone(first["id"], updated_at=datetime(2030, 1, 1))
     overwrite_zone(third["id"], updated_at=datetime(2020, 1, 1))
 

@@ -23,10 +23,10 @@ Writer = Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_WRITE))]
 INCLUDE_DOCS = {"parameters": openapi_parameters(service.LIST_SPEC, listing=False)}
 
 
-async def existing_address(address_id: str, principal: Authenticated, connection: Connection) -> Any:
+async def existing_address(request: Request, address_id: str, principal: Authenticated, connection: Connection) -> Any:
     """The address named in the path, or 404."""
-    return await service.find_address(connection=connection, business_id=principal.business_id,
-                                      address_id=address_id)
+    return await service.find_address(connection=connection, business_id=principal.business_id, address_id=address_id,
+                                      for_update=request.method != "GET")
 
 
 Address = Annotated[Any, Depends(existing_address)]

@@ -12,9 +12,9 @@ from clientele.addresses.schemas import AddressInput
 from clientele.auth.service import Principal
 from clientele.customers import service as customers_service
 from clientele.customers.models import customers
-from clientele.database import utcnow
+from clientele.database import find_record, utcnow
 from clientele.delivery_zones import service as zones_service
-from clientele.errors import Conflict, FieldErrors, NotFound, Unprocessable
+from clientele.errors import Conflict, FieldErrors, Unprocessable
 from clientele.listing import (
     ListQuery,
     ListSpec,
@@ -113,16 +113,11 @@ async def addresses_of_customers(*, connection: AsyncConnection, business_id: uu
     return by_customer
 
 
-async def find_address(*, connection: AsyncConnection, business_id: uuid.UUID, address_id: str) -> Row[Any]:
+async def find_address(*, connection: AsyncConnection, business_id: uuid.UUID, address_id: str,
+                      for_update: bool = False) -> Row[Any]:
     """The business's address with this id, deleted or not; 404 for anything else."""
-    parsed = parse_uuid(address_id)
-    row = None
-    if parsed is not None:
-        row = (await connection.execute(
-            select(addresses).where(a.business_id == business_id, a.id == parsed))).first()
-    if row is None:
-        raise NotFound("Address not found.")
-    return row
+    return await find_record(connection=connection, table=addresses, business_id=business_id, record_id=address_id,
+                             missing="Address not found.", for_update=for_update)
 
 
 async def list_addresses(*, connection: AsyncConnection, request: Request, principal: Principal,

@@ -22,10 +22,11 @@ Body = Annotated[dict[str, Any], Depends(json_object)]
 INCLUDE_DOCS = {"parameters": openapi_parameters(service.LIST_SPEC, listing=False)}
 
 
-async def existing_customer(customer_id: str, principal: Authenticated, connection: Connection) -> Any:
+async def existing_customer(request: Request, customer_id: str, principal: Authenticated,
+                            connection: Connection) -> Any:
     """The customer named in the path, or 404."""
     return await service.find_customer(connection=connection, business_id=principal.business_id,
-                                       customer_id=customer_id)
+                                       customer_id=customer_id, for_update=request.method != "GET")
 
 
 Customer = Annotated[Any, Depends(existing_customer)]

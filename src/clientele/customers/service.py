@@ -13,8 +13,8 @@ from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
 from clientele.customers.models import customers
 from clientele.customers.schemas import CustomerInput
-from clientele.database import utcnow
-from clientele.errors import Conflict, FieldErrors, Forbidden, NotFound, Unprocessable
+from clientele.database import find_record, utcnow
+from clientele.errors import Conflict, FieldErrors, Forbidden, Unprocessable
 from clientele.listing import (
     ListQuery,
     ListSpec,
@@ -137,18 +137,10 @@ async def one_customer(*, connection: AsyncConnection, principal: Principal, row
 
 
 async def find_customer(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: str,
-                        for_update: bool = False) -> Row[Any]:
+                       for_update: bool = False) -> Row[Any]:
     """The business's customer with this id, deleted or not; 404 for anything else."""
-    parsed = parse_uuid(customer_id)
-    if parsed is None:
-        raise NotFound("Customer not found.")
-    statement = select(customers).where(c.business_id == business_id, c.id == parsed)
-    if for_update:
-        statement = statement.with_for_update()
-    row = (await connection.execute(statement)).first()
-    if row is None:
-        raise NotFound("Customer not found.")
-    return row
+    return await find_record(connection=connection, table=customers, business_id=business_id, record_id=customer_id,
+                             missing="Customer not found.", for_update=for_update)
 
 
 async def list_customers(*, connection: AsyncConnection, request: Request, principal: Principal,

@@ -22,9 +22,10 @@ Reader = Annotated[Principal, Depends(require_scope(scope.GENERAL_READ))]
 Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
 
 
-async def existing_zone(zone_id: str, principal: Authenticated, connection: Connection) -> Any:
+async def existing_zone(request: Request, zone_id: str, principal: Authenticated, connection: Connection) -> Any:
     """The delivery zone named in the path, or 404."""
-    return await service.find_zone(connection=connection, business_id=principal.business_id, zone_id=zone_id)
+    return await service.find_zone(connection=connection, business_id=principal.business_id, zone_id=zone_id,
+                                   for_update=request.method != "GET")
 
 
 Zone = Annotated[Any, Depends(existing_zone)]

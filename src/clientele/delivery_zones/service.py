@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.service import Principal
-from clientele.database import utcnow
+from clientele.database import find_record, utcnow
 from clientele.delivery_zones.models import delivery_zones
 from clientele.delivery_zones.schemas import DeliveryZoneInput
-from clientele.errors import Conflict, NotFound, Unprocessable
+from clientele.errors import Conflict, Unprocessable
 from clientele.listing import (
     ListQuery,
     ListSpec,
@@ -25,7 +25,7 @@ from clientele.listing import (
     updated_after_filter,
 )
 from clientele.validation import validate_body
-from clientele.wire import format_timestamp, new_id, parse_uuid
+from clientele.wire import format_timestamp, new_id
 
 z = delivery_zones.c
 
@@ -66,16 +66,11 @@ def stored_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def find_zone(*, connection: AsyncConnection, business_id: uuid.UUID, zone_id: str) -> Row[Any]:
+async def find_zone(*, connection: AsyncConnection, business_id: uuid.UUID, zone_id: str,
+                   for_update: bool = False) -> Row[Any]:
     """The business's delivery zone with this id, deleted or not; 404 for anything else."""
-    parsed = parse_uuid(zone_id)
-    row = None
-    if parsed is not None:
-        row = (await connection.execute(
-            select(delivery_zones).where(z.business_id == business_id, z.id == parsed))).first()
-    if row is None:
-        raise NotFound("Delivery zone not found.")
-    return row
+    return await find_record(connection=connection, table=delivery_zones, business_id=business_id, record_id=zone_id,
+                             missing="Delivery zone not found.", for_update=for_update)
 
 
 async def list_zones(*, connection: AsyncConnection, request: Request, principal: Principal,

@@ -22,9 +22,10 @@ Reader = Annotated[Principal, Depends(require_scope(scope.GENERAL_READ))]
 Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
 
 
-async def existing_tag(tag_id: str, principal: Authenticated, connection: Connection) -> Any:
+async def existing_tag(request: Request, tag_id: str, principal: Authenticated, connection: Connection) -> Any:
     """The tag named in the path, or 404."""
-    return await service.find_tag(connection=connection, business_id=principal.business_id, tag_id=tag_id)
+    return await service.find_tag(connection=connection, business_id=principal.business_id, tag_id=tag_id,
+                                  for_update=request.method != "GET")
 
 
 Tag = Annotated[Any, Depends(existing_tag)]

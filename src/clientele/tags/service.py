@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.service import Principal
-from clientele.database import utcnow
-from clientele.errors import Conflict, NotFound, Unprocessable
+from clientele.database import find_record, utcnow
+from clientele.errors import Conflict, Unprocessable
 from clientele.listing import (
     ListQuery,
     ListSpec,
@@ -23,7 +23,7 @@ from clientele.listing import (
 from clientele.tags.models import customer_tags, tags
 from clientele.tags.schemas import TagInput
 from clientele.validation import validate_body
-from clientele.wire import format_timestamp, new_id, parse_uuid
+from clientele.wire import format_timestamp, new_id
 
 t = tags.c
 
@@ -51,15 +51,11 @@ def serialize_tag(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-async def find_tag(*, connection: AsyncConnection, business_id: uuid.UUID, tag_id: str) -> Row[Any]:
+async def find_tag(*, connection: AsyncConnection, business_id: uuid.UUID, tag_id: str,
+                  for_update: bool = False) -> Row[Any]:
     """The business's tag with this id, deleted or not; 404 for anything else."""
-    parsed = parse_uuid(tag_id)
-    row = None
-    if parsed is not None:
-        row = (await connection.execute(select(tags).where(t.business_id == business_id, t.id == parsed))).first()
-    if row is None:
-        raise NotFound("Tag not found.")
-    return row
+    return await find_record(connection=connection, table=tags, business_id=business_id, record_id=tag_id,
+                             missing="Tag not found.", for_update=for_update)
 
 
 async def list_tags(*, connection: AsyncConnection, request: Request, principal: Principal,
