@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Executable, Table, event, select, text, update
 
 from clientele.app import create_app
 from clientele.auth import service as auth
@@ -167,15 +167,62 @@ def anonymous(client: TestClient, business: uuid.UUID) -> Api:
     return Api(client, None, business)
 
 
+def run_statement(client: TestClient, statement: Executable, params: dict[str, Any] | None = None,
+                  ) -> list[dict[str, Any]]:
+    """Run one statement in its own committed transaction on the app's engine; the rows it returns."""
+
+    async def work(connection: Any) -> list[dict[str, Any]]:
+        result = await connection.execute(statement, params or {})
+        return [dict(row._mapping) for row in result] if result.returns_rows else []
+
+    return run_in_app(client, work)
+
+
 @pytest.fixture
 def stored(client: TestClient) -> Callable[..., list[dict[str, Any]]]:
-    """`stored("SELECT … WHERE id = :id", id=…)`: rows as the database holds them (writes return [])."""
+    """`stored("SELECT … WHERE name = :name", name=…)`: rows as the database holds them (writes return [])."""
+    return lambda sql, **params: run_statement(client, text(sql), params)
 
-    def query(sql: str, **params: Any) -> list[dict[str, Any]]:
-        async def work(connection: Any) -> list[dict[str, Any]]:
-            result = await connection.execute(text(sql), params)
-            return [dict(row._mapping) for row in result] if result.returns_rows else []
 
-        return run_in_app(client, work)
+# Core statements bind ids and timestamps in each engine's stored form (hex text on SQLite,
+# native types on PostgreSQL), so the fixtures below work unchanged on both.
 
-    return query
+
+@pytest.fixture
+def stored_row(client: TestClient) -> Callable[[Table, str], dict[str, Any]]:
+    """`stored_row(customers, customer["id"])`: one row as stored, timestamps to the microsecond."""
+
+    def read(table: Table, record_id: str) -> dict[str, Any]:
+        [row] = run_statement(client, select(table).where(table.c.id == uuid.UUID(record_id)))
+        return row
+
+    return read
+
+
+@pytest.fixture
+def overwrite(client: TestClient) -> Callable[..., None]:
+    """`overwrite(customers, customer["id"], order_count=3)`: set stored columns no API call can set."""
+
+    def write(table: Table, record_id: str, **values: Any) -> None:
+        run_statement(client, update(table).where(table.c.id == uuid.UUID(record_id)).values(**values))
+
+    return write
+
+
+@pytest.fixture
+def statement_count(client: TestClient) -> Iterator[Callable[[Callable[[], Any]], int]]:
+    """`statement_count(lambda: api.get(...))`: how many SQL statements the call sent."""
+    engine = client.app.state.engine.sync_engine  # type: ignore[attr-defined]
+    sent: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    def count(call: Callable[[], Any]) -> int:
+        sent.clear()
+        call()
+        return len(sent)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield count
+    event.remove(engine, "before_cursor_execute", record)

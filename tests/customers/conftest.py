@@ -3,6 +3,7 @@
 import re
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -37,17 +38,9 @@ def assert_field_error(response: Any, field: str) -> None:
 
 
 @pytest.fixture
-def stored_customer(client: TestClient) -> StoredCustomer:
+def stored_customer(stored_row: Callable[..., dict[str, Any]]) -> StoredCustomer:
     """`stored_customer(id)`: the customer's row as stored, to the microsecond."""
-
-    def load(customer_id: str) -> dict[str, Any]:
-        async def work(connection: Any) -> dict[str, Any]:
-            result = await connection.execute(select(customers).where(customers.c.id == uuid.UUID(customer_id)))
-            return dict(result.one()._mapping)
-
-        return run_in_app(client, work)
-
-    return load
+    return partial(stored_row, customers)
 
 
 @pytest.fixture
