@@ -1,20 +1,16 @@
 """The engine, one transaction per request, and every SQLite/PostgreSQL difference."""
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, MetaData, Row, Table, event, select, text
+from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-
-from clientele.errors import NotFound
-from clientele.wire import parse_uuid
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -111,25 +107,6 @@ async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]
             connection = await connection.execution_options(sqlite_write=True)
         async with connection.begin():
             yield connection
-
-
-async def find_record(*, connection: AsyncConnection, table: Table, business_id: uuid.UUID, record_id: str,
-                      missing: str, for_update: bool = False) -> Row[Any]:
-    """A business's record by the id a client sent, deleted or not; 404 for anything else.
-
-    `for_update` locks the row (PostgreSQL) so that a write racing a delete of the same
-    record waits for it and then sees it deleted, instead of writing to it regardless.
-    """
-    parsed = parse_uuid(record_id)
-    if parsed is None:
-        raise NotFound(missing)
-    statement = select(table).where(table.c.business_id == business_id, table.c.id == parsed)
-    if for_update:
-        statement = statement.with_for_update()
-    row = (await connection.execute(statement)).first()
-    if row is None:
-        raise NotFound(missing)
-    return row
 
 
 def alembic_config() -> "Config":

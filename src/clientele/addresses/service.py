@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.addresses.models import addresses
@@ -12,7 +12,7 @@ from clientele.addresses.schemas import AddressInput
 from clientele.auth.service import Principal
 from clientele.customers import service as customers_service
 from clientele.customers.models import customers
-from clientele.database import find_record, utcnow
+from clientele.database import utcnow
 from clientele.delivery_zones import service as zones_service
 from clientele.errors import Conflict, FieldErrors, Unprocessable
 from clientele.listing import (
@@ -24,6 +24,7 @@ from clientele.listing import (
     page_body,
     updated_after_filter,
 )
+from clientele.records import changed_values, find_record, soft_delete, update_record
 from clientele.validation import validate_body
 from clientele.wire import format_timestamp, new_id, parse_uuid
 
@@ -191,17 +192,13 @@ async def update_address(*, connection: AsyncConnection, principal: Principal, r
     parsed = validate_body(AddressInput, body)
     sent = parsed.model_dump(exclude_unset=True)
     sent |= await resolved_references(connection=connection, business_id=principal.business_id, sent=sent)
-    changes = {field: value for field, value in sent.items() if getattr(row, field) != value}
+    changes = changed_values(row, sent)
     if changes:
-        await connection.execute(update(addresses).where(a.business_id == row.business_id, a.id == row.id)
-                                 .values(updated_at=utcnow(), **changes))
+        await update_record(connection=connection, table=addresses, row=row, values=changes)
     fresh = await find_address(connection=connection, business_id=principal.business_id, address_id=str(row.id))
     return await one_address(connection=connection, principal=principal, row=fresh, includes=includes)
 
 
 async def delete_address(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete: the address leaves its customer's includes; deleting again changes nothing."""
-    if row.deleted_at is None:
-        now = utcnow()
-        await connection.execute(update(addresses).where(a.business_id == row.business_id, a.id == row.id)
-                                 .values(deleted_at=now, updated_at=now))
+    await soft_delete(connection=connection, table=addresses, row=row)

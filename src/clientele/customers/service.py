@@ -13,7 +13,7 @@ from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
 from clientele.customers.models import customers
 from clientele.customers.schemas import CustomerInput
-from clientele.database import find_record, utcnow
+from clientele.database import utcnow
 from clientele.errors import Conflict, FieldErrors, Forbidden, Unprocessable
 from clientele.listing import (
     ListQuery,
@@ -29,6 +29,7 @@ from clientele.listing import (
     substring_filter,
     updated_after_filter,
 )
+from clientele.records import changed_values, find_record, soft_delete, update_record
 from clientele.tags import service as tags_service
 from clientele.tags.models import customer_tags, tags
 from clientele.validation import validate_body
@@ -225,21 +226,18 @@ async def update_customer(*, connection: AsyncConnection, principal: Principal, 
         body = body | {"phone": row.phone}
     context = None if "dial_code" in body else {"dial_code": row.dial_code}
     parsed = validate_body(CustomerInput, body, context=context)
-    current = dict(row._mapping)
-    changes = {field: value for field, value in parsed.model_dump(exclude_unset=True, exclude={"tags"}).items()
-               if current[field] != value}
+    changes = changed_values(row, parsed.model_dump(exclude_unset=True, exclude={"tags"}))
     phone = None
     if "dial_code" in changes or "phone" in changes:
         phone = (changes.get("dial_code", row.dial_code), changes.get("phone", row.phone))
     tag_ids = await checked_references(connection=connection, business_id=principal.business_id, phone=phone,
                                        tag_references=parsed.tags, customer_id=row.id)
-    check_guarded_fields(principal=principal, changes=changes, current=current)
+    check_guarded_fields(principal=principal, changes=changes, current=row._asdict())
     tags_changed = tag_ids is not None and await tags_service.replace_tags(
         connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids)
     if changes or tags_changed:
         try:
-            await connection.execute(update(customers).where(c.business_id == row.business_id, c.id == row.id)
-                                     .values(updated_at=utcnow(), **changes))
+            await update_record(connection=connection, table=customers, row=row, values=changes)
         except IntegrityError:
             raise Unprocessable(PHONE_TAKEN) from None
     fresh = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(row.id))
@@ -248,10 +246,7 @@ async def update_customer(*, connection: AsyncConnection, principal: Principal, 
 
 async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete; deleting again keeps the first `deleted_at`."""
-    if row.deleted_at is None:
-        now = utcnow()
-        await connection.execute(update(customers).where(c.business_id == row.business_id, c.id == row.id)
-                                 .values(deleted_at=now, updated_at=now))
+    await soft_delete(connection=connection, table=customers, row=row)
 
 
 async def restore_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],

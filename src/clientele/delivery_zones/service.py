@@ -5,12 +5,12 @@ import uuid
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Row, insert, null, select, update
+from sqlalchemy import Row, insert, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.service import Principal
-from clientele.database import find_record, utcnow
+from clientele.database import utcnow
 from clientele.delivery_zones.models import delivery_zones
 from clientele.delivery_zones.schemas import DeliveryZoneInput
 from clientele.errors import Conflict, Unprocessable
@@ -24,6 +24,7 @@ from clientele.listing import (
     substring_filter,
     updated_after_filter,
 )
+from clientele.records import changed_values, find_record, soft_delete, update_record
 from clientele.validation import validate_body
 from clientele.wire import format_timestamp, new_id
 
@@ -101,13 +102,10 @@ async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[
     if row.deleted_at is not None:
         raise Conflict("A deleted delivery zone cannot be updated.")
     parsed = validate_body(DeliveryZoneInput, body)
-    changes = {field: value for field, value in parsed.model_dump(exclude_unset=True).items()
-               if getattr(row, field) != value}
+    changes = changed_values(row, parsed.model_dump(exclude_unset=True))
     if changes:
         try:
-            await connection.execute(
-                update(delivery_zones).where(z.business_id == row.business_id, z.id == row.id)
-                .values(updated_at=utcnow(), **stored_values(changes)))
+            await update_record(connection=connection, table=delivery_zones, row=row, values=stored_values(changes))
         except IntegrityError:
             raise Unprocessable(REFERENCE_TAKEN) from None
     fresh = await find_zone(connection=connection, business_id=row.business_id, zone_id=str(row.id))
@@ -116,10 +114,7 @@ async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[
 
 async def delete_zone(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete: the zone frees its reference and leaves addresses' includes."""
-    if row.deleted_at is None:
-        now = utcnow()
-        await connection.execute(update(delivery_zones).where(z.business_id == row.business_id, z.id == row.id)
-                                 .values(deleted_at=now, updated_at=now))
+    await soft_delete(connection=connection, table=delivery_zones, row=row)
 
 
 # --- lookups for addresses ---------------------------------------------------------------

@@ -4,12 +4,12 @@ import uuid
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.service import Principal
-from clientele.database import find_record, utcnow
+from clientele.database import utcnow
 from clientele.errors import Conflict, Unprocessable
 from clientele.listing import (
     ListQuery,
@@ -20,6 +20,7 @@ from clientele.listing import (
     substring_filter,
     updated_after_filter,
 )
+from clientele.records import changed_values, find_record, soft_delete, update_record
 from clientele.tags.models import customer_tags, tags
 from clientele.tags.schemas import TagInput
 from clientele.validation import validate_body
@@ -82,12 +83,10 @@ async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[s
     if row.deleted_at is not None:
         raise Conflict("A deleted tag cannot be updated.")
     parsed = validate_body(TagInput, body)
-    changes = {field: value for field, value in parsed.model_dump(exclude_unset=True).items()
-               if getattr(row, field) != value}
+    changes = changed_values(row, parsed.model_dump(exclude_unset=True))
     if changes:
         try:
-            await connection.execute(update(tags).where(t.business_id == row.business_id, t.id == row.id)
-                                     .values(updated_at=utcnow(), **changes))
+            await update_record(connection=connection, table=tags, row=row, values=changes)
         except IntegrityError:
             raise Unprocessable(NAME_TAKEN) from None
     fresh = await find_tag(connection=connection, business_id=row.business_id, tag_id=str(row.id))
@@ -96,10 +95,7 @@ async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[s
 
 async def delete_tag(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete: the tag leaves every customer's includes and matches no filter."""
-    if row.deleted_at is None:
-        now = utcnow()
-        await connection.execute(update(tags).where(t.business_id == row.business_id, t.id == row.id)
-                                 .values(deleted_at=now, updated_at=now))
+    await soft_delete(connection=connection, table=tags, row=row)
 
 
 # --- customer links ----------------------------------------------------------------------
