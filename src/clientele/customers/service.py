@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Row, exists, insert, select, update
+from sqlalchemy import Row, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -254,8 +254,7 @@ async def restore_customer(*, connection: AsyncConnection, principal: Principal,
     """Clear `deleted_at`; 409 if an active customer has taken the phone meanwhile."""
     if row.deleted_at is not None:
         try:
-            await connection.execute(update(customers).where(c.business_id == row.business_id, c.id == row.id)
-                                     .values(deleted_at=None, updated_at=utcnow()))
+            await update_record(connection=connection, table=customers, row=row, values={"deleted_at": None})
         except IntegrityError:
             raise Conflict("The customer cannot be restored: an active customer has the same phone.",
                            errors=PHONE_TAKEN) from None
