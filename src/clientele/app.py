@@ -1,15 +1,17 @@
 """Builds the FastAPI application: routers, error handlers, the engine's lifetime."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from clientele.addresses.router import router as addresses_router
 from clientele.config import Settings, load_settings
+from clientele.cursors import cursor_key
 from clientele.customers.router import router as customers_router
 from clientele.database import Connection, create_engine
 from clientele.delivery_zones.router import router as delivery_zones_router
@@ -77,6 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        # Read the cursor key at start rather than in some first list request; if the
+        # database is down now, the first list request reads it instead.
+        with suppress(SQLAlchemyError, OSError):
+            async with app.state.engine.connect() as connection:
+                await cursor_key(state=app.state, settings=settings, connection=connection)
         try:
             yield
         finally:

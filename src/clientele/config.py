@@ -1,7 +1,7 @@
 """Settings read from the environment, once, into one object."""
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///./clientele.db"
 
@@ -13,6 +13,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     database_pool_size: int = 10
     retry_after_seconds: int = 5
+    # Signs list cursors; when unset, a random secret kept in the database is used instead.
+    secret_key: str | None = field(default=None, repr=False)
 
 
 def load_settings() -> Settings:
@@ -21,4 +23,5 @@ def load_settings() -> Settings:
         database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         redis_url=os.environ.get("REDIS_URL") or None,
         database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+        secret_key=os.environ.get("SECRET_KEY") or None,
     )

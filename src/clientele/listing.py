@@ -3,21 +3,29 @@
 Every list route declares a `ListSpec`; the engine turns the query string into SQL
 clauses (400 for anything it does not know), counts and fetches one page, and builds
 the `data`/`links`/`meta` body. Single-record routes use the same `include` parsing.
+
+A page is chosen either by number (`page`, OFFSET) or by keyset (`cursor`): a cursor holds
+the sort values of the last row served, and the next page is the rows after it in the sort
+order, which an index finds directly however deep the page is.
 """
 
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from fastapi import Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, ColumnElement, Select, false, func, select
+from sqlalchemy import Column, ColumnElement, Select, and_, false, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clientele.auth.dependencies import Authenticated
+from clientele.cursors import CursorSigner, cursor_key
+from clientele.database import Connection
 from clientele.errors import BadRequest
 from clientele.wire import parse_uuid
 
@@ -28,6 +36,20 @@ MAX_PER_PAGE = 1000
 # `page+1` of its links) within the 64-bit integers JSON encoders and databases accept.
 MAX_PAGE = 10**18 - 1
 BOOLEAN_VALUES = {"true": True, "1": True, "false": False, "0": False}
+# How the sort values a cursor carries as text are read back, by the column's Python type.
+CURSOR_VALUE_PARSERS: dict[type, Callable[[str], Any]] = {datetime: datetime.fromisoformat, uuid.UUID: uuid.UUID}
+CURSOR_WITH_PAGE = "The cursor and page parameters cannot be combined: a cursor already says where the page starts."
+CURSOR_DESCRIPTION = (
+    "Keyset paging, for syncs and deep walks: the `meta.next_cursor` of the previous response. "
+    "Send it with the same `sort` and filters (`per_page` and `include` may change); the page is the rows "
+    "after the last row of that response, found through an index, so it costs the same at any depth, and "
+    "rows written during a walk never make it skip a row that was already there. Not together with `page`. "
+    "In a cursor page, `meta.current_page`, `from` and `to` are null (a position would cost counting every "
+    "row before it); `total`, `last_page`, `per_page` and `path` are as for numbered pages; `links.next` "
+    "carries the next cursor; `links.prev` is null (cursors only go forward); `links.first` and "
+    "`links.last` are numbered pages. A cursor that was altered, or that belongs to another sort, filter, "
+    "list or business, is a 400 naming `cursor`."
+)
 T = TypeVar("T")
 
 
@@ -39,9 +61,12 @@ class PageLinks(BaseModel):
 
 
 class PageMeta(BaseModel):
-    current_page: int
+    current_page: int | None = Field(description="The page number; null on a page fetched by `cursor`.")
     from_: int | None = Field(alias="from")
     last_page: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same sort and filters) for the rows after this page; "
+                    "null on the last page.")
     path: str
     per_page: int
     to: int | None
@@ -66,7 +91,7 @@ class Filter:
 
 @dataclass(frozen=True)
 class ListSpec:
-    """What one list route accepts."""
+    """What one list route accepts. Sort columns are NOT NULL: cursors compare their values."""
 
     filters: dict[str, Filter]
     sort_columns: dict[str, Column[Any]]
@@ -77,12 +102,31 @@ class ListSpec:
 
 
 @dataclass(frozen=True)
+class SortKey:
+    column: Column[Any]
+    descending: bool
+
+    @property
+    def order(self) -> ColumnElement[Any]:
+        return self.column.desc() if self.descending else self.column.asc()
+
+
+@dataclass(frozen=True)
 class ListQuery:
     conditions: list[ColumnElement[bool]]
-    order_by: list[ColumnElement[Any]]
+    sort: list[SortKey]
     includes: frozenset[str]
     page: int
     per_page: int
+    filters: dict[str, str]
+    """The filter values given, by filter name (empty ones, which are ignored, left out)."""
+    cursors: CursorSigner
+    after: list[Any] | None = None
+    """With `cursor`: the sort values of the last row already served."""
+
+    @property
+    def order_by(self) -> list[ColumnElement[Any]]:
+        return [key.order for key in self.sort]
 
 
 def invalid(parameter: str, sentence: str) -> BadRequest:
@@ -209,10 +253,10 @@ def parse_includes(raw: str | None, spec: ListSpec) -> frozenset[str]:
     return frozenset(names)
 
 
-def parse_sort(raw: str | None, spec: ListSpec) -> list[ColumnElement[Any]]:
+def parse_sort(raw: str | None, spec: ListSpec) -> list[SortKey]:
     """`sort` keys with `-` for descending; ties broken by id in the last key's direction."""
     keys = [key.strip() for key in (raw or "created_at").split(",") if key.strip()] or ["created_at"]
-    order: list[ColumnElement[Any]] = []
+    order: list[SortKey] = []
     descending = False
     for key in keys:
         descending = key.startswith("-")
@@ -220,8 +264,8 @@ def parse_sort(raw: str | None, spec: ListSpec) -> list[ColumnElement[Any]]:
         if column is None:
             allowed = ", ".join(spec.sort_columns)
             raise invalid("sort", f"Unknown sort {key!r}; allowed: {allowed} (prefix - for descending).")
-        order.append(column.desc() if descending else column.asc())
-    order.append(spec.id_column.desc() if descending else spec.id_column.asc())
+        order.append(SortKey(column, descending))
+    order.append(SortKey(spec.id_column, descending))
     return order
 
 
@@ -234,10 +278,30 @@ def parse_positive(parameter: str, raw: str | None, default: int, maximum: int) 
     return int(text)
 
 
-def parse_list_query(request: Request, spec: ListSpec) -> ListQuery:
+def signer_for(*, spec: ListSpec, business_id: uuid.UUID, sort: list[SortKey], filters: dict[str, str],
+               key: bytes) -> CursorSigner:
+    """The signer of this list's cursors: bound to its resource, business, sort and filter values."""
+    binding = orjson.dumps([
+        spec.id_column.table.name,
+        str(business_id),
+        [f"{'-' if sort_key.descending else ''}{sort_key.column.name}" for sort_key in sort],
+        sorted(filters.items()),
+    ])
+    return CursorSigner(key=key, binding=binding)
+
+
+def parse_cursor(raw: str, *, sort: list[SortKey], cursors: CursorSigner) -> list[Any]:
+    """The typed sort values of the row a cursor points after; 400 naming `cursor` if it is not valid."""
+    # Verified, so these are the values `cursor_after` wrote for this very sort.
+    return [CURSOR_VALUE_PARSERS[key.column.type.python_type](value)
+            for key, value in zip(sort, cursors.open(raw), strict=True)]
+
+
+def parse_list_query(request: Request, spec: ListSpec, *, business_id: uuid.UUID, signing_key: bytes) -> ListQuery:
     """Everything a list request asks for, or a 400 naming the parameter at fault."""
     params = request.query_params
     conditions: list[ColumnElement[bool]] = []
+    filters: dict[str, str] = {}
     deleted_given = False
     for key, value in params.items():
         match = FILTER_KEY.match(key)
@@ -255,20 +319,31 @@ def parse_list_query(request: Request, spec: ListSpec) -> ListQuery:
             raise invalid(key, f"The {key} value must not contain NUL characters.")
         deleted_given = deleted_given or name == "is_deleted"
         conditions.append(list_filter.build(value))
+        filters[name] = value
     if not deleted_given:
         conditions.append(spec.deleted_at.is_(None))
-    return ListQuery(
-        conditions=conditions,
-        order_by=parse_sort(params.get("sort"), spec),
-        includes=parse_includes(params.get("include"), spec),
-        page=parse_positive("page", params.get("page"), 1, MAX_PAGE),
-        per_page=parse_positive("per_page", params.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE),
-    )
+    sort = parse_sort(params.get("sort"), spec)
+    includes = parse_includes(params.get("include"), spec)
+    page = parse_positive("page", params.get("page"), 1, MAX_PAGE)
+    per_page = parse_positive("per_page", params.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    cursors = signer_for(spec=spec, business_id=business_id, sort=sort, filters=filters, key=signing_key)
+    after = None
+    # Empty values are ignored, as for filters and `page`.
+    raw_cursor = (params.get("cursor") or "").strip()
+    if raw_cursor:
+        if (params.get("page") or "").strip():
+            raise invalid("cursor", CURSOR_WITH_PAGE)
+        after = parse_cursor(raw_cursor, sort=sort, cursors=cursors)
+    return ListQuery(conditions=conditions, sort=sort, includes=includes, page=page, per_page=per_page,
+                     filters=filters, cursors=cursors, after=after)
 
 
-def list_query_dependency(spec: ListSpec) -> Callable[[Request], ListQuery]:
-    def list_query(request: Request) -> ListQuery:
-        return parse_list_query(request, spec)
+def list_query_dependency(spec: ListSpec) -> Callable[..., Awaitable[ListQuery]]:
+    """The route dependency; after the caller's own (401, 403), since cursors are tied to its business."""
+
+    async def list_query(request: Request, principal: Authenticated, connection: Connection) -> ListQuery:
+        key = await cursor_key(state=request.app.state, settings=request.app.state.settings, connection=connection)
+        return parse_list_query(request, spec, business_id=principal.business_id, signing_key=key)
 
     return list_query
 
@@ -283,49 +358,123 @@ def include_dependency(spec: ListSpec) -> Callable[[Request], frozenset[str]]:
 # --- fetching and the page body ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FetchedPage:
+    rows: list[Any]
+    total: int
+    next_cursor: str | None
+
+
+def beyond(descending: bool, keys: list[tuple[Column[Any], Any]], *, inclusive: bool = False) -> ColumnElement[bool]:
+    """These columns compared with these values in the sort direction: one row value for several."""
+    columns = [column for column, _ in keys]
+    values = [literal(value, column.type) for column, value in keys]
+    left, right = (columns[0], values[0]) if len(keys) == 1 else (tuple_(*columns), tuple_(*values))
+    if descending:
+        return left <= right if inclusive else left < right
+    return left >= right if inclusive else left > right
+
+
+def equal(keys: list[tuple[Column[Any], Any]]) -> ColumnElement[bool]:
+    return and_(*(column == literal(value, column.type) for column, value in keys))
+
+
+def after_condition(sort: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+    """The rows strictly after `values` in the order `sort`, in a form the indexes can serve.
+
+    Consecutive keys in one direction compare as one row value, `(a, b) > (x, y)`, which both
+    engines answer with an index range. Where the direction changes, the comparison expands
+    to "beyond on this group, or equal on it and beyond on the rest", and a bound on the first
+    group (`>=` or `<=`) still tells the index where to start.
+    """
+    groups: list[tuple[bool, list[tuple[Column[Any], Any]]]] = []
+    for key, value in zip(sort, values, strict=True):
+        if groups and groups[-1][0] == key.descending:
+            groups[-1][1].append((key.column, value))
+        else:
+            groups.append((key.descending, [(key.column, value)]))
+    *outer, (last_descending, last_keys) = groups
+    condition = beyond(last_descending, last_keys)
+    for descending, keys in reversed(outer):
+        condition = or_(beyond(descending, keys), and_(equal(keys), condition))
+    if outer:
+        condition = and_(beyond(*groups[0], inclusive=True), condition)
+    return condition
+
+
+def cursor_after(query: ListQuery, row: Any) -> str:
+    """The cursor for the rows after `row`."""
+    return query.cursors.sign([str(row._mapping[key.column]) for key in query.sort])
+
+
 async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Select[Any],
-                     scope: Iterable[ColumnElement[bool]]) -> tuple[list[Any], int]:
-    """One page of rows of `base` and the total count, under the tenant `scope` and the filters."""
+                     scope: Iterable[ColumnElement[bool]], known_total: int | None = None) -> FetchedPage:
+    """One page of rows of `base`, the total count and the next page's cursor, under the tenant
+    `scope` and the filters; by keyset after `query.after` when given, else by offset.
+
+    `known_total` is an exact total the caller already has (e.g. from counters); without
+    it the matching rows are counted.
+    """
     conditions = [*scope, *query.conditions]
-    total = await connection.scalar(
-        select(func.count()).select_from(base.where(*conditions).order_by(None).subquery())
-    ) or 0
-    offset = (query.page - 1) * query.per_page
-    if offset >= total:
-        # Past the last row (or no rows at all): nothing to fetch, and an offset this large
-        # could overflow the database's integer.
-        return [], total
-    rows = await connection.execute(
-        base.where(*conditions).order_by(*query.order_by).limit(query.per_page).offset(offset)
-    )
-    return list(rows), total
+    total = known_total
+    if total is None:
+        total = await connection.scalar(
+            select(func.count()).select_from(base.where(*conditions).order_by(None).subquery())
+        ) or 0
+    ordered = base.where(*conditions).order_by(*query.order_by)
+    if query.after is not None:
+        # One row more than the page tells whether another page follows, whatever the total says
+        # about rows before the cursor.
+        rows = list(await connection.execute(
+            ordered.where(after_condition(query.sort, query.after)).limit(query.per_page + 1)))
+        more = len(rows) > query.per_page
+        rows = rows[:query.per_page]
+    else:
+        offset = (query.page - 1) * query.per_page
+        if offset >= total:
+            # Past the last row (or no rows at all): nothing to fetch, and an offset this large
+            # could overflow the database's integer.
+            return FetchedPage(rows=[], total=total, next_cursor=None)
+        rows = list(await connection.execute(ordered.limit(query.per_page).offset(offset)))
+        more = offset + len(rows) < total
+    return FetchedPage(rows=rows, total=total, next_cursor=cursor_after(query, rows[-1]) if more and rows else None)
 
 
-def page_url(request: Request, page: int) -> str:
-    return str(request.url.include_query_params(page=page))
+def page_body(*, request: Request, data: list[dict[str, Any]], fetched: FetchedPage,
+              query: ListQuery) -> dict[str, Any]:
+    """The `data`/`links`/`meta` body; links are absolute and keep the other parameters.
 
+    A numbered page links to numbered pages, exactly as SPEC describes, and also offers
+    `meta.next_cursor`; a cursor page links forward by cursor and has no position.
+    """
+    by_cursor = query.after is not None
+    last_page = max(1, math.ceil(fetched.total / query.per_page))
+    numbered = request.url.remove_query_params("cursor")
 
-def page_body(*, request: Request, data: list[dict[str, Any]], total: int, query: ListQuery) -> dict[str, Any]:
-    """The `data`/`links`/`meta` body; links are absolute and keep the other parameters."""
-    last_page = max(1, math.ceil(total / query.per_page))
+    def page_url(page: int) -> str:
+        return str(numbered.include_query_params(page=page))
+
+    if by_cursor:
+        prev = None
+        following = (str(request.url.remove_query_params("page").include_query_params(cursor=fetched.next_cursor))
+                     if fetched.next_cursor else None)
+    else:
+        prev = page_url(query.page - 1) if query.page > 1 else None
+        following = page_url(query.page + 1) if query.page < last_page else None
     first_index = (query.page - 1) * query.per_page
-    has_rows = bool(data)
+    positioned = bool(data) and not by_cursor
     return {
         "data": data,
-        "links": {
-            "first": page_url(request, 1),
-            "last": page_url(request, last_page),
-            "prev": page_url(request, query.page - 1) if query.page > 1 else None,
-            "next": page_url(request, query.page + 1) if query.page < last_page else None,
-        },
+        "links": {"first": page_url(1), "last": page_url(last_page), "prev": prev, "next": following},
         "meta": {
-            "current_page": query.page,
-            "from": first_index + 1 if has_rows else None,
+            "current_page": None if by_cursor else query.page,
+            "from": first_index + 1 if positioned else None,
             "last_page": last_page,
+            "next_cursor": fetched.next_cursor,
             "path": str(request.url.replace(query="")),
             "per_page": query.per_page,
-            "to": first_index + len(data) if has_rows else None,
-            "total": total,
+            "to": first_index + len(data) if positioned else None,
+            "total": fetched.total,
         },
     }
 
@@ -353,6 +502,8 @@ def openapi_parameters(spec: ListSpec, *, listing: bool = True) -> list[dict[str
          "schema": {"type": "string"}},
         {"name": "page", "in": "query", "required": False, "description": "Page number, from 1.",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
+        {"name": "cursor", "in": "query", "required": False, "description": CURSOR_DESCRIPTION,
+         "schema": {"type": "string"}},
         {"name": "per_page", "in": "query", "required": False, "description": "Page size, 1 to 1000.",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}},
     ]

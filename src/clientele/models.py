@@ -2,8 +2,10 @@
 
 from clientele.addresses.models import addresses
 from clientele.auth.models import businesses, tokens
+from clientele.cursors import instance_settings
 from clientele.customers.models import customers
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import customer_tags, tags
 
-__all__ = ["addresses", "businesses", "customer_tags", "customers", "delivery_zones", "tags", "tokens"]
+__all__ = ["addresses", "businesses", "customer_tags", "customers", "delivery_zones", "instance_settings", "tags",
+           "tokens"]

@@ -103,8 +103,9 @@ def test_pages_split_the_list_without_overlap(api):
 
     assert [[zone["name"] for zone in page["data"]] for page in pages] == [
         ["zone 0", "zone 1"], ["zone 2", "zone 3"], ["zone 4"]]
-    assert pages[0]["meta"] | {"path": None} == {"current_page": 1, "from": 1, "last_page": 3, "path": None,
-                                                 "per_page": 2, "to": 2, "total": 5}
+    assert pages[0]["meta"] | {"path": None, "next_cursor": None} == {
+        "current_page": 1, "from": 1, "last_page": 3, "path": None, "next_cursor": None, "per_page": 2, "to": 2,
+        "total": 5}
     assert pages[2]["links"]["next"] is None
 
 

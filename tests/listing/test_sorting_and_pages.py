@@ -132,7 +132,7 @@ def test_page_body_has_exactly_data_links_and_meta(api):
 
     assert set(body) == {"data", "links", "meta"}
     assert set(body["links"]) == {"first", "last", "prev", "next"}
-    assert set(body["meta"]) == {"current_page", "from", "last_page", "path", "per_page", "to", "total"}
+    assert set(body["meta"]) == {"current_page", "from", "last_page", "next_cursor", "path", "per_page", "to", "total"}
 
 
 def test_pages_default_to_the_first_fifty(api):
@@ -142,8 +142,9 @@ def test_pages_default_to_the_first_fifty(api):
     body = api.get("/customers").json()
 
     assert len(body["data"]) == 50
-    assert body["meta"] | {"path": None} == {"current_page": 1, "from": 1, "last_page": 2, "path": None,
-                                            "per_page": 50, "to": 50, "total": 51}
+    assert body["meta"] | {"path": None, "next_cursor": None} == {
+        "current_page": 1, "from": 1, "last_page": 2, "path": None, "next_cursor": None, "per_page": 50, "to": 50,
+        "total": 51}
 
 
 def test_page_and_per_page_choose_the_slice(api, stamped):
@@ -251,7 +252,7 @@ def test_a_page_beyond_the_last_is_empty_with_null_from_and_to(api):
 
     assert body["data"] == []
     assert body["meta"] | {"path": None} == {"current_page": 5, "from": None, "last_page": 2, "path": None,
-                                            "per_page": 2, "to": None, "total": 3}
+                                            "per_page": 2, "to": None, "total": 3, "next_cursor": None}
     assert body["links"]["next"] is None
     assert parse_qs(urlsplit(body["links"]["last"]).query)["page"] == ["2"]
 
@@ -271,7 +272,7 @@ def test_an_empty_list_is_one_empty_page(api):
 
     assert body["data"] == []
     assert body["meta"] | {"path": None} == {"current_page": 1, "from": None, "last_page": 1, "path": None,
-                                            "per_page": 50, "to": None, "total": 0}
+                                            "per_page": 50, "to": None, "total": 0, "next_cursor": None}
     assert (body["links"]["prev"], body["links"]["next"]) == (None, None)
 
 

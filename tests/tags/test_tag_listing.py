@@ -19,8 +19,9 @@ def test_list_is_a_page_of_the_business_tags_oldest_first(api, other_api):
     body = api.get("/tags", params={"per_page": "2"}).json()
 
     assert [tag["name"] for tag in body["data"]] == ["First", "Second"]
-    assert body["meta"] | {"path": None} == {"current_page": 1, "from": 1, "last_page": 2, "path": None,
-                                            "per_page": 2, "to": 2, "total": 3}
+    assert body["meta"] | {"path": None, "next_cursor": None} == {
+        "current_page": 1, "from": 1, "last_page": 2, "path": None, "next_cursor": None, "per_page": 2, "to": 2,
+        "total": 3}
     assert body["meta"]["path"] == "http://testserver/tags"
     assert api.get(body["links"]["next"]).json()["data"][0]["name"] == "Third"
 

@@ -124,11 +124,11 @@ async def find_address(*, connection: AsyncConnection, business_id: uuid.UUID, a
 async def list_addresses(*, connection: AsyncConnection, request: Request, principal: Principal,
                          query: ListQuery) -> dict[str, Any]:
     """One page of the business's addresses, filtered, sorted and with includes."""
-    rows, total = await fetch_page(connection=connection, query=query, base=select(addresses),
-                                   scope=[a.business_id == principal.business_id])
-    data = await serialize_with_includes(connection=connection, principal=principal, rows=rows,
+    fetched = await fetch_page(connection=connection, query=query, base=select(addresses),
+                               scope=[a.business_id == principal.business_id])
+    data = await serialize_with_includes(connection=connection, principal=principal, rows=fetched.rows,
                                          includes=query.includes)
-    return page_body(request=request, data=data, total=total, query=query)
+    return page_body(request=request, data=data, fetched=fetched, query=query)
 
 
 async def is_active_customer(*, connection: AsyncConnection, business_id: uuid.UUID,

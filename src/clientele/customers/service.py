@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clientele.addresses import service as addresses_service
 from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
+from clientele.customers.counts import counted_total
 from clientele.customers.models import customers
 from clientele.customers.schemas import CustomerInput
 from clientele.database import utcnow
@@ -147,11 +148,13 @@ async def find_customer(*, connection: AsyncConnection, business_id: uuid.UUID, 
 async def list_customers(*, connection: AsyncConnection, request: Request, principal: Principal,
                          query: ListQuery) -> dict[str, Any]:
     """One page of the business's customers, filtered, sorted and with includes."""
-    rows, total = await fetch_page(connection=connection, query=query, base=select(customers),
-                                   scope=[c.business_id == principal.business_id])
-    data = await serialize_with_includes(connection=connection, principal=principal, rows=rows,
+    known_total = await counted_total(connection=connection, business_id=principal.business_id,
+                                      filters=query.filters)
+    fetched = await fetch_page(connection=connection, query=query, base=select(customers),
+                               scope=[c.business_id == principal.business_id], known_total=known_total)
+    data = await serialize_with_includes(connection=connection, principal=principal, rows=fetched.rows,
                                          includes=query.includes)
-    return page_body(request=request, data=data, total=total, query=query)
+    return page_body(request=request, data=data, fetched=fetched, query=query)
 
 
 def check_guarded_fields(*, principal: Principal, changes: dict[str, Any], current: dict[str, Any]) -> None:

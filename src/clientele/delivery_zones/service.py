@@ -76,9 +76,10 @@ async def find_zone(*, connection: AsyncConnection, business_id: uuid.UUID, zone
 
 async def list_zones(*, connection: AsyncConnection, request: Request, principal: Principal,
                      query: ListQuery) -> dict[str, Any]:
-    rows, total = await fetch_page(connection=connection, query=query, base=select(delivery_zones),
-                                   scope=[z.business_id == principal.business_id])
-    return page_body(request=request, data=[serialize_zone(row) for row in rows], total=total, query=query)
+    fetched = await fetch_page(connection=connection, query=query, base=select(delivery_zones),
+                               scope=[z.business_id == principal.business_id])
+    return page_body(request=request, data=[serialize_zone(row) for row in fetched.rows], fetched=fetched,
+                     query=query)
 
 
 async def create_zone(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:

@@ -61,9 +61,10 @@ async def find_tag(*, connection: AsyncConnection, business_id: uuid.UUID, tag_i
 
 async def list_tags(*, connection: AsyncConnection, request: Request, principal: Principal,
                     query: ListQuery) -> dict[str, Any]:
-    rows, total = await fetch_page(connection=connection, query=query, base=select(tags),
-                                   scope=[t.business_id == principal.business_id])
-    return page_body(request=request, data=[serialize_tag(row) for row in rows], total=total, query=query)
+    fetched = await fetch_page(connection=connection, query=query, base=select(tags),
+                               scope=[t.business_id == principal.business_id])
+    return page_body(request=request, data=[serialize_tag(row) for row in fetched.rows], fetched=fetched,
+                     query=query)
 
 
 async def create_tag(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
