@@ -99,12 +99,20 @@ def utcnow() -> datetime:
 
 
 async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """One connection and one transaction per request, committed before the response is sent."""
+    """One connection and one transaction per request, committed before the response is sent.
+
+    Reads on PostgreSQL run without BEGIN/COMMIT: under READ COMMITTED every statement
+    takes its own snapshot inside a transaction too, so the transaction would only cost
+    two round trips.
+    """
     engine: AsyncEngine = request.app.state.engine
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
     async with engine.connect() as connection:
-        if writes and is_sqlite(connection):
-            connection = await connection.execution_options(sqlite_write=True)
+        if is_sqlite(connection):
+            if writes:
+                connection = await connection.execution_options(sqlite_write=True)
+        elif not writes:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         async with connection.begin():
             yield connection
 
