@@ -39,10 +39,13 @@ def changed_values(row: Row[Any], sent: dict[str, Any]) -> dict[str, Any]:
     return {field: value for field, value in sent.items() if getattr(row, field) != value}
 
 
-async def update_record(*, connection: AsyncConnection, table: Table, row: Row[Any], values: dict[str, Any]) -> None:
-    """Write changed values and move `updated_at` (callers pass only real changes)."""
-    await connection.execute(update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
-                             .values(updated_at=utcnow(), **values))
+async def update_record(*, connection: AsyncConnection, table: Table, row: Row[Any],
+                        values: dict[str, Any]) -> Row[Any]:
+    """Write changed values and move `updated_at` (callers pass only real changes); the row as stored."""
+    result = await connection.execute(
+        update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
+        .values(updated_at=utcnow(), **values).returning(*table.c))
+    return result.one()
 
 
 async def soft_delete(*, connection: AsyncConnection, table: Table, row: Row[Any]) -> None:

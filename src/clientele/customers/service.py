@@ -157,25 +157,27 @@ async def list_customers(*, connection: AsyncConnection, request: Request, princ
     return page_body(request=request, data=data, fetched=fetched, query=query)
 
 
-def check_guarded_fields(*, principal: Principal, changes: dict[str, Any], current: dict[str, Any]) -> None:
-    """403 where the body changes a guarded field without its write scope."""
+def guarded_field_violation(*, principal: Principal, changes: dict[str, Any],
+                            current: dict[str, Any]) -> Forbidden | None:
+    """The 403 due where the body changes a guarded field without its write scope."""
     for field, (needed, default) in GUARDED_FIELDS.items():
         if field in changes and changes[field] != current.get(field, default) and needed not in principal.scopes:
-            raise Forbidden(f"Changing {field} requires the {needed} scope.")
+            return Forbidden(f"Changing {field} requires the {needed} scope.")
+    return None
 
 
-async def checked_references(*, connection: AsyncConnection, business_id: uuid.UUID,
-                             phone: tuple[int, str] | None, tag_references: list[dict[str, Any]] | None,
-                             customer_id: uuid.UUID | None = None) -> list[uuid.UUID] | None:
-    """The tag ids to link (None: leave the links alone); 422 where the body clashes with stored data.
+async def checked_against_stored_data(*, connection: AsyncConnection, business_id: uuid.UUID,
+                                      phone: tuple[int, str] | None, tag_references: list[dict[str, Any]] | None,
+                                      guard: Forbidden | None,
+                                      customer_id: uuid.UUID | None = None) -> list[uuid.UUID] | None:
+    """The tag ids to link (None: leave the links alone); 422 where the body clashes with stored
+    data, then the guarded-field 403 if one is due.
 
-    A taken phone is found here, before the guarded-field check, so that its 422 wins over a
-    403 (SPEC §3); the partial unique index still decides between racing writes.
+    The partial unique index decides whether a phone is taken; it is looked up here only
+    when another error is due anyway, so that a taken phone is reported with the other 422s
+    and wins over a 403 (SPEC §3) without costing a query on every write.
     """
     errors: FieldErrors = {}
-    if phone is not None and await phone_taken(connection=connection, business_id=business_id, dial_code=phone[0],
-                                               phone=phone[1], customer_id=customer_id):
-        errors |= PHONE_TAKEN
     tag_ids = None
     if tag_references is not None:
         wanted = list(dict.fromkeys(parse_uuid(item["id"]) for item in tag_references))
@@ -183,8 +185,14 @@ async def checked_references(*, connection: AsyncConnection, business_id: uuid.U
         found = await tags_service.active_tag_ids(connection=connection, business_id=business_id, ids=tag_ids)
         if len(found) != len(wanted):
             errors |= TAGS_INVALID
+    if phone is not None and (errors or guard) and await phone_taken(
+            connection=connection, business_id=business_id, dial_code=phone[0], phone=phone[1],
+            customer_id=customer_id):
+        errors |= PHONE_TAKEN
     if errors:
         raise Unprocessable(errors)
+    if guard is not None:
+        raise guard
     return tag_ids
 
 
@@ -203,19 +211,19 @@ async def create_customer(*, connection: AsyncConnection, principal: Principal, 
     """Validate and store a new customer (422 on a field, then 403 on a guarded field)."""
     parsed = validate_body(CustomerInput, body, required=("name", "dial_code", "phone"))
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
-    tag_ids = await checked_references(connection=connection, business_id=principal.business_id,
-                                       phone=(values["dial_code"], values["phone"]), tag_references=parsed.tags)
-    check_guarded_fields(principal=principal, changes=values, current={})
+    tag_ids = await checked_against_stored_data(
+        connection=connection, business_id=principal.business_id, phone=(values["dial_code"], values["phone"]),
+        tag_references=parsed.tags, guard=guarded_field_violation(principal=principal, changes=values, current={}))
     now = utcnow()
-    customer_id = new_id()
     try:
-        await connection.execute(insert(customers).values(
-            business_id=principal.business_id, id=customer_id, created_at=now, updated_at=now, **values))
+        result = await connection.execute(insert(customers).values(
+            business_id=principal.business_id, id=new_id(), created_at=now, updated_at=now, **values,
+        ).returning(*customers.c))
     except IntegrityError:
         raise Unprocessable(PHONE_TAKEN) from None
+    row = result.one()
     await tags_service.link_tags(connection=connection, business_id=principal.business_id,
-                                 customer_id=customer_id, tag_ids=tag_ids or [])
-    row = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(customer_id))
+                                 customer_id=row.id, tag_ids=tag_ids or [])
     return await one_customer(connection=connection, principal=principal, row=row, includes=includes)
 
 
@@ -233,17 +241,18 @@ async def update_customer(*, connection: AsyncConnection, principal: Principal, 
     phone = None
     if "dial_code" in changes or "phone" in changes:
         phone = (changes.get("dial_code", row.dial_code), changes.get("phone", row.phone))
-    tag_ids = await checked_references(connection=connection, business_id=principal.business_id, phone=phone,
-                                       tag_references=parsed.tags, customer_id=row.id)
-    check_guarded_fields(principal=principal, changes=changes, current=row._asdict())
+    tag_ids = await checked_against_stored_data(
+        connection=connection, business_id=principal.business_id, phone=phone, tag_references=parsed.tags,
+        guard=guarded_field_violation(principal=principal, changes=changes, current=row._asdict()),
+        customer_id=row.id)
     tags_changed = tag_ids is not None and await tags_service.replace_tags(
         connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids)
+    fresh = row
     if changes or tags_changed:
         try:
-            await update_record(connection=connection, table=customers, row=row, values=changes)
+            fresh = await update_record(connection=connection, table=customers, row=row, values=changes)
         except IntegrityError:
             raise Unprocessable(PHONE_TAKEN) from None
-    fresh = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(row.id))
     return await one_customer(connection=connection, principal=principal, row=fresh, includes=includes)
 
 
@@ -257,9 +266,8 @@ async def restore_customer(*, connection: AsyncConnection, principal: Principal,
     """Clear `deleted_at`; 409 if an active customer has taken the phone meanwhile."""
     if row.deleted_at is not None:
         try:
-            await update_record(connection=connection, table=customers, row=row, values={"deleted_at": None})
+            row = await update_record(connection=connection, table=customers, row=row, values={"deleted_at": None})
         except IntegrityError:
             raise Conflict("The customer cannot be restored: an active customer has the same phone.",
                            errors=PHONE_TAKEN) from None
-    fresh = await find_customer(connection=connection, business_id=principal.business_id, customer_id=str(row.id))
-    return await one_customer(connection=connection, principal=principal, row=fresh, includes=includes)
+    return await one_customer(connection=connection, principal=principal, row=row, includes=includes)
