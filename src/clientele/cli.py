@@ -1,17 +1,24 @@
-"""The `clientele` command: serve, migrate, and manage businesses and tokens (SPEC §7)."""
+"""The `clientele` command: serve, migrate, manage businesses and tokens (SPEC §7), and move
+customers in bulk (import, export, seed)."""
 
 import asyncio
+import sys
+import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Annotated, TypeVar
 
 import typer
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.config import load_settings
+from clientele.customers import bulk, seeding, staging
 from clientele.database import create_engine, exclusive_transaction, migrate
 from clientele.wire import format_timestamp, parse_uuid
 
@@ -157,3 +164,137 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (f
     if not run_in_transaction(work):
         raise fail(f"No token with id {token_id}.")
     typer.echo(f"Revoked token {token_id}.")
+
+
+# --- bulk: import, export, seed ------------------------------------------------------------
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+BatchSize = Annotated[int, typer.Option(min=1, help="Rows per transaction.")]
+Jobs = Annotated[int, typer.Option(min=1, help="Processes that check rows (default: one per CPU).")]
+
+
+def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Migrate the configured database, then run `work` with its engine; a BulkError ends the command."""
+
+    async def main() -> T:
+        engine = create_engine(load_settings().database_url)
+        try:
+            await migrate(engine)
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except staging.BulkError as error:
+        raise fail(str(error)) from None
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[bulk.Progress | None]:
+    """A progress bar on the terminal (stderr), and nothing at all when stderr is not one."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="A CSV file with a header line, or a JSON Lines file.")],
+    business: Annotated[str, typer.Option(help="The business id to import into.")],
+    file_format: Annotated[FileFormat | None, typer.Option("--format", help="Default: from the file's extension.")
+                           ] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Where rejected rows go. Default: FILE.rejects.jsonl.")
+                       ] = None,
+    batch_size: BatchSize = staging.DEFAULT_BATCH_SIZE,
+    jobs: Jobs = staging.DEFAULT_JOBS,
+) -> None:
+    """Import customers. A row whose phone an active customer already has is skipped; bad rows are
+    written to the rejects file with their line number and field errors."""
+    business_id = business_id_or_exit(business)
+    try:
+        chosen = bulk.format_of(file, file_format.value if file_format else None)
+    except staging.BulkError as error:
+        raise fail(str(error), 2) from None
+    rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
+    started = time.monotonic()
+    with progress_bar(f"Importing {file.name}") as progress:
+        report = run_with_engine(lambda engine: bulk.import_customers(
+            engine=engine, business_id=business_id, path=file, file_format=chosen, rejects_path=rejects_path,
+            batch_size=batch_size, jobs=jobs, progress=progress))
+    typer.echo(f"Read {report.rows} rows in {time.monotonic() - started:.1f} s: {report.created} created, "
+               f"{report.existing} skipped (an active customer has the phone), {report.rejected} rejected.")
+    if report.rejects_path is not None:
+        typer.echo(f"Rejected rows, with their line numbers and errors: {report.rejects_path}", err=True)
+
+
+@app.command("export")
+def export_command(
+    business: Annotated[str, typer.Option(help="The business id to export.")],
+    file_format: Annotated[FileFormat | None, typer.Option(
+        "--format", help="Default: from --output's extension, else csv.")] = None,
+    output: Annotated[Path | None, typer.Option(dir_okay=False, help="The file to write. Default: stdout.")] = None,
+    include_deleted: Annotated[bool, typer.Option(help="Include soft-deleted customers.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows fetched per round trip.")] = bulk.EXPORT_BATCH_SIZE,
+) -> None:
+    """Export every customer of a business with every field, oldest first, as CSV or JSON Lines."""
+    business_id = business_id_or_exit(business)
+    chosen = file_format.value if file_format else bulk.export_format_of(output)
+
+    def export(sink: IO[bytes], progress: bulk.Progress | None) -> int:
+        return run_with_engine(lambda engine: bulk.export_customers(
+            engine=engine, business_id=business_id, sink=sink, file_format=chosen, include_deleted=include_deleted,
+            batch_size=batch_size, progress=progress))
+
+    with progress_bar("Exporting customers") as progress:
+        if output is None:
+            export(sys.stdout.buffer, progress)
+            sys.stdout.buffer.flush()
+            return
+        # Written aside and renamed when complete, so that a failed export leaves no partial file.
+        partial = output.with_name(output.name + ".partial")
+        try:
+            with partial.open("wb") as sink:
+                count = export(sink, progress)
+            partial.replace(output)
+        finally:
+            partial.unlink(missing_ok=True)
+    typer.echo(f"Exported {count} customers to {output}.", err=True)
+
+
+@app.command("seed")
+def seed_command(
+    business: Annotated[str, typer.Option(help="The business id to fill.")],
+    customers: Annotated[int, typer.Option(min=1, help="How many customers to create.")],
+    random_seed: Annotated[int | None, typer.Option(help="Makes the data the same on every run.")] = None,
+    batch_size: BatchSize = staging.DEFAULT_BATCH_SIZE,
+    jobs: Jobs = staging.DEFAULT_JOBS,
+) -> None:
+    """Fill a business with realistic customers, tags, delivery zones and addresses (for trials and benchmarks)."""
+    business_id = business_id_or_exit(business)
+    started = time.monotonic()
+    with progress_bar("Seeding customers") as progress:
+        report = run_with_engine(lambda engine: seeding.seed_customers(
+            engine=engine, business_id=business_id, count=customers, random_seed=random_seed, batch_size=batch_size,
+            jobs=jobs, progress=progress))
+    typer.echo(f"Created {report.created} customers, {report.tag_links} tag links and {report.addresses} addresses "
+               f"in {time.monotonic() - started:.1f} s ({report.existing} skipped: their phone was taken).")
+    if report.rejected:
+        raise fail(f"{report.rejected} generated customers broke the API's rules and were left out: a bug in the seed.")

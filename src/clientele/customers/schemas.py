@@ -1,5 +1,6 @@
 """The customer on the wire: what a request may send, and what a response holds."""
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -18,6 +19,8 @@ from clientele.validation import (
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 PHONE_SEPARATORS = str.maketrans("", "", " -.()")
+REQUIRED_ON_CREATE = ("name", "dial_code", "phone")
+TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
 def dial_code_rule(value: Any, info: ValidationInfo) -> int | None:
@@ -147,6 +150,29 @@ def tag_references(value: Any) -> list[dict[str, Any]]:
                                               for item in value):
         raise ValueError('The tags field must be a list of objects like {"id": "…"}.')
     return value
+
+
+def timestamp_rule(value: Any, info: ValidationInfo) -> datetime | None:
+    """A UTC timestamp in the wire format, `YYYY-MM-DD HH:MM:SS`, or null."""
+    if value is None or value == "":
+        return None
+    message = f"The {info.field_name} field must be a valid time in the format YYYY-MM-DD HH:MM:SS (UTC)."
+    if not isinstance(value, str) or not TIMESTAMP_PATTERN.fullmatch(value.strip()):
+        raise ValueError(message)
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(message) from None
+
+
+class CustomerImport(CustomerInput):
+    """A row of `clientele import`: a create body, plus the order history that only import may set.
+
+    Every field the API accepts is checked by the API's own rule, inherited from CustomerInput.
+    """
+
+    order_count: Annotated[int | None, BeforeValidator(integer_rule(nullable=True, minimum=0))] = None
+    last_order_at: Annotated[datetime | None, BeforeValidator(timestamp_rule)] = None
 
 
 class CustomerOut(BaseModel):
