@@ -30,7 +30,8 @@ def _default(value: Any) -> Any:
 
 def format_timestamp(value: datetime | None) -> str | None:
     """A stored timestamp shown to the second (truncated, never rounded up)."""
-    return None if value is None else value.strftime(TIMESTAMP_FORMAT)
+    # isoformat is several times faster than strftime, and every row shows three of these.
+    return None if value is None else value.isoformat(" ", "seconds")
 
 
 def format_date(value: date | None) -> str | None:
