@@ -1,0 +1,1 @@
+"""Reference servers the harness measures Clientele against (served by the same uvicorn)."""

@@ -1,0 +1,129 @@
+"""The load generators: wrk for HTTP, pgbench for the database ceiling; both as plain numbers."""
+
+import json
+import statistics
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.processes import BenchError
+
+LUA_SCRIPT = Path(__file__).parent / "lua" / "requests.lua"
+WRK_TIMEOUT = "30s"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: str = ""
+
+    def line(self) -> str:
+        return "\t".join([self.method, self.path, self.body]) if self.body else f"{self.method}\t{self.path}"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One load run: throughput and latency (milliseconds) as the client saw them."""
+
+    requests: int
+    seconds: float
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    max: float
+    errors: int
+    connections: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_wrk(*, wrk: str, base_url: str, requests: list[Request], token: str | None, connections: int,
+            seconds: float, work_dir: Path, name: str, sequence_start: int = 0) -> Measurement:
+    """Drive a server with wrk over a rotation of requests; errors are transport errors and non-2xx/3xx.
+
+    `sequence_start` is where the per-thread counter of templated bodies starts (see requests.lua).
+    """
+    request_file = work_dir / f"{name}.requests"
+    request_file.write_text("\n".join(request.line() for request in requests) + "\n")
+    threads = min(2, connections)
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={WRK_TIMEOUT}",
+               "-s", str(LUA_SCRIPT), base_url]
+    env = {"BENCH_REQUESTS": str(request_file), "BENCH_TOKEN": token or "", "BENCH_SEQ_START": str(sequence_start),
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    (work_dir / f"{name}.wrk.txt").write_text(result.stdout + result.stderr)
+    marker = [line for line in result.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+    if result.returncode != 0 or not marker:
+        raise BenchError(f"wrk failed for {name} ({result.returncode}):\n"
+                         f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    raw = json.loads(marker[-1].removeprefix("BENCH_RESULT "))
+    elapsed = raw["duration_us"] / 1e6
+    errors = sum(raw[key] for key in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
+    return Measurement(requests=raw["requests"], seconds=round(elapsed, 2), rps=round(raw["requests"] / elapsed, 1),
+                       p50=raw["p50_us"] / 1000, p95=raw["p95_us"] / 1000, p99=raw["p99_us"] / 1000,
+                       max=raw["max_us"] / 1000, errors=errors, connections=connections)
+
+
+# pgbench picks one of its scripts at random per transaction and takes at most 128 of them.
+PGBENCH_MAX_SCRIPTS = 128
+
+
+def run_pgbench(*, pgbench: str, dsn_args: list[str], scripts: list[str], clients: int, seconds: float,
+                work_dir: Path, name: str) -> Measurement:
+    """Run SQL scripts (one picked at random per transaction) with prepared statements, like the app's driver.
+
+    Latency percentiles come from pgbench's per-transaction log.
+    """
+    run_dir = work_dir / f"{name}.pgbench"
+    run_dir.mkdir(exist_ok=True)
+    command = [pgbench, *dsn_args, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)),
+               "-T", str(max(1, round(seconds))), "-l", "--log-prefix", str(run_dir / "log")]
+    for index, script in enumerate(scripts[:PGBENCH_MAX_SCRIPTS]):
+        path = run_dir / f"script_{index}.sql"
+        path.write_text(script + "\n")
+        command += ["-f", str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    (work_dir / f"{name}.pgbench.txt").write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise BenchError(f"pgbench failed for {name}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    latencies_us: list[int] = []
+    for log in run_dir.glob("log.*"):
+        for line in log.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3:
+                latencies_us.append(int(fields[2]))
+        log.unlink()
+    transactions = processed(result.stdout)
+    elapsed = seconds
+    failed = failed_transactions(result.stdout)
+    if not latencies_us:
+        raise BenchError(f"pgbench logged no transactions for {name}")
+    cuts = statistics.quantiles(latencies_us, n=100, method="inclusive")
+    return Measurement(requests=transactions, seconds=elapsed, rps=round(tps(result.stdout), 1),
+                       p50=cuts[49] / 1000, p95=cuts[94] / 1000, p99=cuts[98] / 1000,
+                       max=max(latencies_us) / 1000, errors=failed, connections=clients)
+
+
+def processed(output: str) -> int:
+    for line in output.splitlines():
+        if line.startswith("number of transactions actually processed:"):
+            return int(line.split(":")[1].split("/")[0])
+    raise BenchError(f"pgbench printed no transaction count:\n{output[-2000:]}")
+
+
+def failed_transactions(output: str) -> int:
+    for line in output.splitlines():
+        if line.startswith("number of failed transactions:"):
+            return int(line.split(":")[1].split()[0])
+    return 0
+
+
+def tps(output: str) -> float:
+    for line in output.splitlines():
+        if line.startswith("tps =") and "without initial connection time" in line:
+            return float(line.split("=")[1].split()[0])
+    raise BenchError(f"pgbench printed no tps:\n{output[-2000:]}")

@@ -1,0 +1,370 @@
+"""`make bench`: one run of the whole harness, from seeding to bench/results/latest.md.
+
+Order of a run: seed (or re-use) the bench database; serve Clientele and measure single-client
+latency of every list request at 1M and 10k customers, then throughput under load, memory,
+and a 64-connection soak; serve and measure the references (bare ASGI, pgbench, the common
+FastAPI + ORM app); explain the list queries; write the report. Every process it starts is
+stopped when it ends, also on Ctrl-C or an error.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import capture, database, report
+from bench.database import Business
+from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_pgbench, run_wrk
+from bench.processes import (
+    BenchError,
+    MachineWatch,
+    RssSampler,
+    Server,
+    ensure_tool,
+    free_port,
+    serving,
+    wait_for_quiet,
+)
+from bench.variants import ALL_FILTERS, Variant, chosen_filters, get, list_path, list_variants
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+FULL_SIZES = [1_000_000, 100_000, 10_000]
+QUICK_SIZES = [10_000]
+ROTATION = 1000  # ids a GET or PUT run rotates over
+# Creates number their phones per wrk thread from 0 in a warm-up and from here in the measured run.
+MEASURED_SEQUENCE_START = 500_000
+QUIET_SHARE = 0.10
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: the 10k business only, 3 s runs, a 5 s soak")
+    parser.add_argument("--reseed", action="store_true", help="drop the bench database and seed it again")
+    parser.add_argument("--duration", type=float, help="seconds per load run (default 10; 3 with --quick)")
+    parser.add_argument("--latency-duration", type=float,
+                        help="seconds per single-client latency run (default 5; 2 with --quick)")
+    parser.add_argument("--connections", type=int, default=16,
+                        help="connections of a load run, and pgbench clients (default 16)")
+    parser.add_argument("--soak-seconds", type=float, help="length of the 64-connection run (default 60; 5 quick)")
+    parser.add_argument("--soak-connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="before measuring, wait up to this long for other work to take < 10%% of the CPU")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where latest.md and latest.json go")
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (3.0 if args.quick else 10.0)
+    args.latency_duration = args.latency_duration or (2.0 if args.quick else 5.0)
+    args.soak_seconds = args.soak_seconds or (5.0 if args.quick else 60.0)
+    return args
+
+
+def interrupted(_signal: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+class Harness:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.url = database.checked_url(os.environ.get("DATABASE_URL") or database.DEFAULT_URL)
+        self.logs = args.output / "logs"
+        shutil.rmtree(self.logs, ignore_errors=True)
+        self.logs.mkdir(parents=True)
+        self.warmup = 1.0 if args.quick else 2.0
+        self.results: dict[str, Any] = {"settings": {key: str(value) for key, value in vars(args).items()},
+                                        "load": {}, "references": {}, "latency": {}, "rss": {}, "notes": [],
+                                        "load_average": {}}
+        self.wrk = ""
+        self.pgbench = ""
+        self.variants: dict[int, list[Variant]] = {}  # the list requests measured, by business size
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return os.environ | {"DATABASE_URL": self.url} | extra
+
+    def serve_clientele(self) -> Any:
+        port = free_port()
+        command = [database.CLIENTELE, "serve", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(self.args.workers)]
+        return serving("clientele", command, env=self.env(), port=port, log_dir=self.logs, ready_path="/readyz")
+
+    def serve_reference(self, name: str, module: str, *options: str, **extra: str) -> Any:
+        # The same server and settings `clientele serve` uses: uvicorn, info log (access log on), proxy headers.
+        port = free_port()
+        command = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(self.args.workers), "--log-level", "info", "--proxy-headers", *options]
+        return serving(name, command, env=self.env(PYTHONPATH=str(ROOT), **extra), port=port, log_dir=self.logs)
+
+    def measure(self, server: Server, name: str, requests: list[Request], token: str, *,
+                connections: int | None = None, seconds: float | None = None, warm: bool = True) -> dict[str, Any]:
+        """One wrk run (after a short warm-up with the same requests); an error is recorded, not raised."""
+        connections = connections or self.args.connections
+        try:
+            if warm:
+                run_wrk(wrk=self.wrk, base_url=server.base_url, requests=requests, token=token,
+                        connections=connections, seconds=self.warmup, work_dir=self.logs, name=f"{name}.warmup")
+                database.wait_until_idle(self.url)
+            result = run_wrk(wrk=self.wrk, base_url=server.base_url, requests=requests, token=token,
+                             connections=connections, seconds=seconds or self.args.duration, work_dir=self.logs,
+                             name=name, sequence_start=MEASURED_SEQUENCE_START).as_dict()
+        except BenchError as error:
+            result = {"error": str(error)}
+        # Requests still running when wrk stops would otherwise slow the next run down.
+        result["drain_seconds"] = round(database.wait_until_idle(self.url), 1)
+        if result.get("requests") == 0:
+            result["error"] = (f"no request completed within {seconds or self.args.duration:g} s "
+                               f"with {connections} connections")
+        print(f"  {name:<42} {report.short(result)}", flush=True)
+        return result
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def phase(self, name: str) -> None:
+        """Start a phase: other work on the 2 cores shows in the numbers, so the report says how much ran."""
+        self.watch.mark(name)
+        self.results["load_average"][name] = [round(value, 2) for value in os.getloadavg()]
+
+    def run(self) -> None:
+        started = time.time()
+        self.wrk = ensure_tool("wrk", "wrk")
+        self.pgbench = ensure_tool("pgbench", "postgresql-contrib")
+        sizes = QUICK_SIZES if self.args.quick else FULL_SIZES
+        businesses = database.seeded_businesses(self.url, sizes, reseed=self.args.reseed)
+        businesses = [database.issue_token(self.url, business) for business in businesses]
+        big = max(businesses, key=lambda business: business.customers)
+        small = min(businesses, key=lambda business: business.customers)
+        ids = [business.id for business in businesses]
+        database.remove_created(self.url, ids)
+        self.results["environment"] = report.environment(self.url, self.wrk, self.pgbench)
+        if self.args.wait_quiet:
+            quiet = wait_for_quiet(database.database_name(self.url), share=QUIET_SHARE, timeout=self.args.wait_quiet)
+            self.results["notes"].append(
+                f"Waited for other work to take < {QUIET_SHARE:.0%} of the CPU: " + (
+                    f"it took {quiet:.0%} when the run began." if quiet is not None
+                    else f"it never did within {self.args.wait_quiet:g} s; the run went ahead."))
+        sample = database.sample(self.url, big.id, ROTATION)
+        id_requests = [Request("GET", f"/customers/{customer_id}") for customer_id in sample.ids]
+        prefixes: set[str] = set()
+        try:
+            measured = [big] if big is small else [big, small]
+            with MachineWatch(database.database_name(self.url)) as self.watch:
+                with self.serve_clientele() as app:
+                    body = self.prepare(app, big, small, businesses, sample)
+                    self.latency(app, measured)
+                    self.load(app, big, sample, id_requests, prefixes)
+                self.references(big, sample, id_requests, body, prefixes)
+            self.results["other_work"] = self.watch.phases
+            self.plans(measured)
+        finally:
+            removed = database.remove_created(self.url, ids)
+            self.results["notes"].append(f"{removed} customers made by create runs were deleted after the run.")
+        self.results["elapsed_seconds"] = round(time.time() - started)
+        markdown = report.write(self.results, self.args.output)
+        print("\n" + markdown, flush=True)
+
+    def prepare(self, app: Server, big: Business, small: Business, businesses: list[Business],
+                sample: database.Sample) -> bytes:
+        """Totals, filter values and list requests for each business; the body the bare app returns."""
+        self.results["businesses"] = {}
+        for business in businesses:
+            answer = get(app.base_url, "/customers?per_page=1", business.token)
+            if answer.status != 200:
+                raise BenchError(f"GET /customers answered {answer.status}: {answer.body[:500]!r}")
+            active = answer.json["meta"]["total"]
+            self.results["businesses"][str(business.customers)] = {"id": str(business.id), "active": active}
+            if business not in (big, small):
+                continue
+            own = sample if business is big else database.sample(self.url, business.id, ROTATION)
+            filters = chosen_filters(app.base_url, business.token, own)
+            self.variants[business.customers] = list_variants(base_url=app.base_url, token=business.token,
+                                                              active=active, filters=filters)
+        answer = get(app.base_url, f"/customers/{sample.ids[0]}", big.token)
+        if answer.status != 200:
+            raise BenchError(f"GET /customers/{{id}} answered {answer.status}: {answer.body[:500]!r}")
+        return answer.body
+
+    def latency(self, app: Server, businesses: list[Business]) -> None:
+        """Every list request, one client at a time, at each size."""
+        for business in businesses:
+            print(f"Single-client latency, {business.customers:,} customers", flush=True)
+            self.phase(f"latency at {business.customers:,}")
+            active = self.results["businesses"][str(business.customers)]["active"]
+            entries = {}
+            for variant in self.variants[business.customers]:
+                answer = get(app.base_url, variant.path, business.token)
+                entry: dict[str, Any] = asdict(variant) | {"status": answer.status, "bytes": len(answer.body)}
+                if answer.status == 200:
+                    meta = answer.json["meta"]
+                    entry |= {"total": meta["total"], "share": meta["total"] / active if active else None,
+                              "rows": len(answer.json["data"])}
+                    entry["run"] = self.measure(app, f"latency-{business.customers}-{variant.key}",
+                                                [Request("GET", variant.path)], business.token,
+                                                connections=1, seconds=self.args.latency_duration, warm=False)
+                else:
+                    print(f"  {variant.key:<42} HTTP {answer.status}: {answer.body[:200]!r}", flush=True)
+                entries[variant.key] = entry
+            self.results["latency"][str(business.customers)] = entries
+
+    def load(self, app: Server, big: Business, sample: database.Sample, id_requests: list[Request],
+             prefixes: set[str]) -> None:
+        """Throughput at the big business, server memory, and the long 64-connection run."""
+        print(f"Load runs ({self.args.connections} connections, {self.args.duration:g} s each, "
+              f"{big.customers:,} customers)", flush=True)
+        self.phase("load runs")
+        variants = {variant.key: variant for variant in self.variants[big.customers]}
+        runs: list[tuple[str, str, list[Request]]] = [
+            ("get-by-id", "GET /customers/{id}", id_requests),
+            ("list-first-page", "GET /customers", [Request("GET", "/customers")]),
+        ]
+        for name in ALL_FILTERS:
+            variant = variants.get(f"filter[{name}]:narrow") or variants.get(f"filter[{name}]:true")
+            if variant is not None:
+                runs.append((f"list-filter-{name}", f"GET /customers {variant.label}", [Request("GET", variant.path)]))
+        for key, label in (("include", "GET /customers include=tags,addresses"),
+                           ("deep-offset", "GET /customers deep page by offset"),
+                           ("deep-cursor", "GET /customers deep page by cursor")):
+            if key in variants:
+                runs.append((f"list-{key}", label, [Request("GET", variants[key].path)]))
+        prefix = database.free_phone_prefix(self.url, big.id, 1, prefixes)
+        prefixes.add(prefix)
+        runs.append(("create", "POST /customers", [create_request(prefix)]))
+        runs.append(("update", "PUT /customers/{id}",
+                     [Request("PUT", request.path, '{"house_account_limit": {num}}') for request in id_requests]))
+        workers = app.worker_pids()
+        with RssSampler(workers) as sampler:
+            for name, label, requests in runs:
+                self.results["load"][name] = self.measure(app, name, requests, big.token) | {"label": label}
+        self.results["rss"]["workers"] = len(workers)
+        self.results["rss"]["peak_under_load_mb"] = round(max(sampler.peak.values(), default=0), 1)
+        self.results["rss"]["after_load_mb"] = [round(sampler.last.get(pid, 0), 1) for pid in workers]
+        self.big_pages(app, big, workers)
+        print(f"Soak: {self.args.soak_connections} connections for {self.args.soak_seconds:g} s", flush=True)
+        self.phase("soak")
+        with RssSampler(workers) as sampler:
+            self.results["load"]["soak"] = self.measure(
+                app, "soak", id_requests, big.token, connections=self.args.soak_connections,
+                seconds=self.args.soak_seconds) | {"label": f"GET /customers/{{id}}, {self.args.soak_connections} "
+                                                             f"connections, {self.args.soak_seconds:g} s"}
+        self.results["rss"]["peak_soak_mb"] = round(max(sampler.peak.values(), default=0), 1)
+
+    def big_pages(self, app: Server, big: Business, workers: list[int]) -> None:
+        """1000-row pages with includes, three rounds: memory must neither pass the cap nor keep growing."""
+        path = list_path(per_page=1000, include="tags,addresses")
+        rounds = []
+        for round_number in (1, 2, 3):
+            with RssSampler(workers) as sampler:
+                before = dict(sampler.last)
+                run = self.measure(app, f"page-1000-includes-{round_number}", [Request("GET", path)], big.token,
+                                   warm=False)
+            rounds.append({"before_mb": [round(before.get(pid, 0), 1) for pid in workers],
+                           "peak_mb": [round(sampler.peak.get(pid, 0), 1) for pid in workers],
+                           "after_mb": [round(sampler.last.get(pid, 0), 1) for pid in workers]})
+            self.results["load"][f"page-1000-includes-{round_number}"] = run | {
+                "label": f"GET /customers per_page=1000 include=tags,addresses (round {round_number})"}
+        self.results["rss"]["page_1000_rounds"] = rounds
+
+    def references(self, big: Business, sample: database.Sample, id_requests: list[Request], body: bytes,
+                   prefixes: set[str]) -> None:
+        print("References", flush=True)
+        self.phase("references")
+        body_file = self.logs / "customer_body.json"
+        body_file.write_bytes(body)
+        references = self.results["references"]
+        with self.serve_reference("bare_asgi", "bench.baselines.bare_asgi", BENCH_BODY_FILE=str(body_file)) as bare:
+            references["bare_asgi"] = self.measure(bare, "bare-asgi", id_requests, big.token) | {
+                "label": f"bare ASGI, pre-serialised body of {len(body)} bytes"}
+        # The same without uvicorn's access log, which `clientele serve` leaves on: what that log costs.
+        with self.serve_reference("bare_asgi_quiet", "bench.baselines.bare_asgi", "--no-access-log",
+                                  BENCH_BODY_FILE=str(body_file)) as bare:
+            references["bare_asgi_quiet"] = self.measure(bare, "bare-asgi-no-access-log", id_requests,
+                                                         big.token) | {"label": "bare ASGI without the access log"}
+        self.pgbench_ceiling(big, sample)
+        with self.serve_reference("orm_app", "bench.baselines.orm_app") as orm:
+            references["orm_get"] = self.measure(orm, "orm-get", id_requests, big.token) | {
+                "label": "FastAPI + ORM baseline: GET /customers/{id}"}
+            prefix = database.free_phone_prefix(self.url, big.id, 1, prefixes)
+            prefixes.add(prefix)
+            references["orm_create"] = self.measure(orm, "orm-create", [create_request(prefix)], big.token) | {
+                "label": "FastAPI + ORM baseline: POST /customers"}
+
+    def pgbench_ceiling(self, big: Business, sample: database.Sample) -> None:
+        """pgbench with the statements the GET route sends, captured from the app, over the same ids."""
+        path = f"/customers/{sample.ids[0]}"
+        captured = capture.capture(self.url, big.token, [path])[path]
+        select = [statement for statement in captured.statements
+                  if capture.touches_customers(statement) and sample.ids[0] in statement.parameters]
+        if captured.status != 200 or not select:
+            self.results["notes"].append("pgbench: the GET route's SELECT could not be captured.")
+            return
+        scripts = []
+        routes = []
+        for customer_id in sample.ids[:PGBENCH_MAX_SCRIPTS]:
+            swapped = [with_id(statement, sample.ids[0], customer_id) for statement in captured.statements]
+            scripts.append(with_id(select[0], sample.ids[0], customer_id).inlined() + ";")
+            routes.append("BEGIN;\n" + "".join(statement.inlined() + ";\n" for statement in swapped) + "COMMIT;")
+        self.results["pgbench_statements"] = {"select": select[0].inlined(),
+                                              "route": [statement.inlined() for statement in captured.statements]}
+        for name, chosen, label in (("pgbench_get", scripts, "pgbench: the GET route's SELECT by key"),
+                                    ("pgbench_route", routes,
+                                     "pgbench: all of the GET route's statements, in one transaction")):
+            try:
+                result = run_pgbench(pgbench=self.pgbench, dsn_args=[self.url], scripts=chosen,
+                                     clients=self.args.connections, seconds=self.args.duration,
+                                     work_dir=self.logs, name=name).as_dict()
+            except BenchError as error:
+                result = {"error": str(error)}
+            self.results["references"][name] = result | {"label": label}
+            print(f"  {name:<42} {report.short(result)}", flush=True)
+
+    def plans(self, businesses: list[Business]) -> None:
+        """EXPLAIN (ANALYZE, BUFFERS) of the count and page queries of every list request at each size."""
+        for business in businesses:
+            self.plans_at(business)
+
+    def plans_at(self, business: Business) -> None:
+        print(f"Plans of the list queries at {business.customers:,} customers", flush=True)
+        variants = self.variants[business.customers]
+        captured = capture.capture(self.url, business.token, [variant.path for variant in variants])
+        for variant in variants:
+            entry = self.results["latency"][str(business.customers)][variant.key]
+            statements = [statement for statement in captured[variant.path].statements
+                          if capture.touches_customers(statement)]
+            try:
+                entry["plans"] = [asdict(plan) for plan in capture.explain_all(self.url, statements)]
+            except Exception as error:  # a plan that cannot be had is reported, not fatal
+                entry["plans_error"] = f"{type(error).__name__}: {error}"
+            flags = sorted({flag for plan in entry.get("plans", []) for flag in plan["flags"]})
+            print(f"  {variant.key:<42} {', '.join(flags) or 'no Seq Scan'}", flush=True)
+
+
+def create_request(prefix: str) -> Request:
+    """A create whose phone is unique per request: a free prefix, then the wrk thread and a counter."""
+    return Request("POST", "/customers",
+                   f'{{"name": "{database.CREATED_NAME} {{seq}}", "dial_code": 1, "phone": "{prefix}{{seq}}"}}')
+
+
+def with_id(statement: capture.Statement, old: uuid.UUID, new: uuid.UUID) -> capture.Statement:
+    return capture.Statement(sql=statement.sql,
+                             parameters=tuple(new if value == old else value for value in statement.parameters))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        Harness(args).run()
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("bench: interrupted; every process it started has been stopped", file=sys.stderr)
+        sys.exit(130)
