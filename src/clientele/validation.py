@@ -219,12 +219,6 @@ def id_rule(value: Any, info: ValidationInfo) -> str | None:
     return str(value)
 
 
-def references_exist(field: str, wanted: str | None, found: bool) -> None:
-    """422 on `field` where a referenced record does not exist for this business."""
-    if wanted is not None and not found:
-        raise Unprocessable({field: [f"The selected {field} is invalid."]})
-
-
 # Annotated field types, documented in /openapi.json by the schema each would accept.
 RequiredName = Annotated[
     str | None,
