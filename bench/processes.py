@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +139,27 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+class Repeating:
+    """Calls `action` every `interval` seconds on a daemon thread, from `start()` until `stop()`."""
+
+    def __init__(self, interval: float, action: Callable[[], None]):
+        self._interval = interval
+        self._action = action
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._action()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 @dataclass
 class RssSampler:
     """Samples VmRSS of some processes in the background: the peak and the last value of each."""
@@ -147,8 +168,7 @@ class RssSampler:
     interval: float = 0.25
     peak: dict[int, float] = field(default_factory=dict)
     last: dict[int, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _repeating: Repeating | None = None
 
     def sample(self) -> None:
         for pid in self.pids:
@@ -159,18 +179,13 @@ class RssSampler:
 
     def __enter__(self) -> "RssSampler":
         self.sample()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._repeating = Repeating(self.interval, self.sample)
+        self._repeating.start()
         return self
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
-
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._repeating is not None:
+            self._repeating.stop()
         self.sample()
 
 
@@ -211,8 +226,7 @@ class MachineWatch:
     _ticks: int = 0
     _previous: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _repeating: Repeating | None = None
 
     def others(self) -> dict[int, int]:
         table = process_table()
@@ -246,18 +260,13 @@ class MachineWatch:
 
     def __enter__(self) -> "MachineWatch":
         self._previous = self.others()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._repeating = Repeating(self.interval, self._sample)
+        self._repeating.start()
         return self
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._repeating is not None:
+            self._repeating.stop()
         self.mark(None)
 
 
