@@ -28,9 +28,9 @@ Errors are `{"message": "…", "errors": {"field": ["…"]}}`. Timestamps are UT
 `YYYY-MM-DD HH:MM:SS`.
 """
 
-api = APIRouter()
-for domain_router in (customers_router, tags_router, addresses_router, delivery_zones_router):
-    api.include_router(domain_router)
+# Included into the app one by one rather than through a parent router: each level of
+# nesting is walked again on every request.
+DOMAIN_ROUTERS = (customers_router, tags_router, addresses_router, delivery_zones_router)
 
 probes = APIRouter(tags=["operations"])
 
@@ -94,8 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(probes)
-    app.include_router(api)
-    app.include_router(api, prefix="/v5", include_in_schema=False)
+    for prefix in ("", "/v5"):
+        for domain_router in DOMAIN_ROUTERS:
+            app.include_router(domain_router, prefix=prefix, include_in_schema=not prefix)
 
     generate_openapi = app.openapi
 

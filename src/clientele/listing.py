@@ -348,8 +348,9 @@ def list_query_dependency(spec: ListSpec) -> Callable[..., Awaitable[ListQuery]]
     return list_query
 
 
-def include_dependency(spec: ListSpec) -> Callable[[Request], frozenset[str]]:
-    def includes(request: Request) -> frozenset[str]:
+def include_dependency(spec: ListSpec) -> Callable[[Request], Awaitable[frozenset[str]]]:
+    # Async although it awaits nothing: FastAPI runs a plain function in a worker thread.
+    async def includes(request: Request) -> frozenset[str]:
         return parse_includes(request.query_params.get("include"), spec)
 
     return includes
