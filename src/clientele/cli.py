@@ -15,6 +15,7 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from clientele import idempotency
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.config import load_settings
@@ -179,6 +180,13 @@ class FileFormat(StrEnum):
 
 BatchSize = Annotated[int, typer.Option(min=1, help="Rows per transaction.")]
 Jobs = Annotated[int, typer.Option(min=1, help="Processes that check rows (default: one per CPU).")]
+
+
+@app.command("purge-idempotency-keys")
+def purge_idempotency_keys() -> None:
+    """Delete the idempotency keys older than 24 hours, of every business (e.g. daily, from cron)."""
+    deleted = run_in_transaction(lambda connection: idempotency.delete_expired_keys(connection=connection))
+    typer.echo(f"Deleted {deleted} expired idempotency keys.")
 
 
 def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:

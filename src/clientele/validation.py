@@ -39,6 +39,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise BadRequest("The request body is not valid JSON.") from None
     if not isinstance(parsed, dict):
         raise BadRequest("The request body must be a JSON object.")
+    # The stream is consumed; what else needs the bytes as sent (idempotency) finds them here.
+    request.state.body = bytes(body)
     return parsed
 
 

@@ -11,6 +11,7 @@ from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.database import Connection
 from clientele.errors import error_responses
+from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
 from clientele.wire import Data, JSONResponse
@@ -62,13 +63,17 @@ async def get_address(
 @router.post("", summary="Create an address", status_code=201,
              description="Scope: `customers.write`. `customer_id` must be a non-deleted customer of the business; "
                          "`delivery_zone_id`, if sent, a non-deleted delivery zone of it.",
-             response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 413, 422, 503),
+             response_model=Data[AddressOut],
+             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
              openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput))
-async def create_address(request: Request, principal: Writer, includes: Includes, body: Body,
-                         connection: Connection) -> Response:
+async def create_address(request: Request, principal: Writer, includes: Includes, idempotency: Idempotency,
+                         body: Body, connection: Connection) -> Response:
+    if idempotency.replay is not None:
+        return idempotency.replay
     data = await service.create_address(connection=connection, principal=principal, body=body, includes=includes)
-    return JSONResponse({"data": data}, status_code=201,
-                        headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    response = JSONResponse({"data": data}, status_code=201,
+                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    return await idempotency.remember(response)
 
 
 @router.put("/{address_id}", summary="Update an address",

@@ -11,6 +11,7 @@ from clientele.customers import service
 from clientele.customers.schemas import CustomerInput, CustomerOut
 from clientele.database import Connection
 from clientele.errors import error_responses
+from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
 from clientele.wire import Data, JSONResponse
@@ -61,18 +62,23 @@ async def get_customer(
 
 @router.post("", summary="Create a customer", status_code=201,
              description="Scope: `customers.write`; guarded fields need their write scope.",
-             response_model=Data[CustomerOut], responses=error_responses(400, 401, 403, 413, 422, 503),
+             response_model=Data[CustomerOut],
+             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
              openapi_extra=INCLUDE_DOCS | request_body_docs(CustomerInput))
 async def create_customer(
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_WRITE))],
     includes: Includes,
+    idempotency: Idempotency,
     body: Body,
     connection: Connection,
 ) -> Response:
+    if idempotency.replay is not None:
+        return idempotency.replay
     data = await service.create_customer(connection=connection, principal=principal, body=body, includes=includes)
-    return JSONResponse({"data": data}, status_code=201,
-                        headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    response = JSONResponse({"data": data}, status_code=201,
+                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    return await idempotency.remember(response)
 
 
 @router.put("/{customer_id}", summary="Update a customer",

@@ -11,6 +11,7 @@ from clientele.database import Connection
 from clientele.delivery_zones import service
 from clientele.delivery_zones.schemas import DeliveryZoneInput, DeliveryZoneOut
 from clientele.errors import error_responses
+from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
 from clientele.wire import Data, JSONResponse
@@ -52,12 +53,17 @@ async def get_zone(principal: Reader, zone: Zone) -> Response:
 
 @router.post("", summary="Create a delivery zone", status_code=201,
              description="Scope: `general.write`. `reference` is unique among the business's non-deleted zones.",
-             response_model=Data[DeliveryZoneOut], responses=error_responses(400, 401, 403, 413, 422, 503),
+             response_model=Data[DeliveryZoneOut],
+             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
              openapi_extra=request_body_docs(DeliveryZoneInput))
-async def create_zone(request: Request, principal: Writer, body: Body, connection: Connection) -> Response:
+async def create_zone(request: Request, principal: Writer, idempotency: Idempotency, body: Body,
+                      connection: Connection) -> Response:
+    if idempotency.replay is not None:
+        return idempotency.replay
     data = await service.create_zone(connection=connection, principal=principal, body=body)
-    return JSONResponse({"data": data}, status_code=201,
-                        headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    response = JSONResponse({"data": data}, status_code=201,
+                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    return await idempotency.remember(response)
 
 
 @router.put("/{zone_id}", summary="Update a delivery zone",

@@ -9,6 +9,7 @@ from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.database import Connection
 from clientele.errors import error_responses
+from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, list_query_dependency, openapi_parameters
 from clientele.tags import service
 from clientele.tags.schemas import TagInput, TagOut
@@ -48,12 +49,17 @@ async def get_tag(principal: Reader, tag: Tag) -> Response:
 
 
 @router.post("", summary="Create a tag", status_code=201, description="Scope: `general.write`.",
-             response_model=Data[TagOut], responses=error_responses(400, 401, 403, 413, 422, 503),
+             response_model=Data[TagOut],
+             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
              openapi_extra=request_body_docs(TagInput))
-async def create_tag(request: Request, principal: Writer, body: Body, connection: Connection) -> Response:
+async def create_tag(request: Request, principal: Writer, idempotency: Idempotency, body: Body,
+                     connection: Connection) -> Response:
+    if idempotency.replay is not None:
+        return idempotency.replay
     data = await service.create_tag(connection=connection, principal=principal, body=body)
-    return JSONResponse({"data": data}, status_code=201,
-                        headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    response = JSONResponse({"data": data}, status_code=201,
+                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    return await idempotency.remember(response)
 
 
 @router.put("/{tag_id}", summary="Update a tag", description="Scope: `general.write`. 409 on a deleted tag.",
