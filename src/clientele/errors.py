@@ -53,6 +53,10 @@ class Conflict(ApiError):
     status_code = 409
 
 
+class PreconditionFailed(ApiError):
+    status_code = 412
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
 
@@ -174,12 +178,14 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The token lacks the route's scope, or the scope for a guarded field it tries to change.",
         404: "No such record in this business.",
         409: "The record is deleted, or restoring it would break a uniqueness rule.",
+        412: "`If-Match` names another version of the record than the stored one.",
         413: "Body over 1 MiB.",
         422: "A body field is invalid; `errors` names each one.",
         503: "The database is unavailable; retry after `Retry-After` seconds.",
     }
     headers = {
         401: {"WWW-Authenticate": {"description": "`Bearer`.", "schema": {"type": "string"}}},
+        412: {"ETag": {"description": "The record's current version.", "schema": {"type": "string"}}},
         503: {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
     }
     return {

@@ -5,7 +5,8 @@ soft deletes behave the same for customers, tags, delivery zones and addresses.
 """
 
 import uuid
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,6 +35,19 @@ async def find_record(*, connection: AsyncConnection, table: Table, business_id:
     return row
 
 
+class Stored(NamedTuple):
+    """A record as just written, and its body as the API shows it."""
+
+    row: Row[Any]
+    body: dict[str, Any]
+
+
+def next_updated_at(row: Row[Any]) -> datetime:
+    """Now, but always after the stored `updated_at`: each write makes a new version (ETag),
+    even when two land within one tick of the clock or the clock steps back."""
+    return max(utcnow(), row.updated_at + timedelta(microseconds=1))
+
+
 def changed_values(row: Row[Any], sent: dict[str, Any]) -> dict[str, Any]:
     """The sent values that differ from the stored ones: only these are written."""
     return {field: value for field, value in sent.items() if getattr(row, field) != value}
@@ -44,13 +58,13 @@ async def update_record(*, connection: AsyncConnection, table: Table, row: Row[A
     """Write changed values and move `updated_at` (callers pass only real changes); the row as stored."""
     result = await connection.execute(
         update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
-        .values(updated_at=utcnow(), **values).returning(*table.c))
+        .values(updated_at=next_updated_at(row), **values).returning(*table.c))
     return result.one()
 
 
 async def soft_delete(*, connection: AsyncConnection, table: Table, row: Row[Any]) -> None:
     """Set `deleted_at` once; deleting a deleted record again changes nothing."""
     if row.deleted_at is None:
-        now = utcnow()
+        now = next_updated_at(row)
         await connection.execute(update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
                                  .values(deleted_at=now, updated_at=now))

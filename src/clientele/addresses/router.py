@@ -14,6 +14,7 @@ from clientele.errors import error_responses
 from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
+from clientele.versions import ETAG_DOCS, record_response, require_version
 from clientele.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
@@ -25,9 +26,11 @@ INCLUDE_DOCS = {"parameters": openapi_parameters(service.LIST_SPEC, listing=Fals
 
 
 async def existing_address(request: Request, address_id: str, principal: Authenticated, connection: Connection) -> Any:
-    """The address named in the path, or 404."""
-    return await service.find_address(connection=connection, business_id=principal.business_id, address_id=address_id,
-                                      for_update=request.method != "GET")
+    """The address named in the path, or 404; 412 if `If-Match` names another version of it."""
+    row = await service.find_address(connection=connection, business_id=principal.business_id, address_id=address_id,
+                                     for_update=request.method != "GET")
+    require_version(request, row)
+    return row
 
 
 Address = Annotated[Any, Depends(existing_address)]
@@ -48,7 +51,7 @@ async def list_addresses(
 
 @router.get("/{address_id}", summary="Get an address",
             description="Scope: `customers.get`. Deleted addresses are returned too, with `deleted_at`.",
-            response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 404, 503),
+            response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS,
             openapi_extra=INCLUDE_DOCS)
 async def get_address(
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_GET))],
@@ -57,7 +60,7 @@ async def get_address(
     connection: Connection,
 ) -> Response:
     body = await service.one_address(connection=connection, principal=principal, row=address, includes=includes)
-    return JSONResponse({"data": body})
+    return record_response(address, body)
 
 
 @router.post("", summary="Create an address", status_code=201,
@@ -78,19 +81,20 @@ async def create_address(request: Request, principal: Writer, includes: Includes
 
 @router.put("/{address_id}", summary="Update an address",
             description="Scope: `customers.write`. Only the fields sent change; 409 on a deleted address.",
-            response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
+            response_model=Data[AddressOut],
+            responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput))
 async def update_address(principal: Writer, includes: Includes, body: Body, address: Address,
                          connection: Connection) -> Response:
-    data = await service.update_address(connection=connection, principal=principal, row=address, body=body,
-                                        includes=includes)
-    return JSONResponse({"data": data})
+    stored = await service.update_address(connection=connection, principal=principal, row=address, body=body,
+                                          includes=includes)
+    return record_response(stored.row, stored.body)
 
 
 @router.delete("/{address_id}", summary="Delete an address", status_code=204, response_class=Response,
                description="Scope: `customers.write`. Soft delete: the address leaves its customer's includes; "
                            "deleting again changes nothing.",
-               responses=error_responses(401, 403, 404, 503))
+               responses=error_responses(401, 403, 404, 412, 503))
 async def delete_address(principal: Writer, address: Address, connection: Connection) -> Response:
     await service.delete_address(connection=connection, row=address)
     return Response(status_code=204)

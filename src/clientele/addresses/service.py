@@ -24,7 +24,7 @@ from clientele.listing import (
     page_body,
     updated_after_filter,
 )
-from clientele.records import changed_values, find_record, soft_delete, update_record
+from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
 from clientele.validation import validate_body
 from clientele.wire import format_timestamp, new_id, parse_uuid
 
@@ -185,7 +185,7 @@ async def create_address(*, connection: AsyncConnection, principal: Principal, b
 
 
 async def update_address(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                         body: dict[str, Any], includes: frozenset[str]) -> dict[str, Any]:
+                         body: dict[str, Any], includes: frozenset[str]) -> Stored:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted address cannot be updated.")
@@ -193,10 +193,8 @@ async def update_address(*, connection: AsyncConnection, principal: Principal, r
     sent = parsed.model_dump(exclude_unset=True)
     sent |= await resolved_references(connection=connection, business_id=principal.business_id, sent=sent)
     changes = changed_values(row, sent)
-    if changes:
-        await update_record(connection=connection, table=addresses, row=row, values=changes)
-    fresh = await find_address(connection=connection, business_id=principal.business_id, address_id=str(row.id))
-    return await one_address(connection=connection, principal=principal, row=fresh, includes=includes)
+    fresh = await update_record(connection=connection, table=addresses, row=row, values=changes) if changes else row
+    return Stored(fresh, await one_address(connection=connection, principal=principal, row=fresh, includes=includes))
 
 
 async def delete_address(*, connection: AsyncConnection, row: Row[Any]) -> None:

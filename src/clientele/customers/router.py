@@ -14,6 +14,7 @@ from clientele.errors import error_responses
 from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
+from clientele.versions import ETAG_DOCS, record_response, require_version
 from clientele.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -25,9 +26,11 @@ INCLUDE_DOCS = {"parameters": openapi_parameters(service.LIST_SPEC, listing=Fals
 
 async def existing_customer(request: Request, customer_id: str, principal: Authenticated,
                             connection: Connection) -> Any:
-    """The customer named in the path, or 404."""
-    return await service.find_customer(connection=connection, business_id=principal.business_id,
-                                       customer_id=customer_id, for_update=request.method != "GET")
+    """The customer named in the path, or 404; 412 if `If-Match` names another version of it."""
+    row = await service.find_customer(connection=connection, business_id=principal.business_id,
+                                      customer_id=customer_id, for_update=request.method != "GET")
+    require_version(request, row)
+    return row
 
 
 Customer = Annotated[Any, Depends(existing_customer)]
@@ -48,7 +51,7 @@ async def list_customers(
 
 @router.get("/{customer_id}", summary="Get a customer",
             description="Scope: `customers.get`. Deleted customers are returned too, with `deleted_at`.",
-            response_model=Data[CustomerOut], responses=error_responses(400, 401, 403, 404, 503),
+            response_model=Data[CustomerOut], responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS,
             openapi_extra=INCLUDE_DOCS)
 async def get_customer(
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_GET))],
@@ -57,7 +60,7 @@ async def get_customer(
     connection: Connection,
 ) -> Response:
     body = await service.one_customer(connection=connection, principal=principal, row=customer, includes=includes)
-    return JSONResponse({"data": body})
+    return record_response(customer, body)
 
 
 @router.post("", summary="Create a customer", status_code=201,
@@ -83,7 +86,8 @@ async def create_customer(
 
 @router.put("/{customer_id}", summary="Update a customer",
             description="Scope: `customers.write`. Only the fields sent change; 409 on a deleted customer.",
-            response_model=Data[CustomerOut], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
+            response_model=Data[CustomerOut],
+            responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=INCLUDE_DOCS | request_body_docs(CustomerInput))
 async def update_customer(
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_WRITE))],
@@ -92,14 +96,14 @@ async def update_customer(
     customer: Customer,
     connection: Connection,
 ) -> Response:
-    data = await service.update_customer(connection=connection, principal=principal, row=customer, body=body,
-                                         includes=includes)
-    return JSONResponse({"data": data})
+    stored = await service.update_customer(connection=connection, principal=principal, row=customer, body=body,
+                                           includes=includes)
+    return record_response(stored.row, stored.body)
 
 
 @router.delete("/{customer_id}", summary="Delete a customer", status_code=204,
                description="Scope: `admin.write`. Soft delete; deleting again changes nothing.",
-               response_class=Response, responses=error_responses(401, 403, 404, 503))
+               response_class=Response, responses=error_responses(401, 403, 404, 412, 503))
 async def delete_customer(
     principal: Annotated[Principal, Depends(require_scope(scope.ADMIN_WRITE))],
     customer: Customer,
@@ -111,7 +115,8 @@ async def delete_customer(
 
 @router.put("/{customer_id}/restore", summary="Restore a customer",
             description="Scope: `admin.restore`. Idempotent; 409 if an active customer now has its phone.",
-            response_model=Data[CustomerOut], responses=error_responses(400, 401, 403, 404, 409, 503),
+            response_model=Data[CustomerOut],
+            responses=error_responses(400, 401, 403, 404, 409, 412, 503) | ETAG_DOCS,
             openapi_extra=INCLUDE_DOCS)
 async def restore_customer(
     principal: Annotated[Principal, Depends(require_scope(scope.ADMIN_RESTORE))],
@@ -119,6 +124,6 @@ async def restore_customer(
     customer: Customer,
     connection: Connection,
 ) -> Response:
-    data = await service.restore_customer(connection=connection, principal=principal, row=customer,
-                                          includes=includes)
-    return JSONResponse({"data": data})
+    stored = await service.restore_customer(connection=connection, principal=principal, row=customer,
+                                            includes=includes)
+    return record_response(stored.row, stored.body)

@@ -30,7 +30,7 @@ from clientele.listing import (
     substring_filter,
     updated_after_filter,
 )
-from clientele.records import changed_values, find_record, soft_delete, update_record
+from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
 from clientele.tags import service as tags_service
 from clientele.tags.models import customer_tags, tags
 from clientele.validation import validate_body
@@ -228,7 +228,7 @@ async def create_customer(*, connection: AsyncConnection, principal: Principal, 
 
 
 async def update_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                          body: dict[str, Any], includes: frozenset[str]) -> dict[str, Any]:
+                          body: dict[str, Any], includes: frozenset[str]) -> Stored:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted customer cannot be updated; restore it first.")
@@ -253,7 +253,7 @@ async def update_customer(*, connection: AsyncConnection, principal: Principal, 
             fresh = await update_record(connection=connection, table=customers, row=row, values=changes)
         except IntegrityError:
             raise Unprocessable(PHONE_TAKEN) from None
-    return await one_customer(connection=connection, principal=principal, row=fresh, includes=includes)
+    return Stored(fresh, await one_customer(connection=connection, principal=principal, row=fresh, includes=includes))
 
 
 async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None:
@@ -262,7 +262,7 @@ async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None
 
 
 async def restore_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                           includes: frozenset[str]) -> dict[str, Any]:
+                           includes: frozenset[str]) -> Stored:
     """Clear `deleted_at`; 409 if an active customer has taken the phone meanwhile."""
     if row.deleted_at is not None:
         try:
@@ -270,4 +270,4 @@ async def restore_customer(*, connection: AsyncConnection, principal: Principal,
         except IntegrityError:
             raise Conflict("The customer cannot be restored: an active customer has the same phone.",
                            errors=PHONE_TAKEN) from None
-    return await one_customer(connection=connection, principal=principal, row=row, includes=includes)
+    return Stored(row, await one_customer(connection=connection, principal=principal, row=row, includes=includes))

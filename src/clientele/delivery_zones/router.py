@@ -14,6 +14,7 @@ from clientele.errors import error_responses
 from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
+from clientele.versions import ETAG_DOCS, record_response, require_version
 from clientele.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/delivery_zones", tags=["delivery zones"])
@@ -24,9 +25,11 @@ Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
 
 
 async def existing_zone(request: Request, zone_id: str, principal: Authenticated, connection: Connection) -> Any:
-    """The delivery zone named in the path, or 404."""
-    return await service.find_zone(connection=connection, business_id=principal.business_id, zone_id=zone_id,
-                                   for_update=request.method != "GET")
+    """The delivery zone named in the path, or 404; 412 if `If-Match` names another version of it."""
+    row = await service.find_zone(connection=connection, business_id=principal.business_id, zone_id=zone_id,
+                                  for_update=request.method != "GET")
+    require_version(request, row)
+    return row
 
 
 Zone = Annotated[Any, Depends(existing_zone)]
@@ -46,9 +49,9 @@ async def list_zones(request: Request, principal: Reader,
 
 @router.get("/{zone_id}", summary="Get a delivery zone",
             description="Scope: `general.read`. Deleted zones are returned too, with `deleted_at`.",
-            response_model=Data[DeliveryZoneOut], responses=error_responses(401, 403, 404, 503))
+            response_model=Data[DeliveryZoneOut], responses=error_responses(401, 403, 404, 412, 503) | ETAG_DOCS)
 async def get_zone(principal: Reader, zone: Zone) -> Response:
-    return JSONResponse({"data": service.serialize_zone(zone)})
+    return record_response(zone, service.serialize_zone(zone))
 
 
 @router.post("", summary="Create a delivery zone", status_code=201,
@@ -69,16 +72,17 @@ async def create_zone(request: Request, principal: Writer, idempotency: Idempote
 @router.put("/{zone_id}", summary="Update a delivery zone",
             description="Scope: `general.write`. Only the fields sent change; 409 on a deleted zone.",
             response_model=Data[DeliveryZoneOut],
-            responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
+            responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=request_body_docs(DeliveryZoneInput))
 async def update_zone(principal: Writer, body: Body, zone: Zone, connection: Connection) -> Response:
-    return JSONResponse({"data": await service.update_zone(connection=connection, row=zone, body=body)})
+    stored = await service.update_zone(connection=connection, row=zone, body=body)
+    return record_response(stored.row, stored.body)
 
 
 @router.delete("/{zone_id}", summary="Delete a delivery zone", status_code=204, response_class=Response,
                description="Scope: `general.write`. Soft delete: the zone frees its reference and shows as null "
                            "in addresses' includes; deleting again changes nothing.",
-               responses=error_responses(401, 403, 404, 503))
+               responses=error_responses(401, 403, 404, 412, 503))
 async def delete_zone(principal: Writer, zone: Zone, connection: Connection) -> Response:
     await service.delete_zone(connection=connection, row=zone)
     return Response(status_code=204)

@@ -24,7 +24,7 @@ from clientele.listing import (
     substring_filter,
     updated_after_filter,
 )
-from clientele.records import changed_values, find_record, soft_delete, update_record
+from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
 from clientele.validation import validate_body
 from clientele.wire import format_timestamp, new_id
 
@@ -98,19 +98,20 @@ async def create_zone(*, connection: AsyncConnection, principal: Principal, body
     return serialize_zone(row)
 
 
-async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> dict[str, Any]:
+async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Stored:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted delivery zone cannot be updated.")
     parsed = validate_body(DeliveryZoneInput, body)
     changes = changed_values(row, parsed.model_dump(exclude_unset=True))
+    fresh = row
     if changes:
         try:
-            await update_record(connection=connection, table=delivery_zones, row=row, values=stored_values(changes))
+            fresh = await update_record(connection=connection, table=delivery_zones, row=row,
+                                        values=stored_values(changes))
         except IntegrityError:
             raise Unprocessable(REFERENCE_TAKEN) from None
-    fresh = await find_zone(connection=connection, business_id=row.business_id, zone_id=str(row.id))
-    return serialize_zone(fresh)
+    return Stored(fresh, serialize_zone(fresh))
 
 
 async def delete_zone(*, connection: AsyncConnection, row: Row[Any]) -> None:

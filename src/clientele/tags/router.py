@@ -14,6 +14,7 @@ from clientele.listing import ListQuery, Page, list_query_dependency, openapi_pa
 from clientele.tags import service
 from clientele.tags.schemas import TagInput, TagOut
 from clientele.validation import json_object, request_body_docs
+from clientele.versions import ETAG_DOCS, record_response, require_version
 from clientele.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/tags", tags=["tags"])
@@ -24,9 +25,11 @@ Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
 
 
 async def existing_tag(request: Request, tag_id: str, principal: Authenticated, connection: Connection) -> Any:
-    """The tag named in the path, or 404."""
-    return await service.find_tag(connection=connection, business_id=principal.business_id, tag_id=tag_id,
-                                  for_update=request.method != "GET")
+    """The tag named in the path, or 404; 412 if `If-Match` names another version of it."""
+    row = await service.find_tag(connection=connection, business_id=principal.business_id, tag_id=tag_id,
+                                 for_update=request.method != "GET")
+    require_version(request, row)
+    return row
 
 
 Tag = Annotated[Any, Depends(existing_tag)]
@@ -43,9 +46,9 @@ async def list_tags(request: Request, principal: Reader,
 
 
 @router.get("/{tag_id}", summary="Get a tag", description="Scope: `general.read`.", response_model=Data[TagOut],
-            responses=error_responses(401, 403, 404, 503))
+            responses=error_responses(401, 403, 404, 412, 503) | ETAG_DOCS)
 async def get_tag(principal: Reader, tag: Tag) -> Response:
-    return JSONResponse({"data": service.serialize_tag(tag)})
+    return record_response(tag, service.serialize_tag(tag))
 
 
 @router.post("", summary="Create a tag", status_code=201, description="Scope: `general.write`.",
@@ -63,15 +66,17 @@ async def create_tag(request: Request, principal: Writer, idempotency: Idempoten
 
 
 @router.put("/{tag_id}", summary="Update a tag", description="Scope: `general.write`. 409 on a deleted tag.",
-            response_model=Data[TagOut], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
+            response_model=Data[TagOut],
+            responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=request_body_docs(TagInput))
 async def update_tag(principal: Writer, body: Body, tag: Tag, connection: Connection) -> Response:
-    return JSONResponse({"data": await service.update_tag(connection=connection, row=tag, body=body)})
+    stored = await service.update_tag(connection=connection, row=tag, body=body)
+    return record_response(stored.row, stored.body)
 
 
 @router.delete("/{tag_id}", summary="Delete a tag", status_code=204, response_class=Response,
                description="Scope: `general.write`. Soft delete: the tag leaves customers' includes and filters.",
-               responses=error_responses(401, 403, 404, 503))
+               responses=error_responses(401, 403, 404, 412, 503))
 async def delete_tag(principal: Writer, tag: Tag, connection: Connection) -> Response:
     await service.delete_tag(connection=connection, row=tag)
     return Response(status_code=204)

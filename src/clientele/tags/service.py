@@ -20,7 +20,7 @@ from clientele.listing import (
     substring_filter,
     updated_after_filter,
 )
-from clientele.records import changed_values, find_record, soft_delete, update_record
+from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
 from clientele.tags.models import customer_tags, tags
 from clientele.tags.schemas import TagInput
 from clientele.validation import validate_body
@@ -80,18 +80,18 @@ async def create_tag(*, connection: AsyncConnection, principal: Principal, body:
     return serialize_tag(row)
 
 
-async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> dict[str, Any]:
+async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Stored:
     if row.deleted_at is not None:
         raise Conflict("A deleted tag cannot be updated.")
     parsed = validate_body(TagInput, body)
     changes = changed_values(row, parsed.model_dump(exclude_unset=True))
+    fresh = row
     if changes:
         try:
-            await update_record(connection=connection, table=tags, row=row, values=changes)
+            fresh = await update_record(connection=connection, table=tags, row=row, values=changes)
         except IntegrityError:
             raise Unprocessable(NAME_TAKEN) from None
-    fresh = await find_tag(connection=connection, business_id=row.business_id, tag_id=str(row.id))
-    return serialize_tag(fresh)
+    return Stored(fresh, serialize_tag(fresh))
 
 
 async def delete_tag(*, connection: AsyncConnection, row: Row[Any]) -> None:
