@@ -200,3 +200,31 @@ def test_an_unexpected_exception_is_a_bare_500_and_is_logged(settings: Settings,
     assert response.json() == {"message": "Server Error."}
     assert "secret internal detail" not in response.text
     assert any(record.exc_info and "secret internal detail" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_a_client_that_leaves_mid_body_is_no_server_error(client: TestClient, api: Api,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """wrk and impatient clients hang up during a POST: logged as a 499, no traceback, nothing stored."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/tags", "raw_path": b"/tags", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {api.token}".encode()),
+                         (b"content-type", b"application/json"), (b"content-length", b"64")],
+             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    messages = iter([{"type": "http.request", "body": b'{"name": "half', "more_body": True},
+                     {"type": "http.disconnect"}])
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def call() -> None:
+        await client.app(scope, receive, send)
+
+    client.portal.call(call)  # type: ignore[union-attr]
+
+    assert sent[0]["status"] == 499
+    assert not [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+    assert api.get("/tags").json()["meta"]["total"] == 0

@@ -16,6 +16,8 @@ from clientele.customers.router import router as customers_router
 from clientele.database import Connection, create_engine
 from clientele.delivery_zones.router import router as delivery_zones_router
 from clientele.errors import error_responses, install_error_handlers
+from clientele.rate_limits import RateLimitMiddleware, add_rate_limit_responses, rate_limiter_for
+from clientele.request_context import install_request_context
 from clientele.tags.router import router as tags_router
 from clientele.wire import JSONResponse
 
@@ -75,6 +77,7 @@ def without_framework_validation_errors(document: dict[str, Any]) -> dict[str, A
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for these settings (from the environment by default)."""
     settings = settings or load_settings()
+    rate_limiter = rate_limiter_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.engine.dispose()
+            if rate_limiter is not None:
+                await rate_limiter.close()
 
     app = FastAPI(title="Clientele", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   default_response_class=JSONResponse)
@@ -97,12 +102,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for prefix in ("", "/v5"):
         for domain_router in DOMAIN_ROUTERS:
             app.include_router(domain_router, prefix=prefix, include_in_schema=not prefix)
+    app.state.rate_limiter = rate_limiter
+    if rate_limiter is not None:
+        app.add_middleware(RateLimitMiddleware, limiter=rate_limiter)
+    install_request_context(app)
 
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = without_framework_validation_errors(generate_openapi())
+            if rate_limiter is not None:
+                add_rate_limit_responses(app.openapi_schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -15,6 +15,10 @@ class Settings:
     retry_after_seconds: int = 5
     # Signs list cursors; when unset, a random secret kept in the database is used instead.
     secret_key: str | None = field(default=None, repr=False)
+    # Requests each token may send per period (RATE_LIMIT_PER_MINUTE); 0 turns rate limiting off.
+    rate_limit: int = 600
+    # Only tests change the period: a long one makes the budget refill too slowly to matter.
+    rate_limit_period_seconds: int = 60
 
 
 def load_settings() -> Settings:
@@ -24,4 +28,5 @@ def load_settings() -> Settings:
         redis_url=os.environ.get("REDIS_URL") or None,
         database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", "10")),
         secret_key=os.environ.get("SECRET_KEY") or None,
+        rate_limit=int(os.environ.get("RATE_LIMIT_PER_MINUTE") or "600"),
     )

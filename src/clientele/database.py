@@ -48,11 +48,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if make_url(driver_url).get_backend_name() == "sqlite":
         # A fresh connection per checkout is cheap on SQLite and keeps no file handle
         # open across event loops (tests, CLI).
-        engine = create_async_engine(driver_url, poolclass=NullPool)
+        engine = create_async_engine(driver_url, poolclass=NullPool, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         driver_url,
+        # A logged database error must not carry the customer data it was binding.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No pre-ping: asyncpg's costs three round trips (BEGIN, ping, ROLLBACK) on every

@@ -8,9 +8,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Match
 
+from clientele.request_context import route_path
 from clientele.wire import JSONResponse
 
 logger = logging.getLogger("clientele")
@@ -141,7 +143,7 @@ async def handle_request_validation(_request: Request, exc: Exception) -> Respon
 
 
 async def handle_database_unavailable(request: Request, exc: Exception) -> Response:
-    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    logger.warning("database unavailable on %s %s: %s", request.method, route_path(request.scope), exc)
     retry_after = str(request.app.state.settings.retry_after_seconds)
     return error_response(503, "Service Unavailable.", headers={"Retry-After": retry_after})
 
@@ -149,8 +151,21 @@ async def handle_database_unavailable(request: Request, exc: Exception) -> Respo
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return await handle_database_unavailable(request, exc)
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The route's path, not the one sent, which may hold a phone; the request id is logged beside it.
+    logger.exception("unhandled error on %s %s", request.method, route_path(request.scope))
     return error_response(500, "Server Error.")
+
+
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def handle_client_disconnect(request: Request, _exc: Exception) -> Response:
+    """The client went away while sending its body: nobody reads an answer, and it is no server error.
+
+    499 is what the request log shows, as nginx logs it.
+    """
+    logger.info("client disconnected during %s %s", request.method, route_path(request.scope))
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -158,6 +173,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, handle_api_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(ClientDisconnect, handle_client_disconnect)
     for unavailable in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
         app.add_exception_handler(unavailable, handle_database_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)
