@@ -148,6 +148,19 @@ async def handle_database_unavailable(request: Request, exc: Exception) -> Respo
     return error_response(503, "Service Unavailable.", headers={"Retry-After": retry_after})
 
 
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    """A connection lost mid-statement, which asyncpg reports as a plain DBAPIError, is a 503 too.
+
+    Answered here rather than by `handle_unexpected`: after that catch-all responds, Starlette
+    re-raises, and uvicorn then closes the client's keep-alive connection under its next request.
+    Any other database error is a bug and goes on to the 500.
+    """
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated:
+        return await handle_database_unavailable(request, exc)
+    raise exc
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return await handle_database_unavailable(request, exc)
@@ -176,6 +189,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ClientDisconnect, handle_client_disconnect)
     for unavailable in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
         app.add_exception_handler(unavailable, handle_database_unavailable)
+    app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(Exception, handle_unexpected)
 
 

@@ -407,3 +407,11 @@ def test_body_errors_come_before_an_unknown_customer(api):
     assert api.put(missing, content=b"[]", headers={"Content-Type": "application/json"}).status_code == 400
     assert api.put(missing, content=oversized_body(), headers={"Content-Type": "application/json"}).status_code == 413
     assert api.put(missing, json={"name": ""}).status_code == 404
+
+
+def test_a_negative_phone_number_is_refused_not_read_as_its_digits(api):
+    response = api.post("/customers", json={"name": "Minus", "dial_code": 966, "phone": -565445254})
+
+    assert response.status_code == 422
+    assert response.json()["errors"]["phone"] == ["The phone field must contain digits only."]
+    assert api.get("/customers").json()["meta"]["total"] == 0

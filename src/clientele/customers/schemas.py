@@ -38,6 +38,9 @@ def phone_rule(value: Any, info: ValidationInfo) -> str:
     digits are kept as they are: the body is refused anyway.
     """
     if isinstance(value, int) and not isinstance(value, bool):
+        # Its "-" would otherwise be stripped below as a separator.
+        if value < 0:
+            raise ValueError("The phone field must contain digits only.")
         value = str(value)
     if value is None:
         raise ValueError("The phone field is required.")

@@ -1,0 +1,61 @@
+"""What the suites that attack Clientele share: tenants to send requests to a server process as,
+and every row a business holds."""
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from tests.cli.processes import Server
+from tests.conftest import new_business, new_token, run_statement
+
+from clientele.addresses.models import addresses
+from clientele.customers.models import customers
+from clientele.delivery_zones.models import delivery_zones
+from clientele.tags.models import customer_tags, tags
+
+BUSINESS_TABLES = (customers, tags, customer_tags, delivery_zones, addresses)
+# A bound no healthy request comes near, so that a hang shows as a failure instead of a stuck suite.
+REQUEST_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A business and an all-scope token for it, to talk to a server process with."""
+
+    business_id: uuid.UUID
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def client(self, server: Server, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=server.base_url, headers=self.headers, timeout=REQUEST_TIMEOUT_SECONDS,
+                                 **options)
+
+
+def new_tenant(client: TestClient, name: str = "Attacked business") -> Tenant:
+    business_id = new_business(client, name)
+    return Tenant(business_id, new_token(client, business_id).token)
+
+
+@pytest.fixture
+def tenant(client: TestClient) -> Tenant:
+    return new_tenant(client)
+
+
+def stored_snapshot(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    """Every row the business holds, in every table a request can write, as the database holds them."""
+    return {table.name: run_statement(client, select(table).where(table.c.business_id == business_id)
+                                      .order_by(*table.primary_key.columns))
+            for table in BUSINESS_TABLES}
+
+
+def db_path(database_url: str) -> Path | None:
+    """The SQLite file behind a `sqlite:///` URL; None for PostgreSQL."""
+    return Path(database_url.removeprefix("sqlite:///")) if database_url.startswith("sqlite") else None
