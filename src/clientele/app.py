@@ -16,6 +16,7 @@ from clientele.customers.router import router as customers_router
 from clientele.database import Connection, create_engine
 from clientele.delivery_zones.router import router as delivery_zones_router
 from clientele.errors import error_responses, install_error_handlers
+from clientele.openapi_links import with_links
 from clientele.rate_limits import RateLimitMiddleware, add_rate_limit_responses, rate_limiter_for
 from clientele.request_context import install_request_context
 from clientele.tags.router import router as tags_router
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = without_framework_validation_errors(generate_openapi())
+            app.openapi_schema = with_links(without_framework_validation_errors(generate_openapi()))
             if rate_limiter is not None:
                 add_rate_limit_responses(app.openapi_schema)
         return app.openapi_schema

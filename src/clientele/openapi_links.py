@@ -1,0 +1,120 @@
+"""OpenAPI links: which answer's ids feed which next request.
+
+A client (or a stateful fuzzer such as Schemathesis) reads them to chain calls: the 201 of
+`POST /customers` gives the `customer_id` of `GET/PUT/DELETE /customers/{customer_id}`,
+of `PUT /customers/{customer_id}/restore`, of an address's `customer_id`, and so on for
+every domain. Links are added to the generated document; nothing else in it changes.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+RECORD_ID = "$response.body#/data/id"
+NEXT_CURSOR = "$response.body#/meta/next_cursor"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A resource with a collection path and a record path named by one id parameter."""
+
+    collection: str
+    id_name: str
+    noun: str
+    restorable: bool = False
+
+    @property
+    def record(self) -> str:
+        return f"{self.collection}/{{{self.id_name}}}"
+
+    @property
+    def restore(self) -> str:
+        return f"{self.record}/restore"
+
+
+CUSTOMERS = Domain("/customers", "customer_id", "Customer", restorable=True)
+TAGS = Domain("/tags", "tag_id", "Tag")
+DELIVERY_ZONES = Domain("/delivery_zones", "zone_id", "DeliveryZone")
+ADDRESSES = Domain("/addresses", "address_id", "Address")
+DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The operation a link leads to and how the source's answer fills its request."""
+
+    method: str
+    path: str
+    parameters: dict[str, str] | None = None
+    request_body: Any = None
+
+
+def record_targets(domain: Domain, record_id: str) -> dict[str, Target]:
+    """The operations on one record, each fed its id."""
+    path_id = {domain.id_name: record_id}
+    targets = {
+        f"Get{domain.noun}": Target("get", domain.record, path_id),
+        f"Update{domain.noun}": Target("put", domain.record, path_id),
+        f"Delete{domain.noun}": Target("delete", domain.record, path_id),
+    }
+    if domain.restorable:
+        targets[f"Restore{domain.noun}"] = Target("put", domain.restore, path_id)
+    return targets
+
+
+def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
+    """The operations of other domains that refer to a record of this one."""
+    if domain is CUSTOMERS:
+        return {
+            "CreateAddressForCustomer": Target("post", ADDRESSES.collection, request_body={"customer_id": record_id}),
+            "ListAddressesOfCustomer": Target("get", ADDRESSES.collection, {"filter[customer_id]": record_id}),
+        }
+    if domain is TAGS:
+        return {
+            "CreateCustomerWithTag": Target("post", CUSTOMERS.collection, request_body={"tags": [{"id": record_id}]}),
+            "ListCustomersWithTag": Target("get", CUSTOMERS.collection, {"filter[tags.id]": record_id}),
+        }
+    if domain is DELIVERY_ZONES:
+        return {
+            "CreateAddressInZone": Target("post", ADDRESSES.collection, request_body={"delivery_zone_id": record_id}),
+        }
+    return {
+        "GetAddressCustomer": Target("get", CUSTOMERS.record, {"customer_id": "$response.body#/data/customer/id"}),
+        "GetAddressDeliveryZone": Target("get", DELIVERY_ZONES.record,
+                                         {"zone_id": "$response.body#/data/delivery_zone/id"}),
+    }
+
+
+def domain_links(domain: Domain) -> dict[tuple[str, str, str], dict[str, Target]]:
+    """Every link of one domain, keyed by the (method, path, status) of the answer it starts from."""
+    returned = record_targets(domain, RECORD_ID) | reference_targets(domain, RECORD_ID)
+    deleted = record_targets(domain, f"$request.path.{domain.id_name}")
+    links = {
+        ("post", domain.collection, "201"): returned,
+        ("get", domain.record, "200"): returned,
+        ("put", domain.record, "200"): returned,
+        ("delete", domain.record, "204"): deleted,
+        ("get", domain.collection, "200"): {"NextPage": Target("get", domain.collection, {"cursor": NEXT_CURSOR})},
+    }
+    if domain.restorable:
+        links[("put", domain.restore, "200")] = returned
+    return links
+
+
+def describe(target: Target, operation_ids: dict[tuple[str, str], str]) -> dict[str, Any]:
+    link: dict[str, Any] = {"operationId": operation_ids[(target.method, target.path)]}
+    if target.parameters:
+        link["parameters"] = dict(target.parameters)
+    if target.request_body is not None:
+        link["requestBody"] = target.request_body
+    return link
+
+
+def with_links(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with `links` on every answer that returns or names a record."""
+    operation_ids = {(method, path): operation["operationId"]
+                     for path, operations in document["paths"].items() for method, operation in operations.items()}
+    for domain in DOMAINS:
+        for (method, path, status), targets in domain_links(domain).items():
+            response = document["paths"][path][method]["responses"][status]
+            response["links"] = {name: describe(target, operation_ids) for name, target in targets.items()}
+    return document
