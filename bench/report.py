@@ -21,6 +21,9 @@ RSS_CAP_MB = 250.0
 # The app's runs that the ORM baseline also serves, and its run of the same route.
 INDEX_SCAN = re.compile(r"Index (?:Only )?Scan(?: Backward)? (?:using|on) (\w+)")
 ORM_ROUTE = {"get-by-id": "orm_get", "soak": "orm_get", "create": "orm_create"}
+# Issue 3 §4: an import of this many rows at this share, at least, of a raw COPY's rows/s.
+IMPORT_TARGET_ROWS = 1_000_000
+IMPORT_TARGET_SHARE = 0.5
 
 
 def first_line(command: list[str]) -> str:
@@ -161,6 +164,29 @@ def latency_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    found = http_targets(results) if results["latency"] else []
+    if "imports" in results:
+        found.append(import_target(results["imports"]))
+    return found
+
+
+def import_target(bulk: dict[str, Any]) -> dict[str, Any]:
+    text = (f"import of {IMPORT_TARGET_ROWS:,} rows at ≥ {IMPORT_TARGET_SHARE:.0%} of the speed of a raw COPY of "
+            "the same file into a bare table")
+    copy, run = bulk.get("raw_copy"), bulk.get("import")
+    if not (copy and run):
+        return target("§4", text, "not measured", None)
+    ratio = run["rows_per_second"] / copy["rows_per_second"]
+    complete = run["rejected"] == 0 and run["stored"] == run["rows"]
+    figure = (f"{ratio:.0%} ({run['rows_per_second']:,.0f} vs {copy['rows_per_second']:,.0f} rows/s; "
+              f"{run['stored']:,} of {run['rows']:,} rows stored, {run['rejected']} rejected)")
+    if run["rows"] < IMPORT_TARGET_ROWS:
+        return target("§4", text, f"{figure}; not judged: the file had fewer than {IMPORT_TARGET_ROWS:,} rows", None)
+    return target("§4", text, figure if complete else f"{figure}; not every row was stored",
+                  ratio >= IMPORT_TARGET_SHARE and complete)
+
+
+def http_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     load, references, rss = results["load"], results["references"], results["rss"]
     found = [
         rps_ratio("§2", "GET by id ≥ 4× the baseline's req/s", load.get("get-by-id"), references.get("orm_get"), 4),
@@ -226,6 +252,41 @@ def throughput_table(results: dict[str, Any]) -> str:
     for name, run in load.items():
         lines.append(row(run, references.get(ORM_ROUTE[name]) if name in ORM_ROUTE else None))
     return "\n".join(lines)
+
+
+def bulk_section(bulk: dict[str, Any]) -> str:
+    """The import against the raw COPY of the same file, and the export."""
+    file, copy, run, export = bulk["file"], bulk.get("raw_copy"), bulk.get("import"), bulk.get("export")
+    text = (f"One CSV file of {bulk['rows']:,} customers ({file['megabytes']} MB, written in "
+            f"{file['seconds_to_write']} s by the generator `clientele seed` uses), with the {len(file['columns'])} "
+            "columns `clientele import` reads. *Raw COPY*: psql `\\copy … FROM pstdin WITH (FORMAT csv, HEADER "
+            "true)` into a bare table, a plain logged table with the file's columns typed as in `customers` and no "
+            f"key, index, constraint or trigger (`{bulk['bare_table']}`), dropped afterwards. *Import*: "
+            "`clientele import FILE --business ID` (default batch size and jobs) into a fresh business, through "
+            "the API's checks into `customers` with all its indexes and counters. *Export*: `clientele export "
+            "--business ID --format csv --output FILE` of that business. Each is the wall-clock time of the "
+            "command, start-up included, after a CHECKPOINT; the export runs after a VACUUM of what the import "
+            "wrote. Peak RSS sums the command and every process it starts (sampled every 0.2 s); the largest "
+            "process is the highest peak (VmHWM) of any one of them. The business is deleted at the end.")
+    lines = ["| run | rows | seconds | rows/s | of raw COPY | peak RSS MB | largest process MB | CPU s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, entry in (("raw COPY (psql \\copy into a bare table)", copy), ("`clientele import`", run),
+                         ("`clientele export --format csv`", export)):
+        if not entry:
+            continue
+        of_copy = share(entry["rows_per_second"], copy["rows_per_second"]) if copy and entry is not export else "–"
+        lines.append(f"| {label} | {entry['rows']:,} | {entry['seconds']:.1f} | {entry['rows_per_second']:,.0f} | "
+                     f"{of_copy} | {entry['peak_rss_mb']:.0f} | {entry['largest_rss_mb']:.0f} | "
+                     f"{entry['cpu_seconds']:g} |")
+    notes = list(bulk["notes"])
+    if run:
+        notes.append(f"The import read {run['read']:,} rows: {run['created']:,} created, {run['skipped']:,} skipped, "
+                     f"{run['rejected']:,} rejected" + (f" (see {run['rejects_file']})" if run["rejects_file"] else "")
+                     + f"; {run['stored']:,} customers stored. Its own clock said {run['own_seconds']:g} s: the "
+                     f"other {run['seconds'] - run['own_seconds']:.1f} s are start-up and the migration check.")
+    if export:
+        notes.append(f"The export wrote {export['megabytes']} MB.")
+    return "\n\n".join([text, "\n".join(lines), "\n".join(f"- {note}" for note in notes)])
 
 
 def targets_table(found: list[dict[str, Any]]) -> str:
@@ -309,8 +370,18 @@ def header(results: dict[str, Any]) -> str:
     settings = results["settings"]
     packages = ", ".join(f"{name} {value}" for name, value in env["packages"].items())
     pg_settings = ", ".join(f"{name}={value}" for name, value in env["postgresql_settings"].items())
-    businesses = ", ".join(f"{int(size):,} ({info['active']:,} active)"
-                           for size, info in sorted(results["businesses"].items(), key=lambda item: -int(item[0])))
+    businesses = ", ".join(f"{int(size):,} ({info['active']:,} active)" for size, info in
+                           sorted(results.get("businesses", {}).items(), key=lambda item: -int(item[0])))
+    http_lines = [
+        f"- **Run**: `clientele serve --workers {settings['workers']}` and the references on the same uvicorn "
+        f"(same workers, info log level, access log on); {settings['connections']} connections "
+        f"(wrk -t2) and pgbench clients; {settings['duration']} s per load run after a short warm-up; "
+        f"{settings['latency_duration']} s per single-client run (wrk -t1 -c1); every request sends a token "
+        "with all scopes; RATE_LIMIT_PER_MINUTE=1000000000 (the limiter runs but never refuses).",
+        f"- **Data**: database `{env['database']}`, businesses of {businesses} customers, "
+        "seeded by `clientele seed`.",
+    ] if results.get("businesses") else [f"- **Run**: the import and export phase only, database "
+                                         f"`{env['database']}`."]
     return "\n".join([
         f"- **Date**: {env['date']}; commit {env['commit']}; run took {results['elapsed_seconds'] // 60} min "
         f"{results['elapsed_seconds'] % 60} s.",
@@ -319,13 +390,7 @@ def header(results: dict[str, Any]) -> str:
         "cores; nothing is pinned.",
         f"- **Software**: Python {env['python']}; {packages}; {env['postgresql']} ({pg_settings}); "
         f"{env['wrk']}; {env['pgbench']}.",
-        f"- **Run**: `clientele serve --workers {settings['workers']}` and the references on the same uvicorn "
-        f"(same workers, info log level, access log on); {settings['connections']} connections "
-        f"(wrk -t2) and pgbench clients; {settings['duration']} s per load run after a short warm-up; "
-        f"{settings['latency_duration']} s per single-client run (wrk -t1 -c1); every request sends a token "
-        "with all scopes.",
-        f"- **Data**: database `{env['database']}`, businesses of {businesses} customers, "
-        "seeded by `clientele seed`.",
+        *http_lines,
         "- **Other work on the machine**, as a share of its CPU taken by processes outside this run "
         "(a floor): " + "; ".join(f"{phase} {values['others_cpu_share']:.0%}"
                                    for phase, values in results.get("other_work", {}).items())
@@ -338,18 +403,16 @@ def header(results: dict[str, Any]) -> str:
 def write(results: dict[str, Any], output: Path) -> str:
     """Judge the targets, write latest.md and latest.json; the part worth printing."""
     results["targets"] = targets(results)
+    http = bool(results["latency"])
     summary = "\n\n".join([
-        f"## Throughput ({results['settings']['connections']} connections unless stated)\n\n"
-        "Percentages are this run's req/s as a share of the ceilings (bare ASGI: HTTP; pgbench: the "
-        "database); × is the ratio to the common FastAPI + ORM app on the same route "
-        "(it serves GET by id and create only).\n\n" + throughput_table(results),
+        *([f"## Throughput ({results['settings']['connections']} connections unless stated)\n\n"
+           "Percentages are this run's req/s as a share of the ceilings (bare ASGI: HTTP; pgbench: the "
+           "database); × is the ratio to the common FastAPI + ORM app on the same route "
+           "(it serves GET by id and create only).\n\n" + throughput_table(results)] if http else []),
+        *(["## Bulk import and export\n\n" + bulk_section(results["imports"])] if "imports" in results else []),
         "## Targets (issue 3)\n\n" + targets_table(results["targets"]),
     ])
-    markdown = "\n\n".join([
-        "# Clientele benchmark: latest run\n\nWritten by `make bench` (bench/run.py); raw numbers in "
-        "latest.json next to this file.",
-        header(results),
-        summary,
+    details = [
         "## Single-client latency of every list request\n\nOne connection, `meta.total` included; the filter "
         "values are chosen from each business's own data, one matching few customers and one matching most. "
         "⚠ marks a sequential scan in the plan of the count or page query (custom plan). The generic plan "
@@ -359,6 +422,13 @@ def write(results: dict[str, Any], output: Path) -> str:
         "## Server memory\n\n" + memory(results),
         "## Plans of the list queries\n\nEXPLAIN (ANALYZE, BUFFERS) of the statements the app issued for each "
         "request, captured from the app itself.\n\n" + plans_section(results),
+    ] if http else []
+    markdown = "\n\n".join([
+        "# Clientele benchmark: latest run\n\nWritten by `make bench` (bench/run.py); raw numbers in "
+        "latest.json next to this file.",
+        header(results),
+        summary,
+        *details,
     ])
     output.mkdir(parents=True, exist_ok=True)
     (output / "latest.md").write_text(markdown + "\n")

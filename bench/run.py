@@ -3,8 +3,9 @@
 Order of a run: seed (or re-use) the bench database; serve Clientele and measure single-client
 latency of every list request at 1M and 10k customers, then throughput under load, memory,
 and a 64-connection soak; serve and measure the references (bare ASGI, pgbench, the common
-FastAPI + ORM app); explain the list queries; write the report. Every process it starts is
-stopped when it ends, also on Ctrl-C or an error.
+FastAPI + ORM app); explain the list queries; then time `clientele import` of a generated file
+against a raw COPY of the same file, and `clientele export`; write the report. Every process it
+starts is stopped when it ends, also on Ctrl-C or an error.
 """
 
 import argparse
@@ -18,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import capture, database, report
+from bench import capture, database, imports, report
 from bench.database import Business
 from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_pgbench, run_wrk
 from bench.processes import (
@@ -41,6 +42,11 @@ ROTATION = 1000  # ids a GET or PUT run rotates over
 # Creates number their phones per wrk thread from 0 in a warm-up and from here in the measured run.
 MEASURED_SEQUENCE_START = 500_000
 QUIET_SHARE = 0.10
+FULL_IMPORT_ROWS = 1_000_000
+QUICK_IMPORT_ROWS = 20_000
+# The harness sends thousands of requests a second with one token: a budget it never reaches
+# keeps the limiter (and its cost) in every request without turning requests away.
+RATE_LIMIT_PER_MINUTE = "1000000000"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,7 +66,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before measuring, wait up to this long for other work to take < 10%% of the CPU")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where latest.md and latest.json go")
+    parser.add_argument("--import-rows", type=int,
+                        help=f"customers in the import file (default {FULL_IMPORT_ROWS:,}; {QUICK_IMPORT_ROWS:,} "
+                             "with --quick)")
+    phases = parser.add_mutually_exclusive_group()
+    phases.add_argument("--import-only", action="store_true",
+                        help="only the import/export phase: no seeding, no HTTP runs, no references")
+    phases.add_argument("--no-import", action="store_true", help="skip the import/export phase")
     args = parser.parse_args(argv)
+    if args.import_rows is not None and args.import_rows < 1:
+        parser.error("--import-rows must be at least 1")
+    args.import_rows = args.import_rows or (QUICK_IMPORT_ROWS if args.quick else FULL_IMPORT_ROWS)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.latency_duration = args.latency_duration or (2.0 if args.quick else 5.0)
     args.soak_seconds = args.soak_seconds or (5.0 if args.quick else 60.0)
@@ -95,7 +111,8 @@ class Harness:
         port = free_port()
         command = [database.CLIENTELE, "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--workers", str(self.args.workers)]
-        return serving("clientele", command, env=self.env(), port=port, log_dir=self.logs, ready_path="/readyz")
+        return serving("clientele", command, env=self.env(RATE_LIMIT_PER_MINUTE=RATE_LIMIT_PER_MINUTE), port=port,
+                       log_dir=self.logs, ready_path="/readyz")
 
     def serve_reference(self, name: str, module: str, *options: str, **extra: str) -> Any:
         # The same server and settings `clientele serve` uses: uvicorn, info log (access log on), proxy headers.
@@ -135,6 +152,31 @@ class Harness:
 
     def run(self) -> None:
         started = time.time()
+        if self.args.import_only:
+            # Neither seeds nor drops: the database only has to be the harness's own and migrated.
+            database.prepare_database(self.url, rebuild=False)
+            database.clientele(self.url, "migrate")
+            self.results["environment"] = report.environment(self.url, shutil.which("wrk") or "wrk",
+                                                             shutil.which("pgbench") or "pgbench")
+            self.wait_quiet()
+        else:
+            self.http()
+        if not self.args.no_import:
+            self.bulk()
+        self.results["elapsed_seconds"] = round(time.time() - started)
+        markdown = report.write(self.results, self.args.output)
+        print("\n" + markdown, flush=True)
+
+    def wait_quiet(self) -> None:
+        if self.args.wait_quiet:
+            quiet = wait_for_quiet(database.database_name(self.url), share=QUIET_SHARE, timeout=self.args.wait_quiet)
+            self.results["notes"].append(
+                f"Waited for other work to take < {QUIET_SHARE:.0%} of the CPU: " + (
+                    f"it took {quiet:.0%} when the run began." if quiet is not None
+                    else f"it never did within {self.args.wait_quiet:g} s; the run went ahead."))
+
+    def http(self) -> None:
+        """Seeding, the HTTP runs, the references and the plans."""
         self.wrk = ensure_tool("wrk", "wrk")
         self.pgbench = ensure_tool("pgbench", "postgresql-contrib")
         sizes = QUICK_SIZES if self.args.quick else FULL_SIZES
@@ -145,12 +187,7 @@ class Harness:
         ids = [business.id for business in businesses]
         database.remove_created(self.url, ids)
         self.results["environment"] = report.environment(self.url, self.wrk, self.pgbench)
-        if self.args.wait_quiet:
-            quiet = wait_for_quiet(database.database_name(self.url), share=QUIET_SHARE, timeout=self.args.wait_quiet)
-            self.results["notes"].append(
-                f"Waited for other work to take < {QUIET_SHARE:.0%} of the CPU: " + (
-                    f"it took {quiet:.0%} when the run began." if quiet is not None
-                    else f"it never did within {self.args.wait_quiet:g} s; the run went ahead."))
+        self.wait_quiet()
         sample = database.sample(self.url, big.id, ROTATION)
         id_requests = [Request("GET", f"/customers/{customer_id}") for customer_id in sample.ids]
         prefixes: set[str] = set()
@@ -167,9 +204,14 @@ class Harness:
         finally:
             removed = database.remove_created(self.url, ids)
             self.results["notes"].append(f"{removed} customers made by create runs were deleted after the run.")
-        self.results["elapsed_seconds"] = round(time.time() - started)
-        markdown = report.write(self.results, self.args.output)
-        print("\n" + markdown, flush=True)
+
+    def bulk(self) -> None:
+        """`clientele import` against a raw COPY of the same file, then `clientele export`."""
+        print(f"Bulk import and export ({self.args.import_rows:,} customers)", flush=True)
+        with MachineWatch(database.database_name(self.url)) as self.watch:
+            self.results["imports"] = imports.measure(self.url, rows=self.args.import_rows, log_dir=self.logs,
+                                                      phase=self.phase)
+        self.results["other_work"] = self.results.get("other_work", {}) | self.watch.phases
 
     def prepare(self, app: Server, big: Business, small: Business, businesses: list[Business],
                 sample: database.Sample) -> bytes:

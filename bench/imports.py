@@ -1,0 +1,260 @@
+"""Bulk import and export (issue 3 §4): `clientele import` against a raw COPY of the same file.
+
+One CSV file of realistic customers, written by the seed's own generator in the format
+`clientele import` reads, goes in twice: by psql's `\\copy` into a bare table (the file's
+columns with the types `customers` gives them; no key, index, constraint or trigger; a plain
+logged table, as durable as `customers`), and by `clientele import` into a fresh business.
+Both are timed from the outside, as the wall-clock time of the command, so the import pays
+for its start-up and its checks as a user does. Then `clientele export` writes that
+business back out as CSV. The bare table and the business are removed at the end.
+"""
+
+import csv
+import os
+import random
+import re
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.dialects import postgresql
+
+from bench import database
+from bench.processes import BenchError, Repeating, children, ensure_tool, stop_group
+from clientele.customers.bulk import IMPORT_FIELDS, csv_cell
+from clientele.customers.models import customers
+from clientele.customers.seeding import SPAN, SeedChunk, customer_fields, phone_offsets
+from clientele.database import utcnow
+
+IMPORT_BUSINESS = "bench import run"  # the fresh business each run imports into, removed afterwards
+BARE_TABLE = "bench_raw_copy"
+RANDOM_SEED = 20_240_301
+IMPORTED = re.compile(r"Read (\d+) rows in ([\d.]+) s: (\d+) created, (\d+) skipped.*?, (\d+) rejected\.")
+EXPORTED = re.compile(r"Exported (\d+) customers")
+
+
+# --- the file --------------------------------------------------------------------------------
+
+
+def customer_rows(count: int, random_seed: int) -> Iterator[list[Any]]:
+    """CSV rows of `count` customers as `clientele seed` makes them: every phone distinct."""
+    now = utcnow()
+    # The generator reads only `now` from its chunk: tags and addresses are not part of an import file.
+    chunk = SeedChunk(random_seed=random_seed, start=0, count=count, business_id="", tag_ids=(), zones=(), now=now)
+    offsets = phone_offsets(random_seed)
+    rng = random.Random(f"{random_seed}:import")
+    for row in range(count):
+        fields = customer_fields(rng, row, chunk, offsets, now - SPAN * rng.random())
+        yield [csv_cell(fields.get(name)) for name in IMPORT_FIELDS]
+
+
+def write_file(path: Path, count: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(IMPORT_FIELDS)
+        writer.writerows(customer_rows(count, RANDOM_SEED))
+
+
+# --- running a command and what it cost --------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    """A command run to its end: its wall-clock time, output and memory."""
+
+    seconds: float
+    returncode: int
+    output: str
+    peak_rss_mb: float  # the command and every process it started, summed, sampled every 0.2 s
+    largest_rss_mb: float  # the highest peak (VmHWM) of any one of these processes
+    cpu_seconds: float  # user + system, its worker processes included
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (the peak since exec) of a process in MB; empty if it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {name: int(rest.split()[0]) / 1024 for name, _, rest in (line.partition(":") for line in lines)
+            if name in ("VmRSS", "VmHWM")}
+
+
+def process_tree(pid: int) -> list[int]:
+    pids, found = [pid], []
+    while pids:
+        current = pids.pop()
+        found.append(current)
+        pids.extend(children(current))
+    return found
+
+
+def timed(command: list[str], *, env: dict[str, str], log: Path, stdin: Path | None = None) -> Timed:
+    """Run a command with its output in `log`; stopped with its whole process group if the run is interrupted."""
+    peak = largest = 0.0
+    with log.open("wb") as output, (stdin.open("rb") if stdin else open(os.devnull, "rb")) as source:
+        started = time.monotonic()
+        process = subprocess.Popen(command, env=env, stdin=source, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+
+        def sample() -> None:
+            nonlocal peak, largest
+            memory = [memory_mb(pid) for pid in process_tree(process.pid)]
+            peak = max(peak, sum(values.get("VmRSS", 0.0) for values in memory))
+            largest = max([largest, *(values.get("VmHWM", 0.0) for values in memory)])
+
+        sampler = Repeating(0.2, sample)
+        sampler.start()
+        try:
+            # Popen returns once the child has run exec: from here on its memory is its own, not a copy of ours.
+            sample()
+            # wait4, unlike wait, gives this child's own CPU time (its reaped workers included). Its ru_maxrss
+            # is no use: it counts the harness's own memory, which the child shared until it ran exec.
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.monotonic() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            sampler.stop()
+            stop_group(process)
+    return Timed(seconds=seconds, returncode=process.returncode, output=log.read_text(errors="replace"),
+                 peak_rss_mb=round(peak, 1), largest_rss_mb=round(largest, 1),
+                 cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1))
+
+
+def checked(step: str, run: Timed, log: Path) -> Timed:
+    if run.returncode != 0:
+        raise BenchError(f"{step} failed ({run.returncode}); see {log}:\n{run.output[-2000:]}")
+    return run
+
+
+def figures(run: Timed, rows: int) -> dict[str, Any]:
+    return asdict(run) | {"rows": rows, "seconds": round(run.seconds, 2), "rows_per_second": rows / run.seconds,
+                          "output": run.output[-1000:]}
+
+
+# --- the bench database --------------------------------------------------------------------------
+
+
+def bare_table_sql() -> str:
+    """The file's columns, typed as in `customers`, and nothing else."""
+    dialect = postgresql.dialect()
+    columns = ", ".join(f"{name} {customers.c[name].type.compile(dialect=dialect)}" for name in IMPORT_FIELDS)
+    return f"CREATE TABLE {BARE_TABLE} ({columns})"
+
+
+def remove_import_businesses(url: str) -> int:
+    """Delete every business this phase made (an interrupted run's too), with its customers; how many."""
+    rows = database.fetch(url, "SELECT id FROM businesses WHERE name = $1", IMPORT_BUSINESS)
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return 0
+    # Import makes customers only, and the counters their triggers keep; nothing refers to those counters.
+    referring = [row["name"] for row in database.fetch(
+        url, "SELECT DISTINCT conrelid::regclass::text AS name FROM pg_constraint "
+             "WHERE contype = 'f' AND confrelid = 'businesses'::regclass AND conrelid <> 'customers'::regclass")]
+    quoted = "ARRAY[" + ", ".join(f"'{business_id}'::uuid" for business_id in ids) + "]"
+    # One string of statements: asyncpg runs it as one transaction.
+    database.execute(url, "; ".join([f"DELETE FROM customers WHERE business_id = ANY({quoted})",
+                                     *(f"DELETE FROM {name} WHERE business_id = ANY({quoted})" for name in referring),
+                                     f"DELETE FROM businesses WHERE id = ANY({quoted})"]))
+    return len(ids)
+
+
+def settle(url: str) -> None:
+    """Start a timed step with no query running and no dirty buffers left by the step before."""
+    database.wait_until_idle(url)
+    database.execute(url, "CHECKPOINT")
+
+
+def count_rows(url: str, sql: str, *args: Any) -> int:
+    return database.fetch(url, sql, *args)[0]["n"]
+
+
+# --- the phase -------------------------------------------------------------------------------------
+
+
+def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None]) -> dict[str, Any]:
+    """Write the file, COPY it raw, import it, export it back; every figure of the phase."""
+    psql = ensure_tool("psql", "postgresql-client")
+    env = os.environ | {"DATABASE_URL": url}
+    results: dict[str, Any] = {"rows": rows, "bare_table": bare_table_sql(), "notes": []}
+    leftovers = remove_import_businesses(url)
+    if leftovers:
+        results["notes"].append(f"Removed {leftovers} import business(es) left by an interrupted run.")
+    database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="clientele-bench-import-") as folder:
+            file = Path(folder) / "customers.csv"
+            phase("import: writing the file")
+            started = time.monotonic()
+            write_file(file, rows)
+            results["file"] = {"path": str(file), "megabytes": round(file.stat().st_size / 1e6, 1),
+                               "seconds_to_write": round(time.monotonic() - started, 1),
+                               "columns": list(IMPORT_FIELDS)}
+            print(f"  wrote {rows:,} customers ({results['file']['megabytes']} MB) "
+                  f"in {results['file']['seconds_to_write']} s", flush=True)
+
+            phase("import: raw COPY")
+            database.execute(url, bare_table_sql())
+            settle(url)
+            log = log_dir / "raw_copy.log"
+            copy = checked("psql \\copy", timed(
+                [psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", url, "-c",
+                 f"\\copy {BARE_TABLE} ({', '.join(IMPORT_FIELDS)}) FROM pstdin WITH (FORMAT csv, HEADER true)"],
+                env=env, log=log, stdin=file), log)
+            copied = count_rows(url, f"SELECT count(*) AS n FROM {BARE_TABLE}")
+            results["raw_copy"] = figures(copy, copied)
+            database.execute(url, f"DROP TABLE {BARE_TABLE}")
+            print(f"  raw COPY (psql \\copy, bare table)          {copied:,} rows in {copy.seconds:.1f} s: "
+                  f"{copied / copy.seconds:,.0f} rows/s", flush=True)
+
+            phase("import: clientele import")
+            business_id = uuid.UUID(database.last_line(database.clientele(url, "business", "create", IMPORT_BUSINESS)))
+            results["business"] = str(business_id)
+            settle(url)
+            log = log_dir / "import.log"
+            rejects = log_dir / "import.rejects.jsonl"
+            run = checked("clientele import", timed(
+                [database.CLIENTELE, "import", str(file), "--business", str(business_id), "--rejects", str(rejects)],
+                env=env, log=log), log)
+            stored = count_rows(url, "SELECT count(*) AS n FROM customers WHERE business_id = $1", business_id)
+            report = IMPORTED.search(run.output)
+            if report is None:
+                raise BenchError(f"`clientele import` did not print its summary; see {log}")
+            read, own_seconds, created, skipped, rejected = report.groups()
+            results["import"] = figures(run, rows) | {
+                "read": int(read), "created": int(created), "skipped": int(skipped), "rejected": int(rejected),
+                "stored": stored, "own_seconds": float(own_seconds),
+                "rejects_file": str(rejects) if int(rejected) else None}
+            print(f"  clientele import                           {rows:,} rows in {run.seconds:.1f} s: "
+                  f"{rows / run.seconds:,.0f} rows/s; {stored:,} stored, {rejected} rejected; "
+                  f"peak RSS {run.peak_rss_mb:.0f} MB", flush=True)
+
+            # The export reads what the import just wrote: vacuumed first, as an export some time later
+            # would find it, and so that autovacuum does not start in the middle of it.
+            database.execute(url, "VACUUM (ANALYZE) customers")
+            phase("import: clientele export")
+            settle(url)
+            log = log_dir / "export.log"
+            exported_file = Path(folder) / "export.csv"
+            run = checked("clientele export", timed(
+                [database.CLIENTELE, "export", "--business", str(business_id), "--format", "csv",
+                 "--output", str(exported_file)], env=env, log=log), log)
+            counted = EXPORTED.search(run.output)
+            exported = int(counted[1]) if counted else sum(1 for _ in exported_file.open("rb")) - 1
+            results["export"] = figures(run, exported) | {
+                "megabytes": round(exported_file.stat().st_size / 1e6, 1)}
+            print(f"  clientele export --format csv              {exported:,} rows in {run.seconds:.1f} s: "
+                  f"{exported / run.seconds:,.0f} rows/s; peak RSS {run.peak_rss_mb:.0f} MB", flush=True)
+    finally:
+        database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}")
+        removed = remove_import_businesses(url)
+        if removed:
+            # Dead rows of the removed business would otherwise slow the next run's first queries.
+            database.execute(url, "VACUUM customers")
+    return results
