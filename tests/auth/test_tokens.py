@@ -1,6 +1,7 @@
 """Bearer tokens (SPEC §2): who may call at all, and what the database keeps of a token."""
 
 import base64
+import hmac
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import Api, new_token
 
+from clientele.auth import service as auth
 from clientele.auth.service import TOKEN_PREFIX
 
 UNAUTHENTICATED = {"message": "Unauthenticated."}
@@ -105,3 +107,21 @@ def test_a_token_carries_at_least_256_random_bits(client: TestClient, business: 
     secret = first.removeprefix(TOKEN_PREFIX)
     assert len(base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))) * 8 >= 256
     assert first != second
+
+
+def test_the_stored_hash_is_compared_in_constant_time(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The secret-derived comparison goes through hmac.compare_digest, whose time does not depend
+    on where the values first differ; a request is refused if that comparison fails."""
+    compared: list[tuple[str, str]] = []
+
+    def refusing_compare(left: str, right: str) -> bool:
+        compared.append((left, right))
+        return False
+
+    monkeypatch.setattr(hmac, "compare_digest", refusing_compare)
+
+    response = api.get("/customers")
+
+    assert response.status_code == 401
+    assert api.token is not None
+    assert compared == [(auth.hash_token(api.token), auth.hash_token(api.token))]

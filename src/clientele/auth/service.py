@@ -1,6 +1,7 @@
 """Businesses and tokens: creation, lookup, expiry and revocation."""
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -106,14 +107,21 @@ async def revoke_token(*, connection: AsyncConnection, token_id: uuid.UUID) -> b
 
 
 async def authenticate(*, connection: AsyncConnection, token: str, now: datetime | None = None) -> Principal | None:
-    """The principal a bearer token stands for, or None if it is unknown, expired or revoked."""
+    """The principal a bearer token stands for, or None if it is unknown, expired or revoked.
+
+    The lookup is by the token's SHA-256, so how long the index search takes says nothing about
+    the token itself; the found hash is compared again in constant time, so that no comparison
+    of secret material ever depends on where two values first differ.
+    """
+    token_hash = hash_token(token)
     row = (
         await connection.execute(
-            select(tokens.c.business_id, tokens.c.id, tokens.c.scopes, tokens.c.expires_at, tokens.c.revoked_at)
-            .where(tokens.c.token_hash == hash_token(token))
+            select(tokens.c.business_id, tokens.c.id, tokens.c.token_hash, tokens.c.scopes, tokens.c.expires_at,
+                   tokens.c.revoked_at)
+            .where(tokens.c.token_hash == token_hash)
         )
     ).first()
-    if row is None or row.revoked_at is not None:
+    if row is None or not hmac.compare_digest(row.token_hash, token_hash) or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= (now or utcnow()):
         return None
