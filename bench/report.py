@@ -374,7 +374,8 @@ def header(results: dict[str, Any]) -> str:
                            sorted(results.get("businesses", {}).items(), key=lambda item: -int(item[0])))
     http_lines = [
         f"- **Run**: `clientele serve --workers {settings['workers']}` and the references on the same uvicorn "
-        f"(same workers, info log level, access log on); {settings['connections']} connections "
+        f"(same workers, info log level; uvicorn's access log on where a row does not say otherwise, while "
+        f"`clientele serve` runs without it); {settings['connections']} connections "
         f"(wrk -t2) and pgbench clients; {settings['duration']} s per load run after a short warm-up; "
         f"{settings['latency_duration']} s per single-client run (wrk -t1 -c1); every request sends a token "
         "with all scopes; RATE_LIMIT_PER_MINUTE=1000000000 (the limiter runs but never refuses).",

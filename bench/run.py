@@ -115,7 +115,8 @@ class Harness:
                        log_dir=self.logs, ready_path="/readyz")
 
     def serve_reference(self, name: str, module: str, *options: str, **extra: str) -> Any:
-        # The same server and settings `clientele serve` uses: uvicorn, info log (access log on), proxy headers.
+        # uvicorn as `clientele serve` runs it (workers, info log level, proxy headers), but with
+        # uvicorn's access log on unless an option turns it off, as most services run.
         port = free_port()
         command = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1", "--port", str(port),
                    "--workers", str(self.args.workers), "--log-level", "info", "--proxy-headers", *options]
@@ -324,7 +325,8 @@ class Harness:
         with self.serve_reference("bare_asgi", "bench.baselines.bare_asgi", BENCH_BODY_FILE=str(body_file)) as bare:
             references["bare_asgi"] = self.measure(bare, "bare-asgi", id_requests, big.token) | {
                 "label": f"bare ASGI, pre-serialised body of {len(body)} bytes"}
-        # The same without uvicorn's access log, which `clientele serve` leaves on: what that log costs.
+        # The same without uvicorn's access log, which `clientele serve` turns off too: the like-for-like
+        # HTTP ceiling, and what that log costs.
         with self.serve_reference("bare_asgi_quiet", "bench.baselines.bare_asgi", "--no-access-log",
                                   BENCH_BODY_FILE=str(body_file)) as bare:
             references["bare_asgi_quiet"] = self.measure(bare, "bare-asgi-no-access-log", id_requests,
