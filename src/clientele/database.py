@@ -4,10 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, MetaData, event, text
+from sqlalchemy import Connection, MetaData, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -40,6 +41,11 @@ def async_url(url: str) -> str:
 
 def is_sqlite(engine_or_connection: AsyncEngine | AsyncConnection) -> bool:
     return engine_or_connection.dialect.name == "sqlite"
+
+
+def upsert_insert(connection: AsyncConnection, table: Table) -> Any:
+    """INSERT … ON CONFLICT for the connection's engine."""
+    return (sqlite.insert if is_sqlite(connection) else postgresql.insert)(table)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

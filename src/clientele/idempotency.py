@@ -32,13 +32,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.dependencies import Authenticated
 from clientele.auth.service import Principal
-from clientele.database import Connection, is_sqlite, metadata, utcnow
+from clientele.database import Connection, is_sqlite, metadata, upsert_insert, utcnow
 from clientele.errors import BadRequest, Conflict, ErrorBody, Unprocessable
 from clientele.validation import json_object
 
@@ -177,7 +176,7 @@ async def claim_key(*, connection: AsyncConnection, business_id: uuid.UUID, key:
     """
     now = utcnow()
     k = idempotency_keys.c
-    upsert = (sqlite.insert if is_sqlite(connection) else postgresql.insert)(idempotency_keys)
+    upsert = upsert_insert(connection, idempotency_keys)
     statement = (upsert.values(business_id=business_id, key=key, fingerprint=fingerprint, created_at=now)
                  .on_conflict_do_update(index_elements=[k.business_id, k.key],
                                         set_={"fingerprint": fingerprint, "created_at": now, "status_code": None,

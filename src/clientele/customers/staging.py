@@ -40,12 +40,11 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.auth import service as auth
 from clientele.customers.models import customers
-from clientele.database import is_sqlite, metadata
+from clientele.database import is_sqlite, metadata, upsert_insert
 
 DEFAULT_BATCH_SIZE = 20_000
 DEFAULT_JOBS = os.cpu_count() or 1
@@ -127,11 +126,6 @@ class Written:
     existing: int
     duplicates: list[tuple[int, int]]  # (line, line of the first row with the same phone)
     related: dict[str, int]  # rows written per related table
-
-
-def upsert_insert(connection: AsyncConnection, table: Table) -> Any:
-    """INSERT … ON CONFLICT for the connection's engine."""
-    return (sqlite.insert if is_sqlite(connection) else postgresql.insert)(table)
 
 
 class StagedWriter:
