@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql
 
 from bench import database
-from bench.processes import BenchError, Repeating, children, ensure_tool, stop_group
+from bench.processes import BenchError, Repeating, ensure_tool, memory_mb, process_tree, stop_group
 from clientele.customers.bulk import IMPORT_FIELDS, csv_cell
 from clientele.customers.models import customers
 from clientele.customers.seeding import SPAN, SeedChunk, customer_fields, phone_offsets
@@ -73,25 +73,6 @@ class Timed:
     peak_rss_mb: float  # the command and every process it started, summed, sampled every 0.2 s
     largest_rss_mb: float  # the highest peak (VmHWM) of any one of these processes
     cpu_seconds: float  # user + system, its worker processes included
-
-
-def memory_mb(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (the peak since exec) of a process in MB; empty if it is gone."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return {}
-    return {name: int(rest.split()[0]) / 1024 for name, _, rest in (line.partition(":") for line in lines)
-            if name in ("VmRSS", "VmHWM")}
-
-
-def process_tree(pid: int) -> list[int]:
-    pids, found = [pid], []
-    while pids:
-        current = pids.pop()
-        found.append(current)
-        pids.extend(children(current))
-    return found
 
 
 def timed(command: list[str], *, env: dict[str, str], log: Path, stdin: Path | None = None) -> Timed:

@@ -107,18 +107,20 @@ def wait_until_ready(server: Server, path: str, timeout: float) -> None:
 
 
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name in parentheses may hold spaces; the parent pid is the 2nd field after it.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return sorted(found)
+    return sorted(child for child, (parent, _, _) in process_table().items() if parent == pid)
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and every process below it, from one reading of /proc."""
+    by_parent: dict[int, list[int]] = {}
+    for child, (parent, _, _) in process_table().items():
+        by_parent.setdefault(parent, []).append(child)
+    pending, found = [pid], []
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(by_parent.get(current, []))
+    return found
 
 
 def command_line(pid: int) -> str:
@@ -128,15 +130,19 @@ def command_line(pid: int) -> str:
         return ""
 
 
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (the peak since exec) of a process in MB; empty if it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {name: int(rest.split()[0]) / 1024 for name, _, rest in (line.partition(":") for line in lines)
+            if name in ("VmRSS", "VmHWM")}
+
+
 def rss_mb(pid: int) -> float | None:
     """VmRSS of a process in MB (None if it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return memory_mb(pid).get("VmRSS")
 
 
 class Repeating:
@@ -205,6 +211,7 @@ def process_table() -> dict[int, tuple[int, str, int]]:
         name = stat[stat.index("(") + 1: stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         # After the name: state, ppid, …; utime and stime are the 12th and 13th of these.
+        # The name may hold spaces and parentheses, hence the split after its last ")".
         table[int(entry.name)] = (int(fields[1]), name, int(fields[11]) + int(fields[12]))
     return table
 
