@@ -161,10 +161,9 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
     raise exc
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return await handle_database_unavailable(request, exc)
-    # The route's path, not the one sent, which may hold a phone; the request id is logged beside it.
+async def handle_unexpected(request: Request, _exc: Exception) -> Response:
+    # A lost connection never gets here: handle_database_error answers it. Logged with the
+    # route's path, not the one sent, which may hold a phone; the request id is logged beside it.
     logger.exception("unhandled error on %s %s", request.method, route_path(request.scope))
     return error_response(500, "Server Error.")
 
