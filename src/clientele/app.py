@@ -12,10 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from clientele.addresses.router import router as addresses_router
 from clientele.config import Settings, load_settings
 from clientele.cursors import cursor_key
+from clientele.customers.fast_paths import FAST_PATHS as CUSTOMER_FAST_PATHS
 from clientele.customers.router import router as customers_router
 from clientele.database import Connection, create_engine
 from clientele.delivery_zones.router import router as delivery_zones_router
 from clientele.errors import error_responses, install_error_handlers
+from clientele.fast_paths import FastPathMiddleware
 from clientele.openapi_links import with_links
 from clientele.rate_limits import RateLimitMiddleware, add_rate_limit_responses, rate_limiter_for
 from clientele.request_context import install_request_context
@@ -104,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for domain_router in DOMAIN_ROUTERS:
             app.include_router(domain_router, prefix=prefix, include_in_schema=not prefix)
     app.state.rate_limiter = rate_limiter
+    if settings.fast_paths:
+        app.add_middleware(FastPathMiddleware, paths=CUSTOMER_FAST_PATHS, state=app.state,
+                           max_body_bytes=settings.max_body_bytes)
     if rate_limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=rate_limiter)
     install_request_context(app)

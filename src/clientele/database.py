@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import greenlet_spawn
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -133,6 +134,19 @@ async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         async with connection.begin():
             yield connection
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A connection of the engine's pool as the driver's own object (asyncpg's), for statements
+    sent without SQLAlchemy. One that the driver found dead is dropped from the pool."""
+    pooled = await engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    finally:
+        if pooled.driver_connection.is_closed():
+            pooled.invalidate()
+        await greenlet_spawn(pooled.close)
 
 
 def alembic_config() -> "Config":

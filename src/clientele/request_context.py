@@ -18,6 +18,9 @@ SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 
 SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"))
 
+# Where a request answered outside FastAPI's router (clientele.fast_paths) names its route.
+ROUTE_PATH = "clientele.route_path"
+
 
 def route_path(scope: Scope) -> str:
     """The path of the route that served the request, with its parameters as placeholders
@@ -26,6 +29,8 @@ def route_path(scope: Scope) -> str:
     A path may hold whatever a client typed there and a query string holds names and phones;
     a route's path holds neither.
     """
+    if ROUTE_PATH in scope:
+        return scope[ROUTE_PATH]
     if "endpoint" not in scope:
         return "-"
     if not scope.get("path_params"):

@@ -43,6 +43,8 @@ SCENARIO_TIMEOUT_SECONDS = 120
 WORKERS_READY_TIMEOUT_SECONDS = 60
 LOCK_WAIT_TIMEOUT_SECONDS = 30
 UNAVAILABLE = {"message": "Service Unavailable."}
+# The phase while the proxy is being cut or restored.
+CHANGING = -1
 
 
 @pytest.fixture
@@ -168,9 +170,12 @@ class Load:
             await self.progress.wait_for(lambda: self.each_client_has(enough))
 
     async def next_phase(self, fault: Callable[[], Any]) -> None:
+        """Apply the fault; a request that starts or ends while it is being applied belongs to no phase."""
+        following = self.phase + 1
+        self.phase = CHANGING
         await asyncio.to_thread(fault)
         async with self.progress:
-            self.phase += 1
+            self.phase = following
 
 
 def served(outcomes: list[Outcome]) -> bool:

@@ -240,7 +240,9 @@ def test_includes_cost_the_same_queries_for_one_customer_or_twenty(api, statemen
 def test_single_record_includes_cost_one_query_per_relation(api, customer_with_everything, statement_count):
     path = f"/customers/{customer_with_everything['customer']['id']}"
 
-    plain = statement_count(lambda: api.get(path))
+    # An empty include still goes through the route (a request with no query string may be
+    # answered by its fast path, which sends no statement through the engine).
+    plain = statement_count(lambda: api.get(path, params={"include": ""}))
     with_all = statement_count(lambda: api.get(path, params={"include": ALL_INCLUDES}))
 
     assert with_all - plain <= 3

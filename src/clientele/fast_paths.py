@@ -1,0 +1,192 @@
+"""Fast paths: the busiest requests answered in one database round trip, before FastAPI.
+
+A point of sale reads a customer by id and creates customers far more often than it does
+anything else. On PostgreSQL those requests are tried here first: the token check, the scope
+check and the record's read or write are one statement on a plain asyncpg connection, and
+the answer is built without FastAPI's routing and dependency solving, which together cost
+several times the database's own work.
+
+A fast path answers only a request that succeeds: the token is valid and has the scope,
+the record exists, the body is valid. Anything else — no token, a missing record, a query
+string or header it does not handle, an invalid body, a database error — passes, untouched,
+to the route, which answers it as it always does. So every error, and every case a fast path
+does not know, has one implementation: the route's; the fast path's answers are the route's
+own answers, byte for byte (tests/test_fast_paths.py compares them).
+"""
+
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clientele.auth.service import hash_token
+from clientele.database import driver_connection, is_sqlite, utcnow
+from clientele.request_context import ROUTE_PATH
+
+# A token the route would also read as one: `Bearer`, one space, printable ASCII.
+BEARER = re.compile(rb"Bearer ([!-~]+)")
+ROUTE_ONLY_HEADERS = frozenset({b"if-match", b"idempotency-key"})
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The one statement a fast path sends; it returns one row, or none where the route must answer."""
+
+    sql: str
+    arguments: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a fast path knows about the request it may answer."""
+
+    scope: Scope
+    token_hash: str
+    path_params: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """A route's fast path: the route's method and path (as the router has it, without `/v5`), the
+    statement for a request (None: the route answers), and the answer made from the row it returned
+    (None: the route answers; only for a statement that wrote nothing)."""
+
+    method: str
+    template: str
+    statement: Callable[[Caller], Statement | None]
+    answer: Callable[[Caller, asyncpg.Record], Answer | None]
+    reads_body: bool = False
+
+    def match(self, path: str) -> tuple[str, dict[str, str]] | None:
+        """The route's full path template (with the prefix sent) and the path's parameters, if it matches."""
+        found = self.pattern.fullmatch(path)
+        if found is None:
+            return None
+        return (found["prefix"] or "") + self.template, {k: v for k, v in found.groupdict().items() if k != "prefix"}
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return path_pattern(self.template)
+
+
+@lru_cache
+def path_pattern(template: str) -> re.Pattern[str]:
+    """`/customers/{customer_id}` as a pattern that also matches under `/v5`."""
+    return re.compile("(?P<prefix>/v5)?" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(template)))
+
+
+def accepted_token(token_hash: str, row: Any, scope: str) -> bool:
+    """Whether the token row found for this hash is valid now and has the scope."""
+    return (hmac.compare_digest(row["token_hash"], token_hash) and row["revoked_at"] is None
+            and (row["expires_at"] is None or row["expires_at"] > utcnow()) and scope in row["scopes"].split())
+
+
+class FastPathMiddleware:
+    """Tries the request on its fast path, if it has one; passes it on otherwise."""
+
+    def __init__(self, app: ASGIApp, *, paths: list[FastPath], state: State, max_body_bytes: int) -> None:
+        self.app = app
+        self.paths = paths
+        # The app's state, where the engine appears when the app starts.
+        self.state = state
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        engine = getattr(self.state, "engine", None)
+        if scope["type"] != "http" or scope["query_string"] or engine is None or is_sqlite(engine):
+            await self.app(scope, receive, send)
+            return
+        for fast_path in self.paths:
+            if fast_path.method == scope["method"]:
+                matched = fast_path.match(scope["path"])
+                if matched is not None:
+                    await self.try_fast_path(fast_path, *matched, engine, scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    async def try_fast_path(self, fast_path: FastPath, route_path: str, path_params: dict[str, str],
+                            engine: AsyncEngine, scope: Scope, receive: Receive, send: Send) -> None:
+        token = bearer_token(scope["headers"])
+        body: bytes | None = b""
+        if token is not None and fast_path.reads_body:
+            body, received = await self.read_body(scope, receive)
+            receive = replay(received, receive)
+        caller = None if token is None or body is None else Caller(scope, hash_token(token), path_params, body)
+        statement = None if caller is None else fast_path.statement(caller)
+        answer = None
+        if statement is not None:
+            try:
+                async with driver_connection(engine) as connection:
+                    row = await connection.fetchrow(statement.sql, *statement.arguments)
+            except Exception:
+                # Whatever stopped the statement (an unreachable database, a taken phone), nothing
+                # was written, and the route meets the same and answers it as it always does.
+                row = None
+            answer = None if row is None else fast_path.answer(caller, row)
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        scope[ROUTE_PATH] = route_path
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def read_body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, list[Message]]:
+        """The whole body, or None where the route must see it (over the size limit, a client gone);
+        and the messages read, which the route is given again."""
+        received: list[Message] = []
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_body_bytes):
+                return None, received
+        body = b""
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                return None, received
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                return None, received
+            if not message.get("more_body", False):
+                return body, received
+
+
+def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The token of the request's first `Authorization` header, as the route reads it; None where the
+    request has none, or a header the fast paths leave to the route (`If-Match`, `Idempotency-Key`)."""
+    token = None
+    authorization_seen = False
+    for name, value in headers:
+        if name in ROUTE_ONLY_HEADERS:
+            return None
+        if name == b"authorization" and not authorization_seen:
+            authorization_seen = True
+            found = BEARER.fullmatch(value)
+            token = None if found is None else found[1].decode()
+    return token
+
+
+def replay(received: list[Message], receive: Receive) -> Receive:
+    """A `receive` that hands out these messages again before any new one."""
+    pending = list(received)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed

@@ -1,0 +1,283 @@
+"""Fast paths (clientele.fast_paths): `GET /customers/{id}` and `POST /customers` answered in one
+statement on PostgreSQL, exactly as their routes answer, and only where they can.
+
+Each request here goes to the app with its fast paths and to the same app without them, on the
+same database, and the two answers must match: status, headers, body. Whether a fast path
+answered shows in the engine: a fast path sends no statement through it.
+"""
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from tests.conftest import Api, new_token, next_phone
+
+from clientele.app import create_app
+from clientele.auth import scopes as scope
+from clientele.config import Settings
+
+VARYING_HEADERS = {"date", "x-request-id"}
+# What two creations of the same body may differ in.
+CREATION_FIELDS = {"id", "created_at", "updated_at"}
+
+
+@pytest.fixture(scope="module")
+def routes_only(settings: Settings) -> Iterator[TestClient]:
+    """The same app on the same database, with its fast paths turned off."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("Fast paths run on PostgreSQL only; on SQLite every request goes to its route")
+    with TestClient(create_app(dataclasses.replace(settings, fast_paths=False)),
+                    raise_server_exceptions=False) as client:
+        yield client
+
+
+class BothWays:
+    """Sends a request to the app with fast paths (counting the engine's statements) or without."""
+
+    def __init__(self, client: TestClient, routes_only: TestClient,
+                 statement_count: Callable[[Callable[[], Any]], int]) -> None:
+        self.client = client
+        self.routes_only = routes_only
+        self.statement_count = statement_count
+
+    def fast(self, api: Api, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, int]:
+        """The answer of the app with fast paths, and how many statements it sent through the engine."""
+        answers: list[httpx.Response] = []
+        statements = self.statement_count(
+            lambda: answers.append(Api(self.client, api.token, api.business_id).request(method, path, **kwargs)))
+        return answers[0], statements
+
+    def route(self, api: Api, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return Api(self.routes_only, api.token, api.business_id).request(method, path, **kwargs)
+
+    def both(self, api: Api, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, httpx.Response, int]:
+        fast, statements = self.fast(api, method, path, **kwargs)
+        return fast, self.route(api, method, path, **kwargs), statements
+
+
+@pytest.fixture
+def both_ways(client: TestClient, routes_only: TestClient, statement_count: Callable[..., int]) -> BothWays:
+    return BothWays(client, routes_only, statement_count)
+
+
+def comparable_headers(response: httpx.Response, *, leaving_out: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in response.headers.multi_items()
+            if name not in VARYING_HEADERS and name not in leaving_out]
+
+
+def assert_same_answer(fast: httpx.Response, route: httpx.Response) -> None:
+    assert (fast.status_code, comparable_headers(fast), fast.content) == (
+        route.status_code, comparable_headers(route), route.content)
+
+
+# --- GET /customers/{id} ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["", "/v5"])
+def test_a_customer_read_by_id_is_the_routes_answer_byte_for_byte(both_ways, api, prefix) -> None:
+    customer = api.make_customer(name="سارة Ünal", email="sara@example.com", gender=2, birth_date="1990-02-03",
+                                 house_account_limit=500, is_loyalty_enabled=True, is_blacklisted=True)
+
+    fast, route, statements = both_ways.both(api, "GET", f"{prefix}/customers/{customer['id']}")
+
+    assert statements == 0
+    assert fast.status_code == 200
+    assert fast.json()["data"] == customer
+    assert fast.headers["ETag"]
+    assert_same_answer(fast, route)
+
+
+def test_a_deleted_customer_is_read_with_its_deleted_at(both_ways, api) -> None:
+    customer = api.make_customer()
+    assert api.delete(f"/customers/{customer['id']}").status_code == 204
+
+    fast, route, statements = both_ways.both(api, "GET", f"/customers/{customer['id']}")
+
+    assert statements == 0
+    assert fast.json()["data"]["deleted_at"] is not None
+    assert_same_answer(fast, route)
+
+
+def test_a_read_shows_only_the_fields_the_tokens_scopes_show(both_ways, api, api_with) -> None:
+    customer = api.make_customer(house_account_limit=100)
+
+    fast, route, statements = both_ways.both(api_with(scope.CUSTOMERS_GET), "GET", f"/customers/{customer['id']}")
+
+    assert statements == 0
+    assert {"house_account_limit", "house_account_balance", "loyalty_balance"}.isdisjoint(fast.json()["data"])
+    assert_same_answer(fast, route)
+
+
+def token_changed_behind_the_api(client: TestClient, api: Api, stored: Callable[..., Any], column: str) -> Api:
+    """A new token of the business whose `revoked_at` or `expires_at` is a second ago."""
+    issued = new_token(client, api.business_id)
+    stored(f"UPDATE tokens SET {column} = now() AT TIME ZONE 'UTC' - interval '1 second' WHERE id = :id",
+           id=issued.id)
+    return Api(client, issued.token, api.business_id)
+
+
+@pytest.mark.parametrize("case", [
+    "no token", "unknown token", "scheme in lowercase", "revoked token", "expired token", "no customers.get",
+    "another business", "unknown id", "malformed id", "include", "stale If-Match", "current If-Match",
+])
+def test_every_other_read_is_answered_by_the_route(both_ways, client, api, api_with, other_api, stored,
+                                                   case) -> None:
+    customer = api.make_customer()
+    caller, path, headers = api, f"/customers/{customer['id']}", {}
+    if case == "no token":
+        caller = Api(client, None, api.business_id)
+    elif case == "unknown token":
+        caller = Api(client, "clt_" + "x" * 43, api.business_id)
+    elif case == "scheme in lowercase":
+        caller, headers = Api(client, None, api.business_id), {"Authorization": f"bearer {api.token}"}
+    elif case == "revoked token":
+        caller = token_changed_behind_the_api(client, api, stored, "revoked_at")
+    elif case == "expired token":
+        caller = token_changed_behind_the_api(client, api, stored, "expires_at")
+    elif case == "no customers.get":
+        caller = api_with(scope.CUSTOMERS_LIST)
+    elif case == "another business":
+        caller = other_api
+    elif case == "unknown id":
+        path = f"/customers/{uuid.uuid4()}"
+    elif case == "malformed id":
+        path = "/customers/not-an-id"
+    elif case == "include":
+        path += "?include=tags"
+    elif case == "stale If-Match":
+        headers = {"If-Match": '"1"'}
+    elif case == "current If-Match":
+        headers = {"If-Match": api.get(path).headers["ETag"]}
+
+    fast, route, statements = both_ways.both(caller, "GET", path, headers=headers)
+
+    assert statements > 0 or case == "no token"  # the route refuses a request without a token unread
+    assert_same_answer(fast, route)
+
+
+def test_only_the_first_authorization_header_counts(both_ways, client, routes_only, api) -> None:
+    customer = api.make_customer()
+    headers = [("Authorization", "Bearer clt_unknown"), ("Authorization", f"Bearer {api.token}")]
+
+    fast = client.get(f"/customers/{customer['id']}", headers=headers)
+    route = routes_only.get(f"/customers/{customer['id']}", headers=headers)
+
+    assert fast.status_code == 401
+    assert_same_answer(fast, route)
+
+
+def test_a_failed_constant_time_comparison_refuses_the_read(both_ways, api, monkeypatch) -> None:
+    customer = api.make_customer()
+    monkeypatch.setattr("hmac.compare_digest", lambda left, right: False)
+
+    fast, statements = both_ways.fast(api, "GET", f"/customers/{customer['id']}")
+
+    assert statements > 0
+    assert fast.status_code == 401
+
+
+# --- POST /customers ------------------------------------------------------------------------------
+
+
+def comparable_creation(response: httpx.Response) -> tuple[Any, ...]:
+    """A create's answer without what differs between two creations of one body."""
+    data = {field: value for field, value in response.json()["data"].items() if field not in CREATION_FIELDS}
+    return (response.status_code, data, response.headers["Location"].rsplit("/", 1)[0],
+            comparable_headers(response, leaving_out=("location",)))
+
+
+def created_then_freed(api: Api, response: httpx.Response) -> httpx.Response:
+    """A 201, whose customer is then soft-deleted so that the same phone can be created again."""
+    assert response.status_code == 201, response.text
+    assert api.delete(f"/customers/{response.json()['data']['id']}").status_code == 204
+    return response
+
+
+@pytest.mark.parametrize(("prefix", "fields"), [
+    ("", {}),
+    ("/v5", {}),
+    ("", {"email": "Nour@Example.com", "gender": 1, "birth_date": "2001-12-31", "is_blacklisted": True}),
+    ("", {"name": "  نور الهدى  ", "email": None, "gender": None, "birth_date": None}),
+    ("", {"house_account_limit": None, "is_house_account_enabled": False, "is_loyalty_enabled": False}),
+    ("", {"house_account_limit": 250, "is_house_account_enabled": True, "is_loyalty_enabled": True}),
+    ("", {"id": "ignored", "order_count": 9, "loyalty_balance": 5, "created_at": "2020-01-01 00:00:00"}),
+])
+def test_a_customer_created_by_the_fast_path_is_the_routes_creation(both_ways, api, stored, prefix,
+                                                                       fields) -> None:
+    phone = next_phone()
+    body = {"name": "Nour", "dial_code": 966, "phone": f"0{phone[:2]} {phone[2:]}"} | fields
+
+    fast, statements = both_ways.fast(api, "POST", f"{prefix}/customers", json=body)
+    created_then_freed(api, fast)
+    route = created_then_freed(api, both_ways.route(api, "POST", f"{prefix}/customers", json=body))
+
+    assert statements == 0
+    assert comparable_creation(fast) == comparable_creation(route)
+    assert fast.headers["Location"] == f"http://testserver{prefix}/customers/{fast.json()['data']['id']}"
+    rows = stored("SELECT id, phone, order_count, loyalty_balance FROM customers WHERE business_id = :business "
+                  "AND phone = :phone ORDER BY created_at", business=api.business_id, phone=phone)
+    assert [str(row["id"]) for row in rows] == [fast.json()["data"]["id"], route.json()["data"]["id"]]
+    assert {(row["order_count"], row["loyalty_balance"]) for row in rows} == {(0, 0)}
+
+
+@pytest.mark.parametrize("case", [
+    "no token", "revoked token", "no customers.write", "guarded field without its scope", "invalid field",
+    "missing field", "phone taken", "not JSON", "not an object", "too large",
+])
+def test_every_create_that_fails_is_the_routes_failure_and_stores_nothing(both_ways, client, api, api_with, stored,
+                                                                         case) -> None:
+    phone = next_phone()
+    caller, body = api, {"name": "Nour", "dial_code": 966, "phone": phone}
+    content = None
+    if case == "no token":
+        caller = Api(client, None, api.business_id)
+    elif case == "revoked token":
+        caller = token_changed_behind_the_api(client, api, stored, "revoked_at")
+    elif case == "no customers.write":
+        caller = api_with(scope.CUSTOMERS_GET)
+    elif case == "guarded field without its scope":
+        caller, body = api_with(scope.CUSTOMERS_WRITE), body | {"is_loyalty_enabled": True}
+    elif case == "invalid field":
+        body["email"] = "not an email"
+    elif case == "missing field":
+        del body["name"]
+    elif case == "phone taken":
+        api.make_customer(phone=phone)
+    elif case == "not JSON":
+        content = b'{"name": "Nour",'
+    elif case == "not an object":
+        content = b'[{"name": "Nour"}]'
+    elif case == "too large":
+        body["name"] = "N" * (2 * 1024 * 1024)
+    sent = {"content": content, "headers": {"Content-Type": "application/json"}} if content else {"json": body}
+    before = stored("SELECT count(*) AS n FROM customers WHERE business_id = :b", b=api.business_id)
+
+    fast, route, statements = both_ways.both(caller, "POST", "/customers", **sent)
+
+    assert statements > 0 or case == "no token"  # the route refuses a request without a token unread
+    assert fast.status_code >= 400
+    assert_same_answer(fast, route)
+    assert stored("SELECT count(*) AS n FROM customers WHERE business_id = :b", b=api.business_id) == before
+
+
+@pytest.mark.parametrize("case", ["tags", "Idempotency-Key", "include"])
+def test_a_create_the_fast_path_leaves_to_the_route_creates_one_customer(both_ways, api, stored, case) -> None:
+    phone = next_phone()
+    path, body, headers = "/customers", {"name": "Nour", "dial_code": 966, "phone": phone}, {}
+    if case == "tags":
+        body["tags"] = [{"id": api.make_tag()["id"]}]
+    elif case == "Idempotency-Key":
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+    else:
+        path += "?include=tags"
+
+    fast, statements = both_ways.fast(api, "POST", path, json=body, headers=headers)
+
+    assert fast.status_code == 201
+    assert statements > 0
+    assert len(stored("SELECT id FROM customers WHERE business_id = :b AND phone = :p",
+                      b=api.business_id, p=phone)) == 1
