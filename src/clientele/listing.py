@@ -22,6 +22,8 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, ColumnElement, Select, and_, false, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import iterate
 
 from clientele.auth.dependencies import Authenticated
 from clientele.cursors import CursorSigner, cursor_key
@@ -164,13 +166,15 @@ def phone_filter(column: Column[Any]) -> Filter:
     return Filter(build=build, description="Substring of the stored phone digits (separators are ignored).")
 
 
-def integer_filter(column: Column[Any], name: str) -> Filter:
-    def build(value: str) -> ColumnElement[bool]:
-        if not re.fullmatch(r"-?\d{1,9}", value.strip()):
-            raise invalid(f"filter[{name}]", f"The {name} filter must be an integer.")
-        return column == int(value)
+def parse_integer(name: str, value: str) -> int:
+    """The integer value of `filter[name]`; 400 where it is not one."""
+    if not re.fullmatch(r"-?\d{1,9}", value.strip()):
+        raise invalid(f"filter[{name}]", f"The {name} filter must be an integer.")
+    return int(value)
 
-    return Filter(build=build, description=f"Exact {name} (integer).")
+
+def integer_filter(column: Column[Any], name: str) -> Filter:
+    return Filter(build=lambda value: column == parse_integer(name, value), description=f"Exact {name} (integer).")
 
 
 def parse_boolean(parameter: str, value: str) -> bool:
@@ -405,16 +409,35 @@ def after_condition(sort: list[SortKey], values: list[Any]) -> ColumnElement[boo
 
 def cursor_after(query: ListQuery, row: Any) -> str:
     """The cursor for the rows after `row`."""
-    return query.cursors.sign([str(row._mapping[key.column]) for key in query.sort])
+    return query.cursors.sign([str(row._mapping[key.column.name]) for key in query.sort])
+
+
+# A filter matching at most this share of a list's rows is served by gathering its matches and
+# sorting them, rather than by walking the sort's index until a page of matches turns up.
+GATHERED_SHARE = 0.01
+
+
+def gathering_pays(query: ListQuery) -> bool:
+    """Whether a page of this query, if its filters are selective, is better sorted from its matches:
+    a filter is given (`is_deleted` aside), and none bounds the first sort column (the sort's
+    index would then start at the matches, as `filter[updated_after]` with `sort=updated_at`)."""
+    sort_column = query.sort[0].column
+    return bool(set(query.filters) - {"is_deleted"}) and not any(
+        element is sort_column for condition in query.conditions for element in iterate(condition))
 
 
 async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Select[Any],
-                     scope: Iterable[ColumnElement[bool]], known_total: int | None = None) -> FetchedPage:
+                     scope: Iterable[ColumnElement[bool]], known_total: int | None = None,
+                     population: int | None = None) -> FetchedPage:
     """One page of rows of `base`, the total count and the next page's cursor, under the tenant
     `scope` and the filters; by keyset after `query.after` when given, else by offset.
 
     `known_total` is an exact total the caller already has (e.g. from counters); without
-    it the matching rows are counted.
+    it the matching rows are counted. `population`, where the caller knows it, is how many
+    rows the list has unfiltered: a page of a filter that matches at most `GATHERED_SHARE`
+    of them is sorted from its gathered matches (PostgreSQL). The planner would rather walk
+    the sort's index, expecting matches spread evenly along it; where they are not (recently
+    updated customers, in creation order), that walk reads most of the index for one page.
     """
     conditions = [*scope, *query.conditions]
     total = known_total
@@ -422,12 +445,18 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
         total = await connection.scalar(
             select(func.count()).select_from(base.where(*conditions).order_by(None).subquery())
         ) or 0
-    ordered = base.where(*conditions).order_by(*query.order_by)
+    matching = base.where(*conditions)
+    if query.after is not None:
+        matching = matching.where(after_condition(query.sort, query.after))
+    ordered = matching.order_by(*query.order_by)
+    if population and gathering_pays(query) and total <= population * GATHERED_SHARE:
+        matches = matching.cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
+        to_matches = ClauseAdapter(matches)
+        ordered = select(matches).order_by(*(to_matches.traverse(order) for order in query.order_by))
     if query.after is not None:
         # One row more than the page tells whether another page follows, whatever the total says
         # about rows before the cursor.
-        rows = list(await connection.execute(
-            ordered.where(after_condition(query.sort, query.after)).limit(query.per_page + 1)))
+        rows = list(await connection.execute(ordered.limit(query.per_page + 1)))
         more = len(rows) > query.per_page
         rows = rows[:query.per_page]
     else:

@@ -71,3 +71,74 @@ def test_totals_are_per_business(api, other_api, mixed_customers):
     assert total(other_api) == 1
     assert total(other_api, is_blacklisted="true") == 1
     assert total(api) == 10
+
+
+def test_a_dial_code_total_follows_creates_changes_deletes_and_restores(api, other_api):
+    saudi = [api.make_customer(dial_code=966) for _ in range(3)]
+    emirati = [api.make_customer(dial_code=971) for _ in range(2)]
+    other_api.make_customer(dial_code=966)
+    assert (total(api, dial_code="966"), total(api, dial_code="971"), total(api, dial_code="44")) == (3, 2, 0)
+
+    assert api.put(f"/customers/{saudi[0]['id']}", json={"dial_code": 971}).status_code == 200
+    assert (total(api, dial_code="966"), total(api, dial_code="971")) == (2, 3)
+    assert api.delete(f"/customers/{emirati[0]['id']}").status_code == 204
+    assert (total(api, dial_code="971"), total(api, dial_code="971", is_deleted="false")) == (2, 2)
+    assert total(api, dial_code="971", is_deleted="true") == 1
+    assert api.put(f"/customers/{emirati[0]['id']}/restore").status_code == 200
+    assert total(api, dial_code=" 971 ") == 3
+    assert total(other_api, dial_code="966") == 1
+
+
+@pytest.mark.parametrize("dial_code", ["966", "971", "1"])
+def test_a_dial_code_total_matches_the_rows(api, mixed_customers, dial_code):
+    api.make_customer(dial_code=971)
+    api.make_customer(dial_code=1, phone="2025550143")
+    body = api.get("/customers", params={"filter[dial_code]": dial_code, "per_page": 100}).json()
+
+    assert body["meta"]["total"] == len(body["data"]) == {"966": 10, "971": 1, "1": 1}[dial_code]
+
+
+def test_a_dial_code_that_is_not_an_integer_is_refused(api):
+    response = api.get("/customers", params={"filter[dial_code]": "96x"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"filter[dial_code]": ["The dial_code filter must be an integer."]}
+
+
+def test_a_tag_total_follows_links_deletes_and_restores(api, other_api):
+    first, second = api.make_tag(), api.make_tag()
+    tagged = [api.make_customer(tags=[{"id": first["id"]}]) for _ in range(3)]
+    api.make_customer(tags=[{"id": second["id"]}])
+    api.make_customer()
+    other_api.make_customer(tags=[{"id": other_api.make_tag()["id"]}])
+    assert (total(api, **{"tags.id": first["id"]}), total(api, **{"tags.id": second["id"]})) == (3, 1)
+
+    assert api.put(f"/customers/{tagged[0]['id']}", json={"tags": [{"id": second["id"]}]}).status_code == 200
+    assert (total(api, **{"tags.id": first["id"]}), total(api, **{"tags.id": second["id"]})) == (2, 2)
+    assert api.delete(f"/customers/{tagged[1]['id']}").status_code == 204
+    assert total(api, **{"tags.id": first["id"]}) == 1
+    assert total(api, **{"tags.id": first["id"], "is_deleted": "true"}) == 1
+    assert api.put(f"/customers/{tagged[1]['id']}/restore").status_code == 200
+    assert api.put(f"/customers/{tagged[2]['id']}", json={"name": "Renamed"}).status_code == 200
+    assert total(api, **{"tags.id": f" {first['id']} "}) == 2
+    assert total(api, **{"tags.id": f"{first['id']},{second['id']}"}) == 4
+    assert total(api, **{"tags.id": f"{first['id']},not-an-id"}) == 2
+    assert total(api, **{"tags.id": "not-an-id"}) == 0
+
+    assert api.delete(f"/tags/{first['id']}").status_code == 204
+    assert total(api, **{"tags.id": first["id"]}) == 0
+    assert total(api, **{"tags.id": second["id"]}) == 2
+
+
+def test_a_tag_total_matches_the_rows_and_is_per_business(api, other_api):
+    shared_name = api.make_tag(name="vip")
+    theirs = other_api.make_tag(name="vip")
+    for index in range(6):
+        api.make_customer(tags=[{"id": shared_name["id"]}] if index % 2 else [])
+    other_api.make_customer(tags=[{"id": theirs["id"]}])
+
+    body = api.get("/customers", params={"filter[tags.id]": shared_name["id"], "per_page": 100}).json()
+
+    assert body["meta"]["total"] == len(body["data"]) == 3
+    assert total(api, **{"tags.id": theirs["id"]}) == 0
+    assert total(other_api, **{"tags.id": theirs["id"]}) == 1

@@ -150,8 +150,12 @@ async def list_customers(*, connection: AsyncConnection, request: Request, princ
     """One page of the business's customers, filtered, sorted and with includes."""
     known_total = await counted_total(connection=connection, business_id=principal.business_id,
                                       filters=query.filters)
+    # How selective the filter is decides how its page is fetched (see fetch_page).
+    population = None if set(query.filters) <= {"is_deleted"} else await counted_total(
+        connection=connection, business_id=principal.business_id, filters={})
     fetched = await fetch_page(connection=connection, query=query, base=select(customers),
-                               scope=[c.business_id == principal.business_id], known_total=known_total)
+                               scope=[c.business_id == principal.business_id], known_total=known_total,
+                               population=population)
     data = await serialize_with_includes(connection=connection, principal=principal, rows=fetched.rows,
                                          includes=query.includes)
     return page_body(request=request, data=data, fetched=fetched, query=query)

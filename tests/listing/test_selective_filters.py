@@ -1,0 +1,103 @@
+"""A filter that matches few of a business's customers (≤ 1%) is served from its gathered matches
+on PostgreSQL, sorted, instead of by walking the sort's index (listing.fetch_page): the same
+pages, totals and cursors either way."""
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from tests.conftest import Api, new_business, new_token
+
+from clientele.customers.models import customers
+
+CUSTOMERS = 210  # so that 2 matches are under 1%
+
+
+@pytest.fixture(scope="module")
+def sent_sql(client: TestClient, database_url: str) -> Iterator[Callable[[Callable[[], Any]], list[str]]]:
+    """`sent_sql(lambda: api.get(...))`: the SQL the call sent through the engine."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite walks the sort's index for every filter: it has no counters to judge a filter by")
+    engine = client.app.state.engine.sync_engine  # type: ignore[attr-defined]
+    sent: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    def capture(call: Callable[[], Any]) -> list[str]:
+        sent.clear()
+        call()
+        return list(sent)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield capture
+    event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture(scope="module")
+def api(client: TestClient, sent_sql: Any) -> Api:
+    """One business for the module: making its customers takes a while."""
+    business = new_business(client)
+    return Api(client, new_token(client, business).token, business)
+
+
+@pytest.fixture(scope="module")
+def haystack(api: Api) -> dict[str, Any]:
+    """CUSTOMERS customers, two of them named "Needle"."""
+    made = [api.make_customer(name="Needle" if index in (7, 150) else f"Hay {index}") for index in range(CUSTOMERS)]
+    return {"needles": [made[7], made[150]], "all": made}
+
+
+def gathered(statements: list[str]) -> bool:
+    return any("AS MATERIALIZED" in statement for statement in statements)
+
+
+def test_a_selective_filter_is_sorted_from_its_matches(api, haystack, sent_sql):
+    responses = []
+    statements = sent_sql(lambda: responses.append(api.get("/customers", params={"filter[name]": "needle"})))
+
+    body = responses[0].json()
+    assert gathered(statements)
+    assert [customer["id"] for customer in body["data"]] == [needle["id"] for needle in haystack["needles"]]
+    assert body["meta"]["total"] == 2
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "-updated_at"])
+def test_a_selective_filter_pages_by_cursor_in_its_sort(api, haystack, sent_sql, sort):
+    expected = [needle["id"] for needle in haystack["needles"]]
+    if sort.startswith("-"):
+        expected.reverse()
+    params = {"filter[name]": "NEEDLE", "sort": sort, "per_page": 1}
+    first = api.get("/customers", params=params).json()
+    pages = []
+    statements = sent_sql(lambda: pages.append(api.get("/customers", params=params | {
+        "cursor": first["meta"]["next_cursor"]}).json()))
+
+    assert gathered(statements)
+    assert [first["data"][0]["id"], pages[0]["data"][0]["id"]] == expected
+    assert pages[0]["meta"]["next_cursor"] is None
+    assert api.get("/customers", params=params | {"page": 2}).json()["data"] == pages[0]["data"]
+
+
+@pytest.mark.parametrize(("sort", "walked"), [("updated_at", True), ("-updated_at", True), ("created_at", False)])
+def test_a_filter_on_the_sort_column_walks_that_columns_index(api, haystack, sent_sql, overwrite, sort, walked):
+    changed = haystack["all"][3]
+    overwrite(customers, changed["id"], updated_at=datetime(2099, 1, 2))
+    responses = []
+
+    statements = sent_sql(lambda: responses.append(api.get(
+        "/customers", params={"filter[updated_after]": "2099-01-01", "sort": sort})))
+
+    assert gathered(statements) is not walked
+    assert [customer["id"] for customer in responses[0].json()["data"]] == [changed["id"]]
+
+
+def test_a_broad_filter_walks_the_sort_index(api, haystack, sent_sql):
+    responses = []
+    statements = sent_sql(lambda: responses.append(api.get("/customers", params={"filter[name]": "hay"})))
+
+    assert not gathered(statements)
+    assert responses[0].json()["meta"]["total"] == CUSTOMERS - 2
