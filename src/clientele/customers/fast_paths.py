@@ -1,6 +1,7 @@
 """The customer requests a point of sale sends most, in one statement each (see clientele.fast_paths)."""
 
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -27,16 +28,9 @@ WHERE tokens.token_hash = $1
 """
 
 
-class RecordView:
-    """An asyncpg record read by attribute, as the serialisers read SQLAlchemy rows."""
-
-    __slots__ = ("record",)
-
-    def __init__(self, record: asyncpg.Record) -> None:
-        self.record = record
-
-    def __getattr__(self, name: str) -> Any:
-        return self.record[name]
+def as_row(record: asyncpg.Record) -> SimpleNamespace:
+    """The record read by attribute, as the serialisers read SQLAlchemy rows."""
+    return SimpleNamespace(**record)
 
 
 def json_answer(status: int, data: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> Answer:
@@ -54,7 +48,7 @@ def customer_statement(caller: Caller) -> Statement | None:
 def customer_answer(caller: Caller, record: asyncpg.Record) -> Answer | None:
     if not accepted_token(caller.token_hash, record, scope.CUSTOMERS_GET):
         return None
-    row = RecordView(record)
+    row = as_row(record)
     return json_answer(200, serialize_customer(row, frozenset(record["scopes"].split())),
                        [(b"etag", etag(row).encode())])
 
@@ -107,7 +101,7 @@ def create_statement(caller: Caller) -> Statement | None:
 
 def created_answer(caller: Caller, record: asyncpg.Record) -> Answer:
     location = f"{URL(scope=caller.scope).replace(query='')}/{record['id']}"
-    return json_answer(201, serialize_customer(RecordView(record), frozenset(record["scopes"].split())),
+    return json_answer(201, serialize_customer(as_row(record), frozenset(record["scopes"].split())),
                        [(b"location", location.encode("latin-1"))])
 
 
