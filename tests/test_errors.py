@@ -1,12 +1,14 @@
 """Errors (SPEC §3): which status wins, and that every error is a JSON body with a message."""
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 
+import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import Api
+from tests.conftest import Api, next_phone
 
 from clientele.app import create_app
 from clientele.config import Settings
@@ -183,6 +185,36 @@ def test_an_unreachable_database_gives_503_with_retry_after() -> None:
     assert_error(response, 503)
     assert response.json() == {"message": "Service Unavailable."}
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_a_request_that_waits_out_the_pool_gives_503_with_retry_after(settings: Settings, api: Api) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite opens a connection per request: there is no pool to wait for")
+    customer = api.make_customer()
+    one_busy_connection = dataclasses.replace(settings, database_pool_size=1, database_pool_timeout_seconds=0.2)
+
+    with TestClient(create_app(one_busy_connection), raise_server_exceptions=False) as client:
+        release = client.portal.call(anyio.Event)
+        held = client.portal.call(anyio.Event)
+
+        async def hold_the_only_connection() -> None:
+            async with client.app.state.engine.connect():  # type: ignore[attr-defined]
+                held.set()
+                await release.wait()
+
+        client.portal.start_task_soon(hold_the_only_connection)
+        client.portal.call(held.wait)
+        caller = Api(client, api.token, api.business_id)
+        responses = [caller.get("/customers"), caller.get(f"/customers/{customer['id']}"),
+                     caller.post("/customers", json={"name": "Waits", "dial_code": 966, "phone": next_phone()})]
+        client.portal.call(release.set)
+        after = caller.get(f"/customers/{customer['id']}")
+
+    for response in responses:
+        assert_error(response, 503)
+        assert response.json() == {"message": "Service Unavailable."}
+        assert int(response.headers["Retry-After"]) > 0
+    assert after.status_code == 200
 
 
 def test_an_unexpected_exception_is_a_bare_500_and_is_logged(settings: Settings,

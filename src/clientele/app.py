@@ -84,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
+                                         pool_timeout=settings.database_pool_timeout_seconds)
         # Read the cursor key at start rather than in some first list request; if the
         # database is down now, the first list request reads it instead.
         with suppress(SQLAlchemyError, OSError):

@@ -12,6 +12,8 @@ class Settings:
     redis_url: str | None
     max_body_bytes: int = 1024 * 1024
     database_pool_size: int = 10
+    # How long a request waits for a free pooled connection before it is a 503.
+    database_pool_timeout_seconds: float = 10
     retry_after_seconds: int = 5
     # Signs list cursors; when unset, a random secret kept in the database is used instead.
     secret_key: str | None = field(default=None, repr=False)

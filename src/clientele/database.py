@@ -49,7 +49,7 @@ def upsert_insert(connection: AsyncConnection, table: Table) -> Any:
     return (sqlite.insert if is_sqlite(connection) else postgresql.insert)(table)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and explicit BEGINs."""
     driver_url = async_url(url)
     if make_url(driver_url).get_backend_name() == "sqlite":
@@ -62,14 +62,17 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         driver_url,
         # A logged database error must not carry the customer data it was binding.
         hide_parameters=True,
+        # A fixed pool: connections opened beyond it would be closed again as soon as they
+        # were returned, so sustained load would open one per request. Requests beyond it
+        # wait for a connection (pool_timeout, then 503).
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         # No pre-ping: asyncpg's costs three round trips (BEGIN, ping, ROLLBACK) on every
         # checkout, more than a GET's own work. A connection that died with the server
         # fails its first statement instead; SQLAlchemy then drops the pool's older
         # connections, the request is a 503, and the next one connects afresh.
         pool_recycle=1800,
-        pool_timeout=10,
+        pool_timeout=pool_timeout,
         # Fail fast when the server is unreachable so that clients get a 503 with
         # Retry-After instead of hanging on the driver's one-minute default.
         connect_args={

@@ -22,12 +22,15 @@ from functools import lru_cache
 from typing import Any
 
 import asyncpg
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clientele.auth.service import hash_token
 from clientele.database import driver_connection, is_sqlite, utcnow
+from clientele.errors import handle_database_unavailable
 from clientele.request_context import ROUTE_PATH
 
 # A token the route would also read as one: `Bearer`, one space, printable ASCII.
@@ -133,6 +136,12 @@ class FastPathMiddleware:
             try:
                 async with driver_connection(engine) as connection:
                     row = await connection.fetchrow(statement.sql, *statement.arguments)
+            except PoolTimeout as error:
+                # No connection came free in the pool's whole timeout: answered here as the route
+                # would answer it, since the route would first wait that long again.
+                scope[ROUTE_PATH] = route_path
+                await (await handle_database_unavailable(Request(scope), error))(scope, receive, send)
+                return
             except Exception:
                 # Whatever stopped the statement (an unreachable database, a taken phone), nothing
                 # was written, and the route meets the same and answers it as it always does.

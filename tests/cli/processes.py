@@ -59,13 +59,15 @@ class Server:
 
 
 @contextmanager
-def serving(database_url: str, tmp_path: Path, *args: str, count: int = 1) -> Iterator[list[Server]]:
+def serving(database_url: str, tmp_path: Path, *args: str, count: int = 1,
+            settings: dict[str, str] | None = None) -> Iterator[list[Server]]:
     """`count` processes of `clientele serve`, started together, each on a free port, once each
-    answers /healthz; every process group is stopped on the way out, workers included."""
+    answers /healthz; every process group is stopped on the way out, workers included.
+    `settings` are environment variables for the servers (`DATABASE_POOL_SIZE`, …)."""
     servers: list[Server] = []
     try:
         for _ in range(count):
-            servers.append(start(database_url, tmp_path, *args))
+            servers.append(start(database_url, tmp_path, *args, settings=settings))
         for server in servers:
             wait_until_healthy(server)
         yield servers
@@ -74,11 +76,12 @@ def serving(database_url: str, tmp_path: Path, *args: str, count: int = 1) -> It
             stop(server.process)
 
 
-def start(database_url: str, tmp_path: Path, *args: str) -> Server:
+def start(database_url: str, tmp_path: Path, *args: str, settings: dict[str, str] | None = None) -> Server:
     port = free_port()
     output = tmp_path / f"serve-{port}.out"
     with output.open("wb") as stdout:
-        process = subprocess.Popen([CLIENTELE, "serve", "--port", str(port), *args], env=environment(database_url),
+        process = subprocess.Popen([CLIENTELE, "serve", "--port", str(port), *args],
+                                   env=environment(database_url) | (settings or {}),
                                    stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True)
     return Server(f"http://127.0.0.1:{port}", process, output)
 

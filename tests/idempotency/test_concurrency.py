@@ -22,13 +22,15 @@ from clientele.database import create_engine, utcnow
 from clientele.idempotency import KEY_IN_FLIGHT, REPLAYED_HEADER, idempotency_keys
 from clientele.wire import new_id
 
-CONCURRENT_REQUESTS = 20  # as many as the server's pool holds connections (10 + 10 overflow)
+# The server's pool holds as many connections, so that all of them can be seen waiting on locks.
+CONCURRENT_REQUESTS = 20
 WAITERS_DEADLINE_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serving(database_url, tmp_path_factory.mktemp("idempotency")) as [running]:
+    with serving(database_url, tmp_path_factory.mktemp("idempotency"),
+                 settings={"DATABASE_POOL_SIZE": str(CONCURRENT_REQUESTS)}) as [running]:
         yield running
 
 
