@@ -57,6 +57,20 @@ def test_email_filter_is_a_case_insensitive_substring(api):
     assert listed(api, {"filter[email]": "other"}) == ["Kim"]
 
 
+def test_email_filter_finds_a_whole_address_in_any_case(api):
+    api.make_customer(name="Sam", email="sam.al-harbi@example.com")
+    api.make_customer(name="Samir", email="sam.al-harbi@example.org")
+    api.make_customer(name="Other Sam", email="sam.al-harbi2@example.com")
+    api.make_customer(name="Percent", email="s%m.al-harbi@example.com")
+
+    assert listed(api, {"filter[email]": "Sam.Al-Harbi@EXAMPLE.COM"}) == ["Sam"]
+    assert listed(api, {"filter[email]": "sam.al-harbi@example"}) == ["Sam", "Samir"]
+    assert listed(api, {"filter[email]": "harbi@example.com"}) == ["Sam", "Percent"]
+    assert listed(api, {"filter[email]": "s%m.al-harbi@"}) == ["Percent"]
+    assert listed(api, {"filter[email]": "_am.al-harbi@example.com"}) == []
+    assert listed(api, {"filter[email]": "@example.com"}) == ["Sam", "Other Sam", "Percent"]
+
+
 def test_email_filter_takes_underscore_literally(api):
     api.make_customer(name="Underscore", email="a_b@example.com")
     api.make_customer(name="Letter", email="axb@example.com")

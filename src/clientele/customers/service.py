@@ -22,6 +22,7 @@ from clientele.listing import (
     boolean_column_filter,
     boolean_filter,
     deleted_filter,
+    email_filter,
     fetch_page,
     ids_filter,
     integer_filter,
@@ -56,7 +57,7 @@ def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
 LIST_SPEC = ListSpec(
     filters={
         "name": substring_filter(c.name, "name"),
-        "email": substring_filter(c.email, "email"),
+        "email": email_filter(c.email),
         "phone": phone_filter(c.phone),
         "dial_code": integer_filter(c.dial_code, "dial_code"),
         "tags.id": ids_filter(has_any_active_tag, "tag id"),
