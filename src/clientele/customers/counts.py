@@ -3,9 +3,8 @@
 Counting a million rows takes PostgreSQL ~100 ms; the unfiltered first page should take a
 few. So PostgreSQL keeps per-business counters (migration 0003), and active customers per dial
 code and per tag (migration 0005: most customers share a dial code, and a tag may be on many
-of them): statement-level triggers
-add each write's delta to one of 16 slot rows chosen at random, which spreads concurrent
-writers over 16 row locks, and a read sums the slots. The counters are written in the
+of them). Statement-level triggers add each write's delta to one of 16 slot rows chosen at
+random, which spreads concurrent writers over 16 row locks, and a read sums the slots. The counters are written in the
 same transaction as the rows, so a total read from them is exact in the reader's snapshot.
 SQLite counts rows: at a laptop's scale that is fast enough and needs no triggers.
 """
