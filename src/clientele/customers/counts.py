@@ -48,37 +48,17 @@ FILTER_COUNTERS = {
 }
 
 
-def counter_expression(filters: dict[str, str]) -> tuple[str, str | None] | None:
-    """Which counters answer these filters: (counter, counter to subtract), or None if none can."""
-    remaining = dict(filters)
-    deleted = parse_boolean("filter[is_deleted]", remaining.pop("is_deleted")) if "is_deleted" in remaining else False
-    if deleted:
-        return ("deleted", None) if not remaining else None
-    if not remaining:
-        return ("active", None)
-    if len(remaining) == 1:
-        [(name, value)] = remaining.items()
-        counter = FILTER_COUNTERS.get(name)
-        if counter is not None:
-            return (counter, None) if parse_boolean(f"filter[{name}]", value) else ("active", counter)
-    return None
+def business_counters(business_id: uuid.UUID, counter: str, minus: str | None = None) -> Select[Any]:
+    """The sum of one of the business's counters, less another."""
+    total = func.coalesce(func.sum(customer_counts.c[counter]), 0)
+    if minus is not None:
+        total = total - func.coalesce(func.sum(customer_counts.c[minus]), 0)
+    return select(total).where(customer_counts.c.business_id == business_id)
 
 
-def single_filter(filters: dict[str, str]) -> tuple[str, str] | None:
-    """The one filter besides `is_deleted=false` (active customers), if that is what was sent."""
-    remaining = dict(filters)
-    if "is_deleted" in remaining and parse_boolean("filter[is_deleted]", remaining.pop("is_deleted")):
-        return None
-    return next(iter(remaining.items())) if len(remaining) == 1 else None
-
-
-def value_count(*, business_id: uuid.UUID, filters: dict[str, str]) -> Select[Any] | None:
-    """The statement reading the per-value count that answers these filters, if one does: a dial
-    code, or one tag (none where the tag is deleted: the filter matches only active tags)."""
-    single = single_filter(filters)
-    if single is None:
-        return None
-    name, value = single
+def per_value_counter(business_id: uuid.UUID, name: str, value: str) -> Select[Any] | None:
+    """The active customers with one dial code or one tag (0 while the tag is deleted: the filter
+    matches active tags only), or None for any other filter."""
     if name == "dial_code":
         d = customer_dial_code_counts.c
         return select(func.sum(d.active)).where(d.business_id == business_id,
@@ -94,18 +74,28 @@ def value_count(*, business_id: uuid.UUID, filters: dict[str, str]) -> Select[An
                                             t.tag_id.in_(active_tag))
 
 
+def counter_statement(business_id: uuid.UUID, filters: dict[str, str]) -> Select[Any] | None:
+    """The statement reading the counters that answer these filters exactly, or None if none can."""
+    remaining = dict(filters)
+    deleted = parse_boolean("filter[is_deleted]", remaining.pop("is_deleted")) if "is_deleted" in remaining else False
+    if deleted:
+        return business_counters(business_id, "deleted") if not remaining else None
+    if not remaining:
+        return business_counters(business_id, "active")
+    if len(remaining) != 1:
+        return None
+    [(name, value)] = remaining.items()
+    counter = FILTER_COUNTERS.get(name)
+    if counter is None:
+        return per_value_counter(business_id, name, value)
+    if parse_boolean(f"filter[{name}]", value):
+        return business_counters(business_id, counter)
+    return business_counters(business_id, "active", minus=counter)
+
+
 async def counted_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> int | None:
     """The exact total from the counters, or None where they cannot answer (then rows are counted)."""
     if connection.dialect.name != "postgresql":
         return None
-    per_value = value_count(business_id=business_id, filters=filters)
-    if per_value is not None:
-        return int(await connection.scalar(per_value) or 0)
-    expression = counter_expression(filters)
-    if expression is None:
-        return None
-    counter, minus = expression
-    total = func.coalesce(func.sum(customer_counts.c[counter]), 0)
-    if minus is not None:
-        total = total - func.coalesce(func.sum(customer_counts.c[minus]), 0)
-    return int(await connection.scalar(select(total).where(customer_counts.c.business_id == business_id)) or 0)
+    statement = counter_statement(business_id, filters)
+    return None if statement is None else int(await connection.scalar(statement) or 0)
