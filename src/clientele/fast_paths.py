@@ -14,11 +14,10 @@ does not know, has one implementation: the route's; the fast path's answers are 
 own answers, byte for byte (tests/test_fast_paths.py compares them).
 """
 
-import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from typing import Any
 
 import asyncpg
@@ -26,9 +25,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clientele.auth.service import hash_token
+from clientele.auth.service import hash_token, token_accepted
 from clientele.database import driver_connection, is_sqlite, utcnow
 from clientele.errors import handle_database_unavailable
 from clientele.request_context import ROUTE_PATH
@@ -36,13 +36,6 @@ from clientele.request_context import ROUTE_PATH
 # A token the route would also read as one: `Bearer`, one space, printable ASCII.
 BEARER = re.compile(rb"Bearer ([!-~]+)")
 ROUTE_ONLY_HEADERS = frozenset({b"if-match", b"idempotency-key"})
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    headers: list[tuple[bytes, bytes]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,7 @@ class FastPath:
     method: str
     template: str
     statement: Callable[[Caller], Statement | None]
-    answer: Callable[[Caller, asyncpg.Record], Answer | None]
+    answer: Callable[[Caller, asyncpg.Record], Response | None]
     reads_body: bool = False
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
@@ -82,21 +75,16 @@ class FastPath:
             return None
         return (found["prefix"] or "") + self.template, {k: v for k, v in found.groupdict().items() if k != "prefix"}
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
-        return path_pattern(self.template)
-
-
-@lru_cache
-def path_pattern(template: str) -> re.Pattern[str]:
-    """`/customers/{customer_id}` as a pattern that also matches under `/v5`."""
-    return re.compile("(?P<prefix>/v5)?" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(template)))
+        """The template as a pattern that also matches under `/v5`."""
+        return re.compile("(?P<prefix>/v5)?" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.template)))
 
 
 def accepted_token(token_hash: str, row: Any, scope: str) -> bool:
-    """Whether the token row found for this hash is valid now and has the scope."""
-    return (hmac.compare_digest(row["token_hash"], token_hash) and row["revoked_at"] is None
-            and (row["expires_at"] is None or row["expires_at"] > utcnow()) and scope in row["scopes"].split())
+    """Whether the token row found for this hash may act now, with this scope."""
+    return token_accepted(token_hash=token_hash, found_hash=row["token_hash"], revoked_at=row["revoked_at"],
+                          expires_at=row["expires_at"], now=utcnow()) and scope in row["scopes"].split()
 
 
 class FastPathMiddleware:
@@ -124,7 +112,7 @@ class FastPathMiddleware:
 
     async def try_fast_path(self, fast_path: FastPath, route_path: str, path_params: dict[str, str],
                             engine: AsyncEngine, scope: Scope, receive: Receive, send: Send) -> None:
-        token = bearer_token(scope["headers"])
+        token = fast_path_token(scope["headers"])
         body: bytes | None = b""
         if token is not None and fast_path.reads_body:
             body, received = await self.read_body(scope, receive)
@@ -151,8 +139,7 @@ class FastPathMiddleware:
             await self.app(scope, receive, send)
             return
         scope[ROUTE_PATH] = route_path
-        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
-        await send({"type": "http.response.body", "body": answer.body})
+        await answer(scope, receive, send)
 
     async def read_body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, list[Message]]:
         """The whole body, or None where the route must see it (over the size limit, a client gone);
@@ -174,7 +161,7 @@ class FastPathMiddleware:
                 return body, received
 
 
-def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+def fast_path_token(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The token of the request's first `Authorization` header, as the route reads it; None where the
     request has none, or a header the fast paths leave to the route (`If-Match`, `Idempotency-Key`)."""
     token = None

@@ -106,6 +106,14 @@ async def revoke_token(*, connection: AsyncConnection, token_id: uuid.UUID) -> b
     return True
 
 
+def token_accepted(*, token_hash: str, found_hash: str, revoked_at: datetime | None, expires_at: datetime | None,
+                   now: datetime) -> bool:
+    """Whether the token row found by this hash may act now: the hash compared again in constant
+    time, not revoked, not expired."""
+    return (hmac.compare_digest(found_hash, token_hash) and revoked_at is None
+            and (expires_at is None or expires_at > now))
+
+
 async def authenticate(*, connection: AsyncConnection, token: str, now: datetime | None = None) -> Principal | None:
     """The principal a bearer token stands for, or None if it is unknown, expired or revoked.
 
@@ -121,8 +129,7 @@ async def authenticate(*, connection: AsyncConnection, token: str, now: datetime
             .where(tokens.c.token_hash == token_hash)
         )
     ).first()
-    if row is None or not hmac.compare_digest(row.token_hash, token_hash) or row.revoked_at is not None:
-        return None
-    if row.expires_at is not None and row.expires_at <= (now or utcnow()):
+    if row is None or not token_accepted(token_hash=token_hash, found_hash=row.token_hash, revoked_at=row.revoked_at,
+                                         expires_at=row.expires_at, now=now or utcnow()):
         return None
     return Principal(business_id=row.business_id, token_id=row.id, scopes=frozenset(row.scopes.split()))

@@ -2,7 +2,6 @@
 
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
 
 import asyncpg
 import orjson
@@ -15,10 +14,10 @@ from clientele.customers.schemas import CustomerInput
 from clientele.customers.service import GUARDED_FIELDS, serialize_customer
 from clientele.database import utcnow
 from clientele.errors import ApiError
-from clientele.fast_paths import Answer, Caller, FastPath, Statement, accepted_token
+from clientele.fast_paths import Caller, FastPath, Statement, accepted_token
 from clientele.validation import validate_body
-from clientele.versions import etag
-from clientele.wire import new_id, parse_uuid
+from clientele.versions import record_response
+from clientele.wire import JSONResponse, new_id, parse_uuid
 
 # The token and the customer in one statement: a customer of another business never joins.
 CUSTOMER_WITH_TOKEN = """
@@ -33,24 +32,17 @@ def as_row(record: asyncpg.Record) -> SimpleNamespace:
     return SimpleNamespace(**record)
 
 
-def json_answer(status: int, data: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> Answer:
-    body = orjson.dumps({"data": data})
-    return Answer(status, body, [*headers, (b"content-length", b"%d" % len(body)),
-                                 (b"content-type", b"application/json")])
-
-
 def customer_statement(caller: Caller) -> Statement | None:
     """`GET /customers/{id}` without `include` or `If-Match`: the customer with the token's row."""
     customer_id = parse_uuid(caller.path_params["customer_id"])
     return None if customer_id is None else Statement(CUSTOMER_WITH_TOKEN, (caller.token_hash, customer_id))
 
 
-def customer_answer(caller: Caller, record: asyncpg.Record) -> Answer | None:
+def customer_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse | None:
     if not accepted_token(caller.token_hash, record, scope.CUSTOMERS_GET):
         return None
     row = as_row(record)
-    return json_answer(200, serialize_customer(row, frozenset(record["scopes"].split())),
-                       [(b"etag", etag(row).encode())])
+    return record_response(row, serialize_customer(row, frozenset(record["scopes"].split())))
 
 
 @lru_cache(maxsize=256)
@@ -99,10 +91,10 @@ def create_statement(caller: Caller) -> Statement | None:
                                                        *values.values()))
 
 
-def created_answer(caller: Caller, record: asyncpg.Record) -> Answer:
+def created_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse:
     location = f"{URL(scope=caller.scope).replace(query='')}/{record['id']}"
-    return json_answer(201, serialize_customer(as_row(record), frozenset(record["scopes"].split())),
-                       [(b"location", location.encode("latin-1"))])
+    return JSONResponse({"data": serialize_customer(as_row(record), frozenset(record["scopes"].split()))},
+                        status_code=201, headers={"Location": location})
 
 
 FAST_PATHS = [
