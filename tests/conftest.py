@@ -212,19 +212,25 @@ def overwrite(client: TestClient) -> Callable[..., None]:
 
 
 @pytest.fixture
-def statement_count(client: TestClient) -> Iterator[Callable[[Callable[[], Any]], int]]:
-    """`statement_count(lambda: api.get(...))`: how many SQL statements the call sent."""
+def sent_statements(client: TestClient) -> Iterator[Callable[[Callable[[], Any]], list[str]]]:
+    """`sent_statements(lambda: api.get(...))`: the SQL statements the call sent through the engine."""
     engine = client.app.state.engine.sync_engine  # type: ignore[attr-defined]
     sent: list[str] = []
 
     def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(statement)
 
-    def count(call: Callable[[], Any]) -> int:
+    def capture(call: Callable[[], Any]) -> list[str]:
         sent.clear()
         call()
-        return len(sent)
+        return list(sent)
 
     event.listen(engine, "before_cursor_execute", record)
-    yield count
+    yield capture
     event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def statement_count(sent_statements: Callable[[Callable[[], Any]], list[str]]) -> Callable[[Callable[[], Any]], int]:
+    """`statement_count(lambda: api.get(...))`: how many SQL statements the call sent."""
+    return lambda call: len(sent_statements(call))

@@ -2,13 +2,11 @@
 on PostgreSQL, sorted, instead of by walking the sort's index (listing.fetch_page): the same
 pages, totals and cursors either way."""
 
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from tests.conftest import Api, new_business, new_token
 
 from clientele.customers.models import customers
@@ -17,29 +15,10 @@ CUSTOMERS = 210  # so that 2 matches are under 1%
 
 
 @pytest.fixture(scope="module")
-def sent_sql(client: TestClient, database_url: str) -> Iterator[Callable[[Callable[[], Any]], list[str]]]:
-    """`sent_sql(lambda: api.get(...))`: the SQL the call sent through the engine."""
+def api(client: TestClient, database_url: str) -> Api:
+    """One business for the module: making its customers takes a while."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite walks the sort's index for every filter: it has no counters to judge a filter by")
-    engine = client.app.state.engine.sync_engine  # type: ignore[attr-defined]
-    sent: list[str] = []
-
-    def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    def capture(call: Callable[[], Any]) -> list[str]:
-        sent.clear()
-        call()
-        return list(sent)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield capture
-    event.remove(engine, "before_cursor_execute", record)
-
-
-@pytest.fixture(scope="module")
-def api(client: TestClient, sent_sql: Any) -> Api:
-    """One business for the module: making its customers takes a while."""
     business = new_business(client)
     return Api(client, new_token(client, business).token, business)
 
@@ -55,9 +34,9 @@ def gathered(statements: list[str]) -> bool:
     return any("AS MATERIALIZED" in statement for statement in statements)
 
 
-def test_a_selective_filter_is_sorted_from_its_matches(api, haystack, sent_sql):
+def test_a_selective_filter_is_sorted_from_its_matches(api, haystack, sent_statements):
     responses = []
-    statements = sent_sql(lambda: responses.append(api.get("/customers", params={"filter[name]": "needle"})))
+    statements = sent_statements(lambda: responses.append(api.get("/customers", params={"filter[name]": "needle"})))
 
     body = responses[0].json()
     assert gathered(statements)
@@ -66,14 +45,14 @@ def test_a_selective_filter_is_sorted_from_its_matches(api, haystack, sent_sql):
 
 
 @pytest.mark.parametrize("sort", ["created_at", "-created_at", "-updated_at"])
-def test_a_selective_filter_pages_by_cursor_in_its_sort(api, haystack, sent_sql, sort):
+def test_a_selective_filter_pages_by_cursor_in_its_sort(api, haystack, sent_statements, sort):
     expected = [needle["id"] for needle in haystack["needles"]]
     if sort.startswith("-"):
         expected.reverse()
     params = {"filter[name]": "NEEDLE", "sort": sort, "per_page": 1}
     first = api.get("/customers", params=params).json()
     pages = []
-    statements = sent_sql(lambda: pages.append(api.get("/customers", params=params | {
+    statements = sent_statements(lambda: pages.append(api.get("/customers", params=params | {
         "cursor": first["meta"]["next_cursor"]}).json()))
 
     assert gathered(statements)
@@ -83,21 +62,21 @@ def test_a_selective_filter_pages_by_cursor_in_its_sort(api, haystack, sent_sql,
 
 
 @pytest.mark.parametrize(("sort", "walked"), [("updated_at", True), ("-updated_at", True), ("created_at", False)])
-def test_a_filter_on_the_sort_column_walks_that_columns_index(api, haystack, sent_sql, overwrite, sort, walked):
+def test_a_filter_on_the_sort_column_walks_that_columns_index(api, haystack, sent_statements, overwrite, sort, walked):
     changed = haystack["all"][3]
     overwrite(customers, changed["id"], updated_at=datetime(2099, 1, 2))
     responses = []
 
-    statements = sent_sql(lambda: responses.append(api.get(
+    statements = sent_statements(lambda: responses.append(api.get(
         "/customers", params={"filter[updated_after]": "2099-01-01", "sort": sort})))
 
     assert gathered(statements) is not walked
     assert [customer["id"] for customer in responses[0].json()["data"]] == [changed["id"]]
 
 
-def test_a_broad_filter_walks_the_sort_index(api, haystack, sent_sql):
+def test_a_broad_filter_walks_the_sort_index(api, haystack, sent_statements):
     responses = []
-    statements = sent_sql(lambda: responses.append(api.get("/customers", params={"filter[name]": "hay"})))
+    statements = sent_statements(lambda: responses.append(api.get("/customers", params={"filter[name]": "hay"})))
 
     assert not gathered(statements)
     assert responses[0].json()["meta"]["total"] == CUSTOMERS - 2
