@@ -470,7 +470,7 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
     if query.after is not None:
         matching = matching.where(after_condition(query.sort, query.after))
     ordered = matching.order_by(*query.order_by)
-    if population and gathering_pays(query) and total <= population * GATHERED_SHARE:
+    if population and total <= population * GATHERED_SHARE and gathering_pays(query):
         matches = matching.cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
         to_matches = ClauseAdapter(matches)
         ordered = select(matches).order_by(*(to_matches.traverse(order) for order in query.order_by))

@@ -24,6 +24,7 @@ from clientele.listing import (
     deleted_filter,
     email_filter,
     fetch_page,
+    gathering_pays,
     ids_filter,
     integer_filter,
     page_body,
@@ -151,9 +152,9 @@ async def list_customers(*, connection: AsyncConnection, request: Request, princ
     """One page of the business's customers, filtered, sorted and with includes."""
     known_total = await counted_total(connection=connection, business_id=principal.business_id,
                                       filters=query.filters)
-    # How selective the filter is decides how its page is fetched (see fetch_page).
-    population = None if set(query.filters) <= {"is_deleted"} else await counted_total(
-        connection=connection, business_id=principal.business_id, filters={})
+    # How selective the filter is decides how its page is fetched, where that can matter (see fetch_page).
+    population = await counted_total(connection=connection, business_id=principal.business_id,
+                                     filters={}) if gathering_pays(query) else None
     fetched = await fetch_page(connection=connection, query=query, base=select(customers),
                                scope=[c.business_id == principal.business_id], known_total=known_total,
                                population=population)
