@@ -225,7 +225,8 @@ def test_a_customer_created_by_the_fast_path_is_the_routes_creation(both_ways, a
 
 
 @pytest.mark.parametrize("case", [
-    "no token", "revoked token", "no customers.write", "guarded field without its scope", "invalid field",
+    "no token", "revoked token", "expired token", "no customers.write", "guarded field without its scope",
+    "invalid field",
     "missing field", "phone taken", "not JSON", "not an object", "too large",
 ])
 def test_every_create_that_fails_is_the_routes_failure_and_stores_nothing(both_ways, client, api, api_with, stored,
@@ -237,6 +238,8 @@ def test_every_create_that_fails_is_the_routes_failure_and_stores_nothing(both_w
         caller = Api(client, None, api.business_id)
     elif case == "revoked token":
         caller = token_changed_behind_the_api(client, api, stored, "revoked_at")
+    elif case == "expired token":
+        caller = token_changed_behind_the_api(client, api, stored, "expires_at")
     elif case == "no customers.write":
         caller = api_with(scope.CUSTOMERS_GET)
     elif case == "guarded field without its scope":
