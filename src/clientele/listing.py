@@ -150,8 +150,19 @@ def substring_filter(column: Column[Any], what: str) -> Filter:
     )
 
 
-def email_filter(column: Column[Any]) -> Filter:
-    """Case-insensitive substring of the email.
+def lowered_contains(lowered: Column[Any], value: str) -> ColumnElement[bool]:
+    """`value` is a case-insensitive substring of the column `lowered` holds lowered: ILIKE's
+    match, which lowers both sides, without lowering each row as it is read."""
+    return lowered.like(func.lower(literal(f"%{escape_like(value)}%")), escape="\\")
+
+
+def lowered_substring_filter(lowered: Column[Any], what: str) -> Filter:
+    return Filter(build=lambda value: lowered_contains(lowered, value),
+                  description=f"Case-insensitive substring of the {what}.")
+
+
+def email_filter(lowered: Column[Any], column: Column[Any]) -> Filter:
+    """Case-insensitive substring of the email (`lowered` holds it lowered).
 
     A value with three or more characters before an `@` is looked up in the index by that part
     alone and then checked whole: most addresses share a few domains, so the trigrams of
@@ -160,13 +171,13 @@ def email_filter(column: Column[Any]) -> Filter:
     """
 
     def build(value: str) -> ColumnElement[bool]:
-        pattern = f"%{escape_like(value)}%"
         local_part, at, _ = value.rpartition("@")
         if not at or len(local_part) < 3:
-            return column.ilike(pattern, escape="\\")
-        # `lower(x) LIKE lower(y)` is what ILIKE does, written so that no index is asked for it.
-        return and_(column.ilike(f"%{escape_like(local_part)}%", escape="\\"),
-                    func.lower(column).like(func.lower(literal(pattern)), escape="\\"))
+            return lowered_contains(lowered, value)
+        # The whole value is checked on `lower(column)`, which no index covers, so that the
+        # index is asked for the local part only.
+        return and_(lowered_contains(lowered, local_part),
+                    func.lower(column).like(func.lower(literal(f"%{escape_like(value)}%")), escape="\\"))
 
     return Filter(build=build, description="Case-insensitive substring of the email.")
 

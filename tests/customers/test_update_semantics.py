@@ -42,8 +42,8 @@ def test_put_changes_only_the_fields_sent(api, stored_customer):
     assert response.status_code == 200, response.text
     assert response.json()["data"]["name"] == "Renamed"
     after = stored_customer(customer["id"])
-    assert after["name"] == "Renamed"
-    assert unchanged_apart_from(before, after, "name")
+    assert (after["name"], after["name_lower"]) == ("Renamed", "renamed")
+    assert unchanged_apart_from(before, after, "name", "name_lower")
     assert api.get(f"/customers/{customer['id']}?include=tags").json()["data"]["tags"][0]["id"] == tag["id"]
 
 

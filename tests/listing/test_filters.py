@@ -48,6 +48,20 @@ def test_name_filter_folds_case_beyond_ascii(api):
     assert listed(api, {"filter[name]": "ОЛЕ"}) == ["Олег"]
 
 
+def test_name_and_email_filters_follow_an_update(api):
+    customer = api.make_customer(name="Old Name", email="old@example.com")
+    renamed = api.put(f"/customers/{customer['id']}", json={"name": "New Name", "email": "NEW@example.com"})
+    assert renamed.status_code == 200, renamed.text
+
+    assert listed(api, {"filter[name]": "new n"}) == ["New Name"]
+    assert listed(api, {"filter[name]": "old"}) == []
+    assert listed(api, {"filter[email]": "new@"}) == ["New Name"]
+    assert listed(api, {"filter[email]": "old"}) == []
+    cleared = api.put(f"/customers/{customer['id']}", json={"email": None})
+    assert cleared.status_code == 200, cleared.text
+    assert listed(api, {"filter[email]": "example"}) == []
+
+
 def test_email_filter_is_a_case_insensitive_substring(api):
     api.make_customer(name="Sam", email="sam@example.com")
     api.make_customer(name="Kim", email="kim@Other.org")

@@ -3,6 +3,7 @@
 from sqlalchemy import (
     Boolean,
     Column,
+    Computed,
     Date,
     DateTime,
     ForeignKeyConstraint,
@@ -39,6 +40,9 @@ customers = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("deleted_at", DateTime, nullable=True),
+    # What the case-insensitive substring filters search (migration 0006 says why).
+    Column("name_lower", String(255), Computed("lower(name)")),
+    Column("email_lower", String(255), Computed("lower(email)")),
     ForeignKeyConstraint(["business_id"], ["businesses.id"]),
     # One active customer per phone: enforced here so that racing creates cannot both win.
     Index(

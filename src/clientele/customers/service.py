@@ -27,9 +27,9 @@ from clientele.listing import (
     gathering_pays,
     ids_filter,
     integer_filter,
+    lowered_substring_filter,
     page_body,
     phone_filter,
-    substring_filter,
     updated_after_filter,
 )
 from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
@@ -57,8 +57,8 @@ def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
 
 LIST_SPEC = ListSpec(
     filters={
-        "name": substring_filter(c.name, "name"),
-        "email": email_filter(c.email),
+        "name": lowered_substring_filter(c.name_lower, "name"),
+        "email": email_filter(c.email_lower, c.email),
         "phone": phone_filter(c.phone),
         "dial_code": integer_filter(c.dial_code, "dial_code"),
         "tags.id": ids_filter(has_any_active_tag, "tag id"),
