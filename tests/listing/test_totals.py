@@ -142,3 +142,59 @@ def test_a_tag_total_matches_the_rows_and_is_per_business(api, other_api):
     assert body["meta"]["total"] == len(body["data"]) == 3
     assert total(api, **{"tags.id": theirs["id"]}) == 0
     assert total(other_api, **{"tags.id": theirs["id"]}) == 1
+
+
+def matching(api, tag_ids: list[str]) -> tuple[int, int]:
+    """`meta.total` of `filter[tags.id]` with these ids, and how many customers its page lists."""
+    response = api.get("/customers", params={"filter[tags.id]": ",".join(tag_ids), "per_page": 1000})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body["meta"]["total"], len(body["data"])
+
+
+def test_a_several_tags_total_counts_each_customer_once_through_every_change(api, other_api):
+    a, b, c, d = (api.make_tag()["id"] for _ in range(4))
+    made = {tag_set: [api.make_customer(tags=[{"id": tag} for tag in tag_set]) for _ in range(count)]
+            for tag_set, count in (((a,), 3), ((a, b), 2), ((b, c), 2), ((a, b, c), 1), ((d,), 1), ((), 2))}
+    theirs = other_api.make_tag()["id"]
+    other_api.make_customer(tags=[{"id": theirs}])
+    subsets = [[a, b], [b, c], [a, c], [a, b, c], [a, d], [c, d], [a, b, c, d], [a, theirs], [a, a]]
+
+    def totals() -> list[tuple[int, int]]:
+        return [matching(api, subset) for subset in subsets]
+
+    def assert_exact(expected: list[int]) -> None:
+        assert totals() == [(count, count) for count in expected]
+
+    assert_exact([8, 5, 8, 8, 7, 4, 9, 6, 6])
+    # A customer changes set, gains tags, loses all of them; a new customer with three tags.
+    assert api.put(f"/customers/{made[(a,)][0]['id']}", json={"tags": [{"id": c}]}).status_code == 200
+    assert api.put(f"/customers/{made[()][0]['id']}", json={"tags": [{"id": a}, {"id": d}]}).status_code == 200
+    assert api.put(f"/customers/{made[(b, c)][0]['id']}", json={"tags": []}).status_code == 200
+    api.make_customer(tags=[{"id": b}, {"id": c}, {"id": d}])
+    assert_exact([8, 6, 9, 9, 8, 6, 10, 6, 6])
+    # Deleted customers leave every total; restored ones come back with their tags.
+    for customer in (made[(a, b)][0], made[(a, b, c)][0]):
+        assert api.delete(f"/customers/{customer['id']}").status_code == 204
+    assert_exact([6, 4, 7, 7, 6, 5, 8, 4, 4])
+    assert api.put(f"/customers/{made[(a, b, c)][0]['id']}/restore").status_code == 200
+    assert_exact([7, 5, 8, 8, 7, 6, 9, 5, 5])
+    # A deleted tag matches nothing, but the customers keep their other tags.
+    assert api.delete(f"/tags/{b}").status_code == 204
+    assert_exact([5, 4, 8, 8, 7, 6, 9, 5, 5])
+    assert other_api.get("/customers", params={"filter[tags.id]": f"{theirs},{a}"}).json()["meta"]["total"] == 1
+
+
+def test_a_several_tags_total_is_read_from_counters_on_postgresql(api, database_url, sent_statements):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows")
+    a, b = api.make_tag()["id"], api.make_tag()["id"]
+    for tag_set in ([a], [a, b], [b], []):
+        api.make_customer(tags=[{"id": tag} for tag in tag_set])
+    responses = []
+
+    statements = sent_statements(lambda: responses.append(api.get("/customers", params={"filter[tags.id]": f"{a},{b}"})))
+
+    assert responses[0].json()["meta"]["total"] == 3
+    assert any("customer_tag_set_counts" in statement for statement in statements)
+    assert not any("count(*)" in statement.lower() for statement in statements)
