@@ -247,6 +247,13 @@ def remove_created(url: str, business_ids: list[uuid.UUID]) -> int:
     return rows[0]["n"]
 
 
+def move_list_version(url: str, business_id: uuid.UUID) -> None:
+    """A write to one of the business's customers that changes nothing a client sees, but moves the
+    business's list version, as any real write does: the next list counts its total again."""
+    execute(url, f"UPDATE customers SET name = name WHERE business_id = '{business_id}' AND id = "
+                 f"(SELECT id FROM customers WHERE business_id = '{business_id}' LIMIT 1)")
+
+
 def wait_until_idle(url: str, timeout: float = 300) -> float:
     """Wait until no other query runs on the bench database; the seconds waited.
 

@@ -113,9 +113,17 @@ def rps_ratio(section: str, text: str, run: dict[str, Any] | None, reference: di
     return target(section, text, f"{shown} ({run['rps']:,.0f} vs {reference['rps']:,.0f} req/s)", ratio >= minimum)
 
 
-def worst(entries: list[dict[str, Any]], field: str) -> tuple[float, str] | None:
-    measured = [(entry["run"][field], entry["key"]) for entry in entries if ok(entry.get("run"))]
-    return max(measured) if measured else None
+def cold_ok(entry: dict[str, Any]) -> bool:
+    return bool(entry.get("cold")) and "error" not in entry["cold"]
+
+
+def measured(entry: dict[str, Any], field: str) -> bool:
+    return ok(entry.get("run")) if field == "run" else cold_ok(entry)
+
+
+def worst(entries: list[dict[str, Any]], field: str, stat: str) -> tuple[float, str] | None:
+    found = [(entry[field][stat], entry["key"]) for entry in entries]
+    return max(found) if found else None
 
 
 def latency_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -126,26 +134,28 @@ def latency_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     ranked = [entry for entry in big.values() if entry["kind"] in ("first-page", "sort", "filter")]
     failed = [entry["key"] for entry in ranked if entry.get("status") != 200 or not ok(entry.get("run"))]
     narrow = [entry for entry in ranked if entry["kind"] == "filter" and (entry.get("share") or 0) <= 0.01]
-    slowest = worst(narrow, "p95")
-    found.append(target("§2", f"p95 ≤ 50 ms for a first page whose filter matches ≤ 1% ({size}, single client)",
-                        f"worst p95 {ms(slowest[0])} ms ({slowest[1]}); {len(narrow)} such requests"
-                        if slowest else "not measured", slowest is not None and slowest[0] <= 50 and not failed))
-    slowest = worst(ranked, "p95")
-    found.append(target("§2", f"p95 ≤ 250 ms for any filter value and sort ({size}, single client)",
-                        f"worst p95 {ms(slowest[0])} ms ({slowest[1]})" + (f"; failed: {', '.join(failed)}"
-                                                                          if failed else "")
-                        if slowest else "not measured", slowest is not None and slowest[0] <= 250 and not failed))
-    ratios = []
-    for entry in ranked:
-        other = small.get(entry["key"])
-        if ok(entry.get("run")) and other and ok(other.get("run")) and other["run"]["p50"] > 0:
-            ratios.append((entry["run"]["p50"] / other["run"]["p50"], entry["key"]))
-    if len(sizes) > 1 and ratios:
-        highest = max(ratios)
-        found.append(target("§2", f"p50 at {size} ≤ 3× p50 at {int(sizes[0]):,} for every filter and sort",
-                            f"worst {highest[0]:.1f}× ({highest[1]})", highest[0] <= 3))
-    else:
-        found.append(target("§2", "p50 at 1M ≤ 3× p50 at 10k", "not measured (one business size)", None))
+    # Repeated requests read a counted total remembered from the first; a request right after a
+    # write counts it again. `cold` has a dozen samples, so its slowest stands in for p95 (it bounds it).
+    for how, field, stat in (("repeated", "run", "p95"), ("each right after a write", "cold", "max")):
+        named = "p95" if stat == "p95" else "slowest (≥ p95)"
+        slowest = worst([entry for entry in narrow if measured(entry, field)], field, stat)
+        found.append(target("§2", f"p95 ≤ 50 ms, first page of a filter matching ≤ 1% ({size}, one client, {how})",
+                            f"worst {named} {ms(slowest[0])} ms ({slowest[1]})" if slowest else "not measured",
+                            slowest is not None and slowest[0] <= 50 and not failed))
+        slowest = worst([entry for entry in ranked if measured(entry, field)], field, stat)
+        found.append(target("§2", f"p95 ≤ 250 ms, any filter value and sort ({size}, one client, {how})",
+                            f"worst {named} {ms(slowest[0])} ms ({slowest[1]})"
+                            + (f"; failed: {', '.join(failed)}" if failed else "") if slowest else "not measured",
+                            slowest is not None and slowest[0] <= 250 and not failed))
+        ratios = [(entry[field]["p50"] / small[entry["key"]][field]["p50"], entry["key"]) for entry in ranked
+                  if measured(entry, field) and measured(small.get(entry["key"], {}), field)
+                  and small[entry["key"]][field]["p50"] > 0]
+        if len(sizes) > 1 and ratios:
+            highest = max(ratios)
+            found.append(target("§2", f"p50 at {size} ≤ 3× p50 at {int(sizes[0]):,} ({how})",
+                                f"worst {highest[0]:.1f}× ({highest[1]})", highest[0] <= 3))
+        elif field == "run":
+            found.append(target("§2", "p50 at 1M ≤ 3× p50 at 10k", "not measured (one business size)", None))
     first = big.get("first-page", {}).get("run")
     found.append(target("§2", "unfiltered first page p95 ≤ 20 ms", f"p95 {ms(first['p95'])} ms" if ok(first)
                         else "not measured", ok(first) and first["p95"] <= 20 if first else None))
@@ -301,23 +311,33 @@ def latency_table(results: dict[str, Any]) -> str:
     big = results["latency"][sizes[0]]
     small = results["latency"][sizes[-1]] if len(sizes) > 1 else {}
     b, s = f"{int(sizes[0]) // 1000:,}k", f"{int(sizes[-1]) // 1000:,}k"
+
+    def cold(entry: dict[str, Any]) -> str:
+        return ms(entry["cold"]["p50"]) if cold_ok(entry) else "–"
+
     if small:
-        lines = [f"| request | matches at {b} | p50 {b} | p95 {b} | p50 {s} | p95 {s} | p50 {b}/{s} | plan at {b} "
-                 f"| plan at {s} |", "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+        lines = [f"| request | matches at {b} | p50 {b} | p95 {b} | p50 {s} | p95 {s} | p50 {b}/{s} "
+                 f"| after a write: p50 {b} | p50 {s} | p50 {b}/{s} | plan at {b} | plan at {s} |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     else:
-        lines = [f"| request | matches at {b} | p50 {b} | p95 {b} | plan at {b} |", "|---|---:|---:|---:|---|"]
+        lines = [f"| request | matches at {b} | p50 {b} | p95 {b} | after a write: p50 {b} | plan at {b} |",
+                 "|---|---:|---:|---:|---:|---|"]
     for key, entry in big.items():
         run = entry.get("run")
-        other = small.get(key, {}).get("run")
+        other_entry = small.get(key, {})
+        other = other_entry.get("run")
         matched = (f"{entry['total']:,} ({entry['share']:.2%})" if entry.get("share") is not None
                    else f"HTTP {entry.get('status')}")
         cells = [entry["label"], matched, ms(run["p50"]) if ok(run) else "–", ms(run["p95"]) if ok(run) else "–"]
         if small:
             cells += [ms(other["p50"]) if ok(other) else "–", ms(other["p95"]) if ok(other) else "–",
                       f"{run['p50'] / other['p50']:.1f}×" if ok(run) and ok(other) and other["p50"] else "–",
-                      plan_flags(entry), plan_flags(small.get(key, {}))]
+                      cold(entry), cold(other_entry),
+                      f"{entry['cold']['p50'] / other_entry['cold']['p50']:.1f}×"
+                      if cold_ok(entry) and cold_ok(other_entry) and other_entry["cold"]["p50"] else "–",
+                      plan_flags(entry), plan_flags(other_entry)]
         else:
-            cells.append(plan_flags(entry))
+            cells += [cold(entry), plan_flags(entry)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -416,6 +436,11 @@ def write(results: dict[str, Any], output: Path) -> str:
     details = [
         "## Single-client latency of every list request\n\nOne connection, `meta.total` included; the filter "
         "values are chosen from each business's own data, one matching few customers and one matching most. "
+        "p50/p95 are of the same request repeated for the run's length: a total the database counts row by "
+        "row is counted once and then remembered until a write to the business. \"After a write\" is the "
+        "median of a dozen requests (four with --quick), each sent right after a write to one of the "
+        "business's customers, so every such total is counted again: what the first request after a change "
+        "costs. "
         "⚠ marks a sequential scan in the plan of the count or page query (custom plan). The generic plan "
         "is noted where it scans differently or uses an index the custom plan does not: asyncpg prepares "
         "statements, and PostgreSQL may switch a prepared statement to its generic plan after five runs, "

@@ -458,6 +458,11 @@ def gathering_pays(query: ListQuery) -> bool:
         element is sort_column for condition in query.conditions for element in iterate(condition))
 
 
+def count_statement(base: Select[Any], conditions: Iterable[ColumnElement[bool]]) -> Select[Any]:
+    """The number of rows of `base` that meet the conditions."""
+    return select(func.count()).select_from(base.where(*conditions).order_by(None).subquery())
+
+
 async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Select[Any],
                      scope: Iterable[ColumnElement[bool]], known_total: int | None = None,
                      population: int | None = None) -> FetchedPage:
@@ -474,9 +479,7 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
     conditions = [*scope, *query.conditions]
     total = known_total
     if total is None:
-        total = await connection.scalar(
-            select(func.count()).select_from(base.where(*conditions).order_by(None).subquery())
-        ) or 0
+        total = await connection.scalar(count_statement(base, conditions)) or 0
     matching = base.where(*conditions)
     if query.after is not None:
         matching = matching.where(after_condition(query.sort, query.after))

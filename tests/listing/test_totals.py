@@ -2,6 +2,7 @@
 
 import pytest
 
+from clientele.customers.counts import RememberedTotals
 from clientele.customers.models import customers
 
 BOOLEAN_FILTERS = ("is_blacklisted", "is_house_account_enabled", "is_loyalty_enabled", "has_orders")
@@ -192,9 +193,70 @@ def test_a_several_tags_total_is_read_from_counters_on_postgresql(api, database_
     for tag_set in ([a], [a, b], [b], []):
         api.make_customer(tags=[{"id": tag} for tag in tag_set])
     responses = []
+    params = {"filter[tags.id]": f"{a},{b}"}
 
-    statements = sent_statements(lambda: responses.append(api.get("/customers", params={"filter[tags.id]": f"{a},{b}"})))
+    statements = sent_statements(lambda: responses.append(api.get("/customers", params=params)))
 
     assert responses[0].json()["meta"]["total"] == 3
     assert any("customer_tag_set_counts" in statement for statement in statements)
     assert not any("count(*)" in statement.lower() for statement in statements)
+
+
+def counted(statements: list[str]) -> bool:
+    return any("count(*)" in statement.lower() for statement in statements)
+
+
+def test_a_counted_total_follows_every_kind_of_write_between_the_same_requests(api, other_api, overwrite):
+    """A total counted row by row is asked for again after each write that changes it."""
+    tag = api.make_tag()
+    ann = api.make_customer(name="Ann Match")
+    api.make_customer(name="Bob Match", tags=[{"id": tag["id"]}])
+    api.make_customer(name="Other")
+    by_name = {"name": "match"}
+    with_tag = {"name": "match", "tags.id": tag["id"]}
+    assert (total(api, **by_name), total(api, **with_tag)) == (2, 1)
+
+    made = api.make_customer(name="New Match")
+    assert total(api, **by_name) == 3
+    assert api.put(f"/customers/{made['id']}", json={"name": "Renamed"}).status_code == 200
+    assert total(api, **by_name) == 2
+    assert api.put(f"/customers/{ann['id']}", json={"tags": [{"id": tag["id"]}]}).status_code == 200
+    assert total(api, **with_tag) == 2
+    assert api.delete(f"/customers/{ann['id']}").status_code == 204
+    assert (total(api, **by_name), total(api, **with_tag)) == (1, 1)
+    assert api.put(f"/customers/{ann['id']}/restore").status_code == 200
+    assert (total(api, **by_name), total(api, **with_tag)) == (2, 2)
+    assert api.delete(f"/tags/{tag['id']}").status_code == 204
+    assert (total(api, **by_name), total(api, **with_tag)) == (2, 0)
+    overwrite(customers, made["id"], name="Written Match")  # a write that bypasses the API
+    assert total(api, **by_name) == 3
+    other_api.make_customer(name="Their Match")
+    assert (total(api, **by_name), total(other_api, **by_name)) == (3, 1)
+
+
+def test_a_counted_total_is_remembered_until_a_write_on_postgresql(api, other_api, database_url, sent_statements):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows every time")
+    api.make_customer(name="Ann Match")
+    by_name = {"filter[name]": "match"}
+    first, again, after_write = [], [], []
+
+    assert counted(sent_statements(lambda: first.append(api.get("/customers", params=by_name))))
+    assert not counted(sent_statements(lambda: again.append(api.get("/customers", params=by_name))))
+    other_api.make_customer(name="Their Match")  # another business's write does not move this list
+    assert not counted(sent_statements(lambda: again.append(api.get("/customers", params=by_name))))
+    api.make_customer(name="Bob Match")
+    assert counted(sent_statements(lambda: after_write.append(api.get("/customers", params=by_name))))
+
+    assert [response.json()["meta"]["total"] for response in first + again + after_write] == [1, 1, 1, 2]
+
+
+def test_remembered_totals_answer_only_at_their_version_and_keep_the_most_recently_used():
+    remembered = RememberedTotals(size=2)
+    remembered.put("a", 7, 100)
+    remembered.put("b", 7, 200)
+
+    assert (remembered.get("a", 7), remembered.get("a", 8)) == (100, None)
+    remembered.put("c", 7, 300)  # "b" was used least recently
+
+    assert (remembered.get("a", 7), remembered.get("b", 7), remembered.get("c", 7)) == (100, None, 300)

@@ -8,13 +8,33 @@ Statement-level triggers add each write's delta to one of 16 slot rows chosen at
 which spreads concurrent writers over 16 row locks, and a read sums the slots. The counters
 are written in the same transaction as the rows, so a total read from them is exact in the
 reader's snapshot.
-SQLite counts rows: at a laptop's scale that is fast enough and needs no triggers.
+
+A total no counter answers is counted row by row, and remembered with the business's list
+version (migration 0008) it was counted at: a client paging through a filter, or a sync
+walking a million customers by cursor, asks for the same total on every page, and gets it
+without a recount until a write moves the version.
+
+SQLite counts rows every time: at a laptop's scale that is fast enough and needs no triggers.
 """
 
 import uuid
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, Select, SmallInteger, Table, Uuid, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    ScalarSelect,
+    Select,
+    SmallInteger,
+    Table,
+    Uuid,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,6 +61,13 @@ def value_counts(name: str, key: Column[Any]) -> Table:
 
 customer_dial_code_counts = value_counts("customer_dial_code_counts", Column("dial_code", Integer, primary_key=True))
 customer_tag_counts = value_counts("customer_tag_counts", Column("tag_id", Uuid, primary_key=True))
+customer_list_versions = Table(
+    "customer_list_versions",
+    MetaData(),
+    Column("business_id", Uuid, primary_key=True),
+    Column("slot", SmallInteger, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
 customer_tag_set_counts = value_counts("customer_tag_set_counts",
                                        Column("tag_ids", ARRAY(Uuid), primary_key=True))
 
@@ -82,8 +109,8 @@ def per_value_counter(business_id: uuid.UUID, name: str, value: str) -> Select[A
                                                 t.tag_id.in_(active_tags(business_id, ids)))
     # Customers whose set of tags holds any of them.
     s = customer_tag_set_counts.c
-    return select(func.sum(s.active)).where(s.business_id == business_id,
-                                            s.tag_ids.overlap(func.array(active_tags(business_id, ids).scalar_subquery())))
+    wanted = func.array(active_tags(business_id, ids).scalar_subquery())
+    return select(func.sum(s.active)).where(s.business_id == business_id, s.tag_ids.overlap(wanted))
 
 
 def counter_statement(business_id: uuid.UUID, filters: dict[str, str]) -> Select[Any] | None:
@@ -106,8 +133,64 @@ def counter_statement(business_id: uuid.UUID, filters: dict[str, str]) -> Select
 
 
 async def counted_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> int | None:
-    """The exact total from the counters, or None where they cannot answer (then rows are counted)."""
+    """The exact total from the counters, or None where they cannot answer."""
     if connection.dialect.name != "postgresql":
         return None
     statement = counter_statement(business_id, filters)
     return None if statement is None else int(await connection.scalar(statement) or 0)
+
+
+def list_version(business_id: uuid.UUID) -> ScalarSelect[Any]:
+    """The business's customer list version: it moves with every committed write to its customers,
+    their tag links or its tags."""
+    v = customer_list_versions.c
+    return select(func.coalesce(func.sum(v.version), 0)).where(v.business_id == business_id).scalar_subquery()
+
+
+class RememberedTotals:
+    """Row counts, each with the list version it was counted at; the most recently used are kept."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[Hashable, tuple[int, int]] = OrderedDict()
+
+    def get(self, key: Hashable, version: int) -> int | None:
+        """The total counted for `key` at this version, if it is the one remembered."""
+        entry = self.entries.get(key)
+        if entry is None or entry[0] != version:
+            return None
+        self.entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: Hashable, version: int, total: int) -> None:
+        self.entries[key] = (version, total)
+        self.entries.move_to_end(key)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+# One per worker process; an entry is a few hundred bytes.
+REMEMBERED = RememberedTotals(size=1024)
+
+
+async def exact_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str],
+                      rows: Select[Any]) -> int:
+    """The exact number of customers these filters match: from the counters where they answer it,
+    else `rows` (a count of the matching rows), on PostgreSQL remembered until the version moves.
+
+    The count and the version it was taken at are read in one statement, so in one snapshot: a
+    later reader that sees the same version sees the same committed rows, and the same total.
+    """
+    if connection.dialect.name != "postgresql":
+        return int(await connection.scalar(rows) or 0)
+    statement = counter_statement(business_id, filters)
+    if statement is not None:
+        return int(await connection.scalar(statement) or 0)
+    key = (business_id, tuple(sorted(filters.items())))
+    if key in REMEMBERED.entries:
+        remembered = REMEMBERED.get(key, int(await connection.scalar(select(list_version(business_id)))))
+        if remembered is not None:
+            return remembered
+    version, total = (await connection.execute(select(list_version(business_id), rows.scalar_subquery()))).one()
+    REMEMBERED.put(key, int(version), int(total))
+    return int(total)
