@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, ColumnElement, Select, and_, false, func, literal, or_, select, tuple_
+from sqlalchemy import Column, ColumnElement, Select, and_, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import iterate
@@ -465,26 +465,37 @@ def count_statement(base: Select[Any], conditions: Iterable[ColumnElement[bool]]
 
 async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Select[Any],
                      scope: Iterable[ColumnElement[bool]], known_total: int | None = None,
-                     population: int | None = None) -> FetchedPage:
+                     population: int | None = None,
+                     count: Callable[[Select[Any]], Awaitable[int]] | None = None) -> FetchedPage:
     """One page of rows of `base`, the total count and the next page's cursor, under the tenant
     `scope` and the filters; by keyset after `query.after` when given, else by offset.
 
-    `known_total` is an exact total the caller already has (e.g. from counters); without
-    it the matching rows are counted. `population`, where the caller knows it, is how many
-    rows the list has unfiltered: a page of a filter that matches at most `GATHERED_SHARE`
-    of them is sorted from its gathered matches (PostgreSQL). The planner would rather walk
-    the sort's index, expecting matches spread evenly along it; where they are not (recently
-    updated customers, in creation order), that walk reads most of the index for one page.
+    `known_total` is an exact total the caller already has (e.g. from counters); without it
+    the matching rows are counted, by `count` where given (it runs the count statement it is
+    handed). `population`, where the caller knows it, is how many rows the list has
+    unfiltered: a page of a filter that matches at most `GATHERED_SHARE` of them is sorted
+    from its gathered matches (PostgreSQL). The planner would rather walk the sort's index,
+    expecting matches spread evenly along it; where they are not (recently updated
+    customers, in creation order), that walk reads most of the index for one page. Where the
+    total is not known yet, the matches are gathered first, up to that share: if they are
+    all there, they give the total and the page in one statement, and the filter's index is
+    searched once instead of twice.
     """
     conditions = [*scope, *query.conditions]
+    matching = base.where(*conditions)
+    bound = int(population * GATHERED_SHARE) if population and gathering_pays(query) else None
+    if known_total is None and bound:
+        gathered = await gathered_page(connection=connection, query=query, matching=matching, bound=bound)
+        if gathered is not None:
+            return gathered
     total = known_total
     if total is None:
-        total = await connection.scalar(count_statement(base, conditions)) or 0
-    matching = base.where(*conditions)
+        statement = count_statement(base, conditions)
+        total = await count(statement) if count is not None else await connection.scalar(statement) or 0
     if query.after is not None:
         matching = matching.where(after_condition(query.sort, query.after))
     ordered = matching.order_by(*query.order_by)
-    if population and total <= population * GATHERED_SHARE and gathering_pays(query):
+    if bound is not None and total <= bound:
         matches = matching.cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
         to_matches = ClauseAdapter(matches)
         ordered = select(matches).order_by(*(to_matches.traverse(order) for order in query.order_by))
@@ -501,6 +512,46 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
             # could overflow the database's integer.
             return FetchedPage(rows=[], total=total, next_cursor=None)
         rows = list(await connection.execute(ordered.limit(query.per_page).offset(offset)))
+        more = offset + len(rows) < total
+    return FetchedPage(rows=rows, total=total, next_cursor=cursor_after(query, rows[-1]) if more and rows else None)
+
+
+GATHERED_TOTAL = "gathered_total"
+
+
+async def gathered_page(*, connection: AsyncConnection, query: ListQuery, matching: Select[Any],
+                        bound: int) -> FetchedPage | None:
+    """The page and the total of a filter that matches at most `bound` rows, from one statement
+    that gathers up to `bound + 1` matches; None where it matches more (nothing is then known).
+
+    The statement always returns a row, with the total, even where the page is empty: the page
+    is joined to a single row.
+    """
+    matches = matching.limit(bound + 1).cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
+    to_matches = ClauseAdapter(matches)
+    page = select(matches)
+    if query.after is not None:
+        page = page.where(to_matches.traverse(after_condition(query.sort, query.after)))
+        limit, offset = query.per_page + 1, 0
+    else:
+        # No page starts beyond the gathered rows, and the offset stays within the database's integer.
+        limit, offset = query.per_page, min((query.page - 1) * query.per_page, bound + 1)
+    page_rows = (page.order_by(*(to_matches.traverse(order) for order in query.order_by))
+                 .limit(limit).offset(offset).subquery("page"))
+    to_page = ClauseAdapter(page_rows)
+    counted = select(func.count()).select_from(matches).scalar_subquery().label(GATHERED_TOTAL)
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    statement = (select(counted, *page_rows.c).select_from(one_row.outerjoin(page_rows, true()))
+                 .order_by(*(to_page.traverse(order) for order in query.order_by)))
+    result = list(await connection.execute(statement))
+    total = result[0]._mapping[GATHERED_TOTAL]
+    if total > bound:
+        return None
+    rows = [row for row in result if row.id is not None]
+    if query.after is not None:
+        more = len(rows) > query.per_page
+        rows = rows[:query.per_page]
+    else:
         more = offset + len(rows) < total
     return FetchedPage(rows=rows, total=total, next_cursor=cursor_after(query, rows[-1]) if more and rows else None)
 

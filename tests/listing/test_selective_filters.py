@@ -31,7 +31,13 @@ def haystack(api: Api) -> dict[str, Any]:
 
 
 def gathered(statements: list[str]) -> bool:
-    return any("AS MATERIALIZED" in statement for statement in statements)
+    """Whether the page (the last statement a list sends) was sorted from the gathered matches."""
+    return "AS MATERIALIZED" in statements[-1]
+
+
+def searches(statements: list[str]) -> int:
+    """How many of the statements search by the name filter."""
+    return sum("name_lower LIKE" in statement for statement in statements)
 
 
 def test_a_selective_filter_is_sorted_from_its_matches(api, haystack, sent_statements):
@@ -40,8 +46,18 @@ def test_a_selective_filter_is_sorted_from_its_matches(api, haystack, sent_state
 
     body = responses[0].json()
     assert gathered(statements)
+    assert searches(statements) == 1  # the page and the total come from one statement
     assert [customer["id"] for customer in body["data"]] == [needle["id"] for needle in haystack["needles"]]
     assert body["meta"]["total"] == 2
+
+
+def test_a_selective_filter_past_its_last_page_still_has_its_total(api, haystack):
+    body = api.get("/customers", params={"filter[name]": "needle", "per_page": 1, "page": 3}).json()
+
+    assert (body["data"], body["meta"]["total"], body["meta"]["last_page"]) == ([], 2, 2)
+    assert body["links"]["next"] is None
+    assert api.get("/customers", params={"filter[name]": "needle", "per_page": 1, "page": 10**15}).json()[
+        "meta"]["total"] == 2
 
 
 @pytest.mark.parametrize("sort", ["created_at", "-created_at", "-updated_at"])
@@ -77,6 +93,10 @@ def test_a_filter_on_the_sort_column_walks_that_columns_index(api, haystack, sen
 def test_a_broad_filter_walks_the_sort_index(api, haystack, sent_statements):
     responses = []
     statements = sent_statements(lambda: responses.append(api.get("/customers", params={"filter[name]": "hay"})))
+    again = sent_statements(lambda: responses.append(api.get("/customers", params={"filter[name]": "hay"})))
 
     assert not gathered(statements)
-    assert responses[0].json()["meta"]["total"] == CUSTOMERS - 2
+    assert [response.json()["meta"]["total"] for response in responses] == [CUSTOMERS - 2] * 2
+    # The first request tried gathering, then counted, then walked; its total is remembered, so the
+    # same request again only walks.
+    assert (searches(statements), searches(again)) == (3, 1)

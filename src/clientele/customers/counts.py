@@ -173,24 +173,33 @@ class RememberedTotals:
 REMEMBERED = RememberedTotals(size=1024)
 
 
-async def exact_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str],
-                      rows: Select[Any]) -> int:
-    """The exact number of customers these filters match: from the counters where they answer it,
-    else `rows` (a count of the matching rows), on PostgreSQL remembered until the version moves.
+def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
+    return business_id, tuple(sorted(filters.items()))
+
+
+async def known_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> int | None:
+    """The exact number of customers these filters match, where it is known without counting rows:
+    from the counters, or (PostgreSQL) a count remembered at the business's current list version."""
+    if connection.dialect.name != "postgresql":
+        return None
+    statement = counter_statement(business_id, filters)
+    if statement is not None:
+        return int(await connection.scalar(statement) or 0)
+    key = remembered_key(business_id, filters)
+    if key not in REMEMBERED.entries:
+        return None
+    return REMEMBERED.get(key, int(await connection.scalar(select(list_version(business_id)))))
+
+
+async def count_and_remember(rows: Select[Any], *, connection: AsyncConnection, business_id: uuid.UUID,
+                             filters: dict[str, str]) -> int:
+    """`rows` (a count of the matching customers), remembered on PostgreSQL with the list version.
 
     The count and the version it was taken at are read in one statement, so in one snapshot: a
     later reader that sees the same version sees the same committed rows, and the same total.
     """
     if connection.dialect.name != "postgresql":
         return int(await connection.scalar(rows) or 0)
-    statement = counter_statement(business_id, filters)
-    if statement is not None:
-        return int(await connection.scalar(statement) or 0)
-    key = (business_id, tuple(sorted(filters.items())))
-    if key in REMEMBERED.entries:
-        remembered = REMEMBERED.get(key, int(await connection.scalar(select(list_version(business_id)))))
-        if remembered is not None:
-            return remembered
     version, total = (await connection.execute(select(list_version(business_id), rows.scalar_subquery()))).one()
-    REMEMBERED.put(key, int(version), int(total))
+    REMEMBERED.put(remembered_key(business_id, filters), int(version), int(total))
     return int(total)

@@ -1,6 +1,7 @@
 """Customers: listing, reading, writing, soft delete and restore, with field visibility by scope."""
 
 import uuid
+from functools import partial
 from typing import Any
 
 from fastapi import Request
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clientele.addresses import service as addresses_service
 from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
-from clientele.customers.counts import counted_total, exact_total
+from clientele.customers.counts import count_and_remember, counted_total, known_total
 from clientele.customers.models import customers
 from clientele.customers.schemas import CustomerInput
 from clientele.database import utcnow
@@ -21,7 +22,6 @@ from clientele.listing import (
     ListSpec,
     boolean_column_filter,
     boolean_filter,
-    count_statement,
     deleted_filter,
     email_filter,
     fetch_page,
@@ -151,14 +151,15 @@ async def find_customer(*, connection: AsyncConnection, business_id: uuid.UUID, 
 async def list_customers(*, connection: AsyncConnection, request: Request, principal: Principal,
                          query: ListQuery) -> dict[str, Any]:
     """One page of the business's customers, filtered, sorted and with includes."""
-    scope = [c.business_id == principal.business_id]
-    total = await exact_total(connection=connection, business_id=principal.business_id, filters=query.filters,
-                              rows=count_statement(select(customers), [*scope, *query.conditions]))
+    business_id = principal.business_id
+    total = await known_total(connection=connection, business_id=business_id, filters=query.filters)
     # How selective the filter is decides how its page is fetched, where that can matter (see fetch_page).
-    population = await counted_total(connection=connection, business_id=principal.business_id,
+    population = await counted_total(connection=connection, business_id=business_id,
                                      filters={}) if gathering_pays(query) else None
-    fetched = await fetch_page(connection=connection, query=query, base=select(customers), scope=scope,
-                               known_total=total, population=population)
+    fetched = await fetch_page(connection=connection, query=query, base=select(customers),
+                               scope=[c.business_id == business_id], known_total=total, population=population,
+                               count=partial(count_and_remember, connection=connection, business_id=business_id,
+                                             filters=query.filters))
     data = await serialize_with_includes(connection=connection, principal=principal, rows=fetched.rows,
                                          includes=query.includes)
     return page_body(request=request, data=data, fetched=fetched, query=query)
