@@ -502,16 +502,23 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
     if query.after is not None:
         # One row more than the page tells whether another page follows, whatever the total says
         # about rows before the cursor.
-        rows = list(await connection.execute(ordered.limit(query.per_page + 1)))
+        return paged(query, list(await connection.execute(ordered.limit(query.per_page + 1))), total, offset=0)
+    offset = (query.page - 1) * query.per_page
+    if offset >= total:
+        # Past the last row (or no rows at all): nothing to fetch, and an offset this large
+        # could overflow the database's integer.
+        return FetchedPage(rows=[], total=total, next_cursor=None)
+    return paged(query, list(await connection.execute(ordered.limit(query.per_page).offset(offset))), total,
+                 offset=offset)
+
+
+def paged(query: ListQuery, rows: list[Any], total: int, *, offset: int) -> FetchedPage:
+    """The page of these rows: by cursor, they are the page and one more row if another page
+    follows; by offset, the page's rows from `offset`."""
+    if query.after is not None:
         more = len(rows) > query.per_page
         rows = rows[:query.per_page]
     else:
-        offset = (query.page - 1) * query.per_page
-        if offset >= total:
-            # Past the last row (or no rows at all): nothing to fetch, and an offset this large
-            # could overflow the database's integer.
-            return FetchedPage(rows=[], total=total, next_cursor=None)
-        rows = list(await connection.execute(ordered.limit(query.per_page).offset(offset)))
         more = offset + len(rows) < total
     return FetchedPage(rows=rows, total=total, next_cursor=cursor_after(query, rows[-1]) if more and rows else None)
 
@@ -547,13 +554,7 @@ async def gathered_page(*, connection: AsyncConnection, query: ListQuery, matchi
     total = result[0]._mapping[GATHERED_TOTAL]
     if total > bound:
         return None
-    rows = [row for row in result if row.id is not None]
-    if query.after is not None:
-        more = len(rows) > query.per_page
-        rows = rows[:query.per_page]
-    else:
-        more = offset + len(rows) < total
-    return FetchedPage(rows=rows, total=total, next_cursor=cursor_after(query, rows[-1]) if more and rows else None)
+    return paged(query, [row for row in result if row.id is not None], total, offset=offset)
 
 
 def page_body(*, request: Request, data: list[dict[str, Any]], fetched: FetchedPage,
