@@ -20,7 +20,21 @@ from typing import Any, Generic, TypeVar
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, ColumnElement, Select, and_, false, func, literal, or_, select, true, tuple_
+from sqlalchemy import (
+    CTE,
+    Column,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import iterate
@@ -481,35 +495,62 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
     all there, they give the total and the page in one statement, and the filter's index is
     searched once instead of twice.
     """
+    scope = list(scope)
     conditions = [*scope, *query.conditions]
-    matching = base.where(*conditions)
     bound = int(population * GATHERED_SHARE) if population and gathering_pays(query) else None
     if known_total is None and bound:
-        gathered = await gathered_page(connection=connection, query=query, matching=matching, bound=bound)
+        gathered = await gathered_page(connection=connection, query=query, base=base, scope=scope, bound=bound)
         if gathered is not None:
             return gathered
     total = known_total
     if total is None:
         statement = count_statement(base, conditions)
         total = await count(statement) if count is not None else await connection.scalar(statement) or 0
-    if query.after is not None:
-        matching = matching.where(after_condition(query.sort, query.after))
-    ordered = matching.order_by(*query.order_by)
-    if bound is not None and total <= bound:
-        matches = matching.cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
-        to_matches = ClauseAdapter(matches)
-        ordered = select(matches).order_by(*(to_matches.traverse(order) for order in query.order_by))
-    if query.after is not None:
+    if query.after is None:
+        offset = (query.page - 1) * query.per_page
+        if offset >= total:
+            # Past the last row (or no rows at all): nothing to fetch, and an offset this large
+            # could overflow the database's integer.
+            return FetchedPage(rows=[], total=total, next_cursor=None)
+        limit = query.per_page
+    else:
         # One row more than the page tells whether another page follows, whatever the total says
         # about rows before the cursor.
-        return paged(query, list(await connection.execute(ordered.limit(query.per_page + 1))), total, offset=0)
-    offset = (query.page - 1) * query.per_page
-    if offset >= total:
-        # Past the last row (or no rows at all): nothing to fetch, and an offset this large
-        # could overflow the database's integer.
-        return FetchedPage(rows=[], total=total, next_cursor=None)
-    return paged(query, list(await connection.execute(ordered.limit(query.per_page).offset(offset))), total,
-                 offset=offset)
+        limit, offset = query.per_page + 1, 0
+    if bound is not None and total <= bound:
+        page_keys = sorted_keys(query, gathered_keys(query, base.where(*conditions)), limit=limit, offset=offset)
+        statement = rows_of(query, base, scope, page_keys)
+    else:
+        matching = base.where(*conditions)
+        if query.after is not None:
+            matching = matching.where(after_condition(query.sort, query.after))
+        statement = matching.order_by(*query.order_by).limit(limit).offset(offset)
+    return paged(query, list(await connection.execute(statement)), total, offset=offset)
+
+
+def gathered_keys(query: ListQuery, matching: Select[Any], *, at_most: int | None = None) -> CTE:
+    """The sort keys (the last is the id) of the matching rows, gathered apart from the rows:
+    sorting them moves a few bytes a row, not whole rows."""
+    keys = matching.with_only_columns(*(key.column for key in query.sort))
+    if at_most is not None:
+        keys = keys.limit(at_most)
+    return keys.cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def sorted_keys(query: ListQuery, keys: CTE, *, limit: int, offset: int) -> Subquery:
+    """The page's keys: those after the cursor, if any, in sort order, from `offset`."""
+    to_keys = ClauseAdapter(keys)
+    page = select(keys)
+    if query.after is not None:
+        page = page.where(to_keys.traverse(after_condition(query.sort, query.after)))
+    return (page.order_by(*(to_keys.traverse(order) for order in query.order_by))
+            .limit(limit).offset(offset).subquery("page_keys"))
+
+
+def rows_of(query: ListQuery, base: Select[Any], scope: list[ColumnElement[bool]], page_keys: Subquery) -> Select[Any]:
+    """The rows of `base` with these keys, by id, in sort order."""
+    id_column = query.sort[-1].column
+    return base.join(page_keys, id_column == page_keys.c[id_column.name]).where(*scope).order_by(*query.order_by)
 
 
 def paged(query: ListQuery, rows: list[Any], total: int, *, offset: int) -> FetchedPage:
@@ -526,29 +567,26 @@ def paged(query: ListQuery, rows: list[Any], total: int, *, offset: int) -> Fetc
 GATHERED_TOTAL = "gathered_total"
 
 
-async def gathered_page(*, connection: AsyncConnection, query: ListQuery, matching: Select[Any],
-                        bound: int) -> FetchedPage | None:
+async def gathered_page(*, connection: AsyncConnection, query: ListQuery, base: Select[Any],
+                        scope: list[ColumnElement[bool]], bound: int) -> FetchedPage | None:
     """The page and the total of a filter that matches at most `bound` rows, from one statement
-    that gathers up to `bound + 1` matches; None where it matches more (nothing is then known).
+    that gathers the keys of up to `bound + 1` matches; None where it matches more (nothing is
+    then known).
 
     The statement always returns a row, with the total, even where the page is empty: the page
     is joined to a single row.
     """
-    matches = matching.limit(bound + 1).cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
-    to_matches = ClauseAdapter(matches)
-    page = select(matches)
+    keys = gathered_keys(query, base.where(*scope, *query.conditions), at_most=bound + 1)
     if query.after is not None:
-        page = page.where(to_matches.traverse(after_condition(query.sort, query.after)))
         limit, offset = query.per_page + 1, 0
     else:
         # No page starts beyond the gathered rows, and the offset stays within the database's integer.
         limit, offset = query.per_page, min((query.page - 1) * query.per_page, bound + 1)
-    page_rows = (page.order_by(*(to_matches.traverse(order) for order in query.order_by))
-                 .limit(limit).offset(offset).subquery("page"))
-    to_page = ClauseAdapter(page_rows)
-    counted = select(func.count()).select_from(matches).scalar_subquery().label(GATHERED_TOTAL)
+    page = rows_of(query, base, scope, sorted_keys(query, keys, limit=limit, offset=offset)).subquery("page")
+    to_page = ClauseAdapter(page)
+    counted = select(func.count()).select_from(keys).scalar_subquery().label(GATHERED_TOTAL)
     one_row = select(literal(1).label("one")).subquery("one_row")
-    statement = (select(counted, *page_rows.c).select_from(one_row.outerjoin(page_rows, true()))
+    statement = (select(counted, *page.c).select_from(one_row.outerjoin(page, true()))
                  .order_by(*(to_page.traverse(order) for order in query.order_by)))
     result = list(await connection.execute(statement))
     total = result[0]._mapping[GATHERED_TOTAL]
