@@ -100,3 +100,15 @@ def test_a_broad_filter_walks_the_sort_index(api, haystack, sent_statements):
     # The first request tried gathering, then counted, then walked; its total is remembered, so the
     # same request again only walks.
     assert (searches(statements), searches(again)) == (3, 1)
+
+
+def test_a_selective_filter_sorted_by_a_repeated_key_pages_by_its_first_use(api, haystack, sent_statements):
+    params = {"filter[name]": "needle", "sort": "-created_at,created_at", "per_page": 1}
+    first, second = [], []
+
+    statements = sent_statements(lambda: first.append(api.get("/customers", params=params).json()))
+    second.append(api.get("/customers", params=params | {"cursor": first[0]["meta"]["next_cursor"]}).json())
+
+    assert gathered(statements)
+    assert [first[0]["data"][0]["id"], second[0]["data"][0]["id"]] == [needle["id"] for needle in
+                                                                       reversed(haystack["needles"])]
