@@ -180,14 +180,11 @@ def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
 async def known_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> int | None:
     """The exact number of customers these filters match, where it is known without counting rows:
     from the counters, or (PostgreSQL) a count remembered at the business's current list version."""
-    if connection.dialect.name != "postgresql":
-        return None
-    statement = counter_statement(business_id, filters)
-    if statement is not None:
-        return int(await connection.scalar(statement) or 0)
+    total = await counted_total(connection=connection, business_id=business_id, filters=filters)
     key = remembered_key(business_id, filters)
-    if key not in REMEMBERED.entries:
-        return None
+    # Only counts made on PostgreSQL are remembered (count_and_remember).
+    if total is not None or key not in REMEMBERED.entries:
+        return total
     return REMEMBERED.get(key, int(await connection.scalar(select(list_version(business_id)))))
 
 
