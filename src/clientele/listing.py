@@ -164,9 +164,9 @@ def substring_filter(column: Column[Any], what: str) -> Filter:
     )
 
 
-def lowered_contains(lowered: Column[Any], value: str) -> ColumnElement[bool]:
-    """`value` is a case-insensitive substring of the column `lowered` holds lowered: ILIKE's
-    match, which lowers both sides, without lowering each row as it is read."""
+def lowered_contains(lowered: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    """`value` is a case-insensitive substring of `lowered`, a lowered text: ILIKE's match, which
+    lowers both sides, without lowering each row as it is read where `lowered` is stored so."""
     return lowered.like(func.lower(literal(f"%{escape_like(value)}%")), escape="\\")
 
 
@@ -191,7 +191,7 @@ def email_filter(lowered: Column[Any], column: Column[Any]) -> Filter:
         # The whole value is checked on `lower(column)`, which no index covers, so that the
         # index is asked for the local part only.
         return and_(lowered_contains(lowered, local_part),
-                    func.lower(column).like(func.lower(literal(f"%{escape_like(value)}%")), escape="\\"))
+                    lowered_contains(func.lower(column), value))
 
     return Filter(build=build, description="Case-insensitive substring of the email.")
 
