@@ -132,14 +132,6 @@ def counter_statement(business_id: uuid.UUID, filters: dict[str, str]) -> Select
     return business_counters(business_id, "active", minus=counter)
 
 
-async def counted_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> int | None:
-    """The exact total from the counters, or None where they cannot answer."""
-    if connection.dialect.name != "postgresql":
-        return None
-    statement = counter_statement(business_id, filters)
-    return None if statement is None else int(await connection.scalar(statement) or 0)
-
-
 def list_version(business_id: uuid.UUID) -> ScalarSelect[Any]:
     """The business's customer list version: it moves with every committed write to its customers,
     their tag links or its tags."""
@@ -177,15 +169,29 @@ def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
     return business_id, tuple(sorted(filters.items()))
 
 
-async def known_total(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> int | None:
+async def known_totals(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str],
+                       population: bool) -> tuple[int | None, int | None]:
     """The exact number of customers these filters match, where it is known without counting rows:
-    from the counters, or (PostgreSQL) a count remembered at the business's current list version."""
-    total = await counted_total(connection=connection, business_id=business_id, filters=filters)
+    from the counters, or (PostgreSQL) a count remembered at the business's current list version;
+    and, if `population`, the business's active customers. None where unknown. One statement reads
+    whatever of these is needed."""
+    if connection.dialect.name != "postgresql":
+        return None, None
+    counter = counter_statement(business_id, filters)
     key = remembered_key(business_id, filters)
     # Only counts made on PostgreSQL are remembered (count_and_remember).
-    if total is not None or key not in REMEMBERED.entries:
-        return total
-    return REMEMBERED.get(key, int(await connection.scalar(select(list_version(business_id)))))
+    read = {
+        "total": None if counter is None else counter.scalar_subquery(),
+        "version": list_version(business_id) if counter is None and key in REMEMBERED.entries else None,
+        "population": business_counters(business_id, "active").scalar_subquery() if population else None,
+    }
+    wanted = [column.label(name) for name, column in read.items() if column is not None]
+    found = (await connection.execute(select(*wanted))).one()._mapping if wanted else {}
+    total = found.get("total")
+    if "version" in found:
+        total = REMEMBERED.get(key, int(found["version"]))
+    return (None if total is None and counter is None else int(total or 0),
+            None if "population" not in found else int(found["population"] or 0))
 
 
 async def count_and_remember(rows: Select[Any], *, connection: AsyncConnection, business_id: uuid.UUID,

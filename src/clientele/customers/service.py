@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clientele.addresses import service as addresses_service
 from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
-from clientele.customers.counts import count_and_remember, counted_total, known_total
+from clientele.customers.counts import count_and_remember, known_totals
 from clientele.customers.models import customers
 from clientele.customers.schemas import CustomerInput
 from clientele.database import utcnow
@@ -152,10 +152,9 @@ async def list_customers(*, connection: AsyncConnection, request: Request, princ
                          query: ListQuery) -> dict[str, Any]:
     """One page of the business's customers, filtered, sorted and with includes."""
     business_id = principal.business_id
-    total = await known_total(connection=connection, business_id=business_id, filters=query.filters)
     # How selective the filter is decides how its page is fetched, where that can matter (see fetch_page).
-    population = await counted_total(connection=connection, business_id=business_id,
-                                     filters={}) if gathering_pays(query) else None
+    total, population = await known_totals(connection=connection, business_id=business_id, filters=query.filters,
+                                           population=gathering_pays(query))
     fetched = await fetch_page(connection=connection, query=query, base=select(customers),
                                scope=[c.business_id == business_id], known_total=total, population=population,
                                count=partial(count_and_remember, connection=connection, business_id=business_id,
