@@ -461,6 +461,10 @@ def cursor_after(query: ListQuery, row: Any) -> str:
 # A filter matching at most this share of a list's rows is served by gathering its matches and
 # sorting them, rather than by walking the sort's index until a page of matches turns up.
 GATHERED_SHARE = 0.01
+# Before gathering matches whose total it knows, a page first walks the sort's index, where that
+# is expected to read no more rows than gathering would: reading at most this many times the
+# rows it would read were the matches spread evenly, then giving up (they are bunched elsewhere).
+WALK_SLACK = 4
 
 
 def gathering_pays(query: ListQuery) -> bool:
@@ -493,7 +497,10 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
     customers, in creation order), that walk reads most of the index for one page. Where the
     total is not known yet, the matches are gathered first, up to that share: if they are
     all there, they give the total and the page in one statement, and the filter's index is
-    searched once instead of twice.
+    searched once instead of twice. Where the total is known and not so small that gathering
+    reads fewer rows than a walk would, the walk is tried first, bounded (`WALK_SLACK`): a
+    selective filter on a large list is then found in a stretch of the sort's index, not
+    fetched row by row from all over the table.
     """
     scope = list(scope)
     conditions = [*scope, *query.conditions]
@@ -518,6 +525,13 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
         # about rows before the cursor.
         limit, offset = query.per_page + 1, 0
     if bound is not None and total <= bound:
+        # Read in order, a walk's rows lie together; gathered, each match is a row of its own.
+        walk = math.ceil((offset + limit) * population / total) if total else None
+        if walk is not None and walk <= total:
+            walked = await walked_page(connection=connection, query=query, base=base, scope=scope, total=total,
+                                       rows_read=WALK_SLACK * walk, limit=limit, offset=offset)
+            if walked is not None:
+                return walked
         page_keys = sorted_keys(query, gathered_keys(query, base.where(*conditions)), limit=limit, offset=offset)
         statement = rows_of(query, base, scope, page_keys)
     else:
@@ -526,6 +540,26 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
             matching = matching.where(after_condition(query.sort, query.after))
         statement = matching.order_by(*query.order_by).limit(limit).offset(offset)
     return paged(query, list(await connection.execute(statement)), total, offset=offset)
+
+
+async def walked_page(*, connection: AsyncConnection, query: ListQuery, base: Select[Any],
+                      scope: list[ColumnElement[bool]], total: int, rows_read: int, limit: int,
+                      offset: int) -> FetchedPage | None:
+    """The page found among the first `rows_read` rows of the list in sort order (after the cursor,
+    if any); None where they do not hold the whole page."""
+    walk = base.where(*scope)
+    if query.after is not None:
+        walk = walk.where(after_condition(query.sort, query.after))
+    walked = walk.order_by(*query.order_by).limit(rows_read).subquery("walked")
+    to_walked = ClauseAdapter(walked)
+    statement = (select(walked).where(*(to_walked.traverse(condition) for condition in query.conditions))
+                 .order_by(*(to_walked.traverse(order) for order in query.order_by)).limit(limit).offset(offset))
+    rows = list(await connection.execute(statement))
+    # Fewer rows than asked for could be the last page, but a walk is only tried where the
+    # matches are many times a page (fetch_page), so they are the walk running out.
+    if len(rows) < limit:
+        return None
+    return paged(query, rows, total, offset=offset)
 
 
 def gathered_keys(query: ListQuery, matching: Select[Any], *, at_most: int | None = None) -> CTE:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import Api, new_business, new_token
 
+from clientele import listing
 from clientele.customers.models import customers
 
 CUSTOMERS = 210  # so that 2 matches are under 1%
@@ -112,3 +113,85 @@ def test_a_selective_filter_sorted_by_a_repeated_key_pages_by_its_first_use(api,
     assert gathered(statements)
     assert [first[0]["data"][0]["id"], second[0]["data"][0]["id"]] == [needle["id"] for needle in
                                                                        reversed(haystack["needles"])]
+
+
+SHELF = 60  # customers, a third of them in each of two tags
+
+
+@pytest.fixture(scope="module")
+def shelf(client: TestClient, database_url: str) -> dict[str, Any]:
+    """A business whose customers carry a tag spread evenly along their creation order (every
+    third customer) and a tag bunched at its end (the last twenty)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite walks the sort's index for every filter: it has no counters to judge a filter by")
+    business = new_business(client)
+    api = Api(client, new_token(client, business).token, business)
+    spread, bunched = api.make_tag(), api.make_tag()
+    made = []
+    for index in range(SHELF):
+        tags = ([{"id": spread["id"]}] if index % 3 == 0 else []) + (
+            [{"id": bunched["id"]}] if index >= SHELF - SHELF // 3 else [])
+        made.append(api.make_customer(name=f"Shelf {index}", tags=tags))
+    return {"api": api, "spread": spread["id"], "bunched": bunched["id"], "all": made}
+
+
+@pytest.fixture
+def half_gathered(monkeypatch):
+    """Filters matching up to half the customers count as selective: a third of sixty is then one."""
+    monkeypatch.setattr(listing, "GATHERED_SHARE", 0.5)
+
+
+def walked(statements: list[str]) -> bool:
+    """Whether a statement read a bounded stretch of the list in sort order."""
+    return any("AS walked" in statement for statement in statements)
+
+
+def ids(body: dict[str, Any]) -> list[str]:
+    return [customer["id"] for customer in body["data"]]
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at"])
+def test_a_selective_filter_spread_along_the_sort_is_found_by_a_bounded_walk(shelf, half_gathered,
+                                                                             sent_statements, sort):
+    api, params = shelf["api"], {"filter[tags.id]": shelf["spread"], "per_page": 2, "sort": sort}
+    expected = [customer["id"] for customer in shelf["all"][::3]]
+    if sort.startswith("-"):
+        expected.reverse()
+    pages = []
+
+    statements = sent_statements(lambda: pages.append(api.get("/customers", params=params).json()))
+    pages.append(api.get("/customers", params=params | {"cursor": pages[0]["meta"]["next_cursor"]}).json())
+
+    assert walked(statements) and not gathered(statements)
+    assert [ids(page) for page in pages] == [expected[:2], expected[2:4]]
+    assert [page["meta"]["total"] for page in pages] == [SHELF // 3] * 2
+
+
+def test_a_selective_filter_bunched_away_from_the_sort_start_is_gathered_after_the_walk(shelf, half_gathered,
+                                                                                     sent_statements):
+    api = shelf["api"]
+    bunched = [customer["id"] for customer in shelf["all"][-(SHELF // 3):]]
+    pages = []
+
+    from_start = sent_statements(lambda: pages.append(api.get("/customers", params={
+        "filter[tags.id]": shelf["bunched"], "per_page": 2, "sort": "created_at"}).json()))
+    from_end = sent_statements(lambda: pages.append(api.get("/customers", params={
+        "filter[tags.id]": shelf["bunched"], "per_page": 2, "sort": "-created_at"}).json()))
+
+    # From the oldest, the walk's stretch holds none of them: the matches are gathered.
+    assert walked(from_start) and gathered(from_start)
+    assert walked(from_end) and not gathered(from_end)
+    assert [ids(page) for page in pages] == [bunched[:2], bunched[::-1][:2]]
+    assert [page["meta"]["total"] for page in pages] == [SHELF // 3] * 2
+
+
+def test_a_selective_filter_too_sparse_for_a_walk_is_gathered_at_once(shelf, half_gathered, sent_statements):
+    api = shelf["api"]
+    responses = []
+
+    # Page 3 of 5 ends at the 15th of 20 matches: a walk would read most of the list.
+    statements = sent_statements(lambda: responses.append(api.get("/customers", params={
+        "filter[tags.id]": shelf["spread"], "per_page": 5, "page": 3}).json()))
+
+    assert gathered(statements) and not walked(statements)
+    assert ids(responses[0]) == [customer["id"] for customer in shelf["all"][::3]][10:15]
