@@ -12,7 +12,7 @@ from clientele.delivery_zones import service
 from clientele.delivery_zones.schemas import DeliveryZoneInput, DeliveryZoneOut
 from clientele.errors import error_responses
 from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
-from clientele.listing import ListQuery, Page, list_query_dependency, openapi_parameters
+from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
 from clientele.versions import ETAG_DOCS, record_response, require_version
 from clientele.wire import Data, JSONResponse
@@ -22,6 +22,8 @@ router = APIRouter(prefix="/delivery_zones", tags=["delivery zones"])
 Body = Annotated[dict[str, Any], Depends(json_object)]
 Reader = Annotated[Principal, Depends(require_scope(scope.GENERAL_READ))]
 Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
+# A zone has nothing to include: any `include` is refused (400), as on the list.
+NoIncludes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_SPEC))]
 
 
 async def existing_zone(request: Request, zone_id: str, principal: Authenticated, connection: Connection) -> Any:
@@ -49,8 +51,8 @@ async def list_zones(request: Request, principal: Reader,
 
 @router.get("/{zone_id}", summary="Get a delivery zone",
             description="Scope: `general.read`. Deleted zones are returned too, with `deleted_at`.",
-            response_model=Data[DeliveryZoneOut], responses=error_responses(401, 403, 404, 412, 503) | ETAG_DOCS)
-async def get_zone(principal: Reader, zone: Zone) -> Response:
+            response_model=Data[DeliveryZoneOut], responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS)
+async def get_zone(principal: Reader, _: NoIncludes, zone: Zone) -> Response:
     return record_response(zone, service.serialize_zone(zone))
 
 
@@ -59,7 +61,7 @@ async def get_zone(principal: Reader, zone: Zone) -> Response:
              response_model=Data[DeliveryZoneOut],
              responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
              openapi_extra=request_body_docs(DeliveryZoneInput))
-async def create_zone(request: Request, principal: Writer, idempotency: Idempotency, body: Body,
+async def create_zone(request: Request, principal: Writer, _: NoIncludes, idempotency: Idempotency, body: Body,
                       connection: Connection) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
@@ -74,7 +76,7 @@ async def create_zone(request: Request, principal: Writer, idempotency: Idempote
             response_model=Data[DeliveryZoneOut],
             responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=request_body_docs(DeliveryZoneInput))
-async def update_zone(principal: Writer, body: Body, zone: Zone, connection: Connection) -> Response:
+async def update_zone(principal: Writer, _: NoIncludes, body: Body, zone: Zone, connection: Connection) -> Response:
     stored = await service.update_zone(connection=connection, row=zone, body=body)
     return record_response(stored.row, stored.body)
 

@@ -10,7 +10,7 @@ from clientele.auth.service import Principal
 from clientele.database import Connection
 from clientele.errors import error_responses
 from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
-from clientele.listing import ListQuery, Page, list_query_dependency, openapi_parameters
+from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.tags import service
 from clientele.tags.schemas import TagInput, TagOut
 from clientele.validation import json_object, request_body_docs
@@ -22,6 +22,8 @@ router = APIRouter(prefix="/tags", tags=["tags"])
 Body = Annotated[dict[str, Any], Depends(json_object)]
 Reader = Annotated[Principal, Depends(require_scope(scope.GENERAL_READ))]
 Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
+# A tag has nothing to include: any `include` is refused (400), as on the list.
+NoIncludes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_SPEC))]
 
 
 async def existing_tag(request: Request, tag_id: str, principal: Authenticated, connection: Connection) -> Any:
@@ -46,8 +48,8 @@ async def list_tags(request: Request, principal: Reader,
 
 
 @router.get("/{tag_id}", summary="Get a tag", description="Scope: `general.read`.", response_model=Data[TagOut],
-            responses=error_responses(401, 403, 404, 412, 503) | ETAG_DOCS)
-async def get_tag(principal: Reader, tag: Tag) -> Response:
+            responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS)
+async def get_tag(principal: Reader, _: NoIncludes, tag: Tag) -> Response:
     return record_response(tag, service.serialize_tag(tag))
 
 
@@ -55,7 +57,7 @@ async def get_tag(principal: Reader, tag: Tag) -> Response:
              response_model=Data[TagOut],
              responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
              openapi_extra=request_body_docs(TagInput))
-async def create_tag(request: Request, principal: Writer, idempotency: Idempotency, body: Body,
+async def create_tag(request: Request, principal: Writer, _: NoIncludes, idempotency: Idempotency, body: Body,
                      connection: Connection) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
@@ -69,7 +71,7 @@ async def create_tag(request: Request, principal: Writer, idempotency: Idempoten
             response_model=Data[TagOut],
             responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=request_body_docs(TagInput))
-async def update_tag(principal: Writer, body: Body, tag: Tag, connection: Connection) -> Response:
+async def update_tag(principal: Writer, _: NoIncludes, body: Body, tag: Tag, connection: Connection) -> Response:
     stored = await service.update_tag(connection=connection, row=tag, body=body)
     return record_response(stored.row, stored.body)
 
