@@ -249,7 +249,7 @@ def remove_created(url: str, business_ids: list[uuid.UUID]) -> int:
 
 def move_list_version(url: str, business_id: uuid.UUID) -> None:
     """A write to one of the business's customers that changes nothing a client sees, but moves the
-    business's list version, as any real write does: the next list counts its total again."""
+    version of its list segment, as any real write does: the next list counts that segment again."""
     execute(url, f"UPDATE customers SET name = name WHERE business_id = '{business_id}' AND id = "
                  f"(SELECT id FROM customers WHERE business_id = '{business_id}' LIMIT 1)")
 

@@ -476,28 +476,29 @@ def gathering_pays(query: ListQuery) -> bool:
         element is sort_column for condition in query.conditions for element in iterate(condition))
 
 
-def count_statement(base: Select[Any], conditions: Iterable[ColumnElement[bool]]) -> Select[Any]:
-    """The number of rows of `base` that meet the conditions."""
-    return select(func.count()).select_from(base.where(*conditions).order_by(None).subquery())
+def count_statement(matching: Select[Any]) -> Select[Any]:
+    """The number of rows `matching` selects."""
+    return select(func.count()).select_from(matching.order_by(None).subquery())
 
 
 async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Select[Any],
                      scope: Iterable[ColumnElement[bool]], known_total: int | None = None,
-                     population: int | None = None,
+                     population: int | None = None, at_least: int = 0,
                      count: Callable[[Select[Any]], Awaitable[int]] | None = None) -> FetchedPage:
     """One page of rows of `base`, the total count and the next page's cursor, under the tenant
     `scope` and the filters; by keyset after `query.after` when given, else by offset.
 
     `known_total` is an exact total the caller already has (e.g. from counters); without it
-    the matching rows are counted, by `count` where given (it runs the count statement it is
-    handed). `population`, where the caller knows it, is how many rows the list has
+    the matching rows are counted, by `count` where given (it counts the rows of the statement
+    it is handed). `population`, where the caller knows it, is how many rows the list has
     unfiltered: a page of a filter that matches at most `GATHERED_SHARE` of them is sorted
     from its gathered matches (PostgreSQL). The planner would rather walk the sort's index,
     expecting matches spread evenly along it; where they are not (recently updated
     customers, in creation order), that walk reads most of the index for one page. Where the
     total is not known yet, the matches are gathered first, up to that share: if they are
     all there, they give the total and the page in one statement, and the filter's index is
-    searched once instead of twice. Where the total is known and not so small that gathering
+    searched once instead of twice, unless `at_least` (matches the caller knows of) is already
+    more than that share. Where the total is known and not so small that gathering
     reads fewer rows than a walk would, the walk is tried first, bounded (`WALK_SLACK`): a
     selective filter on a large list is then found in a stretch of the sort's index, not
     fetched row by row from all over the table.
@@ -505,14 +506,14 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery, base: Sel
     scope = list(scope)
     conditions = [*scope, *query.conditions]
     bound = int(population * GATHERED_SHARE) if population and gathering_pays(query) else None
-    if known_total is None and bound:
+    if known_total is None and bound and at_least <= bound:
         gathered = await gathered_page(connection=connection, query=query, base=base, scope=scope, bound=bound)
         if gathered is not None:
             return gathered
     total = known_total
     if total is None:
-        statement = count_statement(base, conditions)
-        total = await count(statement) if count is not None else await connection.scalar(statement) or 0
+        matching = base.where(*conditions)
+        total = await count(matching) if count is not None else await connection.scalar(count_statement(matching)) or 0
     if query.after is None:
         offset = (query.page - 1) * query.per_page
         if offset >= total:

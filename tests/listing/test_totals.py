@@ -1,8 +1,13 @@
 """`meta.total` is exact for every filter, whether the database counts rows or reads counters."""
 
-import pytest
+import re
+import uuid
 
-from clientele.customers.counts import RememberedTotals
+import pytest
+from sqlalchemy import select
+from tests.conftest import run_in_app
+
+from clientele.customers.counts import SEGMENTS, RememberedTotals, customer_list_versions
 from clientele.customers.models import customers
 
 BOOLEAN_FILTERS = ("is_blacklisted", "is_house_account_enabled", "is_loyalty_enabled", "has_orders")
@@ -251,12 +256,77 @@ def test_a_counted_total_is_remembered_until_a_write_on_postgresql(api, other_ap
     assert [response.json()["meta"]["total"] for response in first + again + after_write] == [1, 1, 1, 2]
 
 
-def test_remembered_totals_answer_only_at_their_version_and_keep_the_most_recently_used():
+def test_remembered_totals_answer_per_segment_at_its_version_and_keep_the_most_recently_used():
     remembered = RememberedTotals(size=2)
-    remembered.put("a", 7, 100)
-    remembered.put("b", 7, 200)
+    versions = dict.fromkeys(range(SEGMENTS), 1)
+    remembered.put("a", dict.fromkeys(range(SEGMENTS), (1, 10)))
+    remembered.put("b", {0: (0, 5)})
 
-    assert (remembered.get("a", 7), remembered.get("a", 8)) == (100, None)
-    remembered.put("c", 7, 300)  # "b" was used least recently
+    assert remembered.split("a", versions) == (10 * SEGMENTS, ())
+    assert remembered.split("a", versions | {3: 2, 9: 2}) == (10 * (SEGMENTS - 2), (3, 9))
+    remembered.put("a", {3: (2, 7)})
+    assert remembered.split("a", versions | {3: 2, 9: 2}) == (10 * (SEGMENTS - 2) + 7, (9,))
+    # A segment never written has no version yet (0): its count stands until it has one.
+    assert remembered.split("b", {}) == (5, tuple(range(1, SEGMENTS)))
+    assert remembered.split("b", {0: 1}) == (0, tuple(range(SEGMENTS)))
 
-    assert (remembered.get("a", 7), remembered.get("b", 7), remembered.get("c", 7)) == (100, None, 300)
+    remembered.put("c", {0: (0, 1)})  # "a" was used least recently
+    assert ("a" in remembered, "b" in remembered, "c" in remembered) == (False, True, True)
+
+
+def segment_of(customer_id: str) -> int:
+    """The customer's list segment, from its id (migration 0009)."""
+    return uuid.UUID(customer_id).bytes[15] & (SEGMENTS - 1)
+
+
+def segment_versions(client, business_id) -> dict[int, int]:
+    async def work(connection) -> dict[int, int]:
+        rows = await connection.execute(select(customer_list_versions.c.slot, customer_list_versions.c.version)
+                                        .where(customer_list_versions.c.business_id == business_id))
+        return dict(rows.all())
+
+    return run_in_app(client, work)
+
+
+def moved(before: dict[int, int], after: dict[int, int]) -> set[int]:
+    return {segment for segment in range(SEGMENTS) if before.get(segment, 0) != after.get(segment, 0)}
+
+
+def test_a_write_moves_the_version_of_its_customers_segments_only_on_postgresql(api, client, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows every time")
+    tag = api.make_tag()
+    versions = [segment_versions(client, api.business_id)]
+
+    made = api.make_customer(name="Ann")
+    versions.append(segment_versions(client, api.business_id))
+    assert api.put(f"/customers/{made['id']}", json={"tags": [{"id": tag["id"]}]}).status_code == 200
+    versions.append(segment_versions(client, api.business_id))
+    assert api.delete(f"/tags/{tag['id']}").status_code == 204
+    versions.append(segment_versions(client, api.business_id))
+
+    assert moved(versions[0], versions[1]) == {segment_of(made["id"])}
+    assert moved(versions[1], versions[2]) == {segment_of(made["id"])}
+    assert moved(versions[2], versions[3]) == set(range(SEGMENTS))  # a tag may be on anyone
+
+
+def counted_segments(statements: list[str]) -> int | None:
+    """How many segments the count statement counted (None: all of them, no segment named)."""
+    [count] = [statement for statement in statements if "count(*)" in statement.lower()]
+    found = re.search(r"& 63\) IN \(([^)]*)\)", count)
+    return None if found is None else found[1].count(",") + 1
+
+
+def test_after_a_write_only_the_moved_segments_are_counted_again_on_postgresql(api, database_url, sent_statements):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows every time")
+    made = [api.make_customer(name=f"Match {number}") for number in range(6)]
+    by_name = {"filter[name]": "match"}
+    responses = []
+
+    first = sent_statements(lambda: responses.append(api.get("/customers", params=by_name)))
+    assert api.put(f"/customers/{made[0]['id']}", json={"name": "Renamed"}).status_code == 200
+    after_write = sent_statements(lambda: responses.append(api.get("/customers", params=by_name)))
+
+    assert (counted_segments(first), counted_segments(after_write)) == (None, 1)
+    assert [response.json()["meta"]["total"] for response in responses] == [6, 5]

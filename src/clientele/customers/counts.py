@@ -9,22 +9,26 @@ which spreads concurrent writers over 16 row locks, and a read sums the slots. T
 are written in the same transaction as the rows, so a total read from them is exact in the
 reader's snapshot.
 
-A total no counter answers is counted row by row, and remembered with the business's list
-version (migration 0008) it was counted at: a client paging through a filter, or a sync
-walking a million customers by cursor, asks for the same total on every page, and gets it
-without a recount until a write moves the version.
+A total no counter answers is counted row by row, per list segment (a 64th of the business's
+customers, by id), and each segment's count is remembered with the segment's version
+(migrations 0008, 0009) it was counted at: a client paging through a filter, or a sync walking
+a million customers by cursor, asks for the same total on every page, and gets it without a
+recount; after a write, only the segments it wrote in are counted again.
 
 SQLite counts rows every time: at a laptop's scale that is fast enough and needs no triggers.
 """
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
+    ColumnElement,
     Integer,
     MetaData,
     ScalarSelect,
@@ -33,12 +37,14 @@ from sqlalchemy import (
     Table,
     Uuid,
     func,
+    literal_column,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clientele.listing import parse_boolean, parse_ids, parse_integer
+from clientele.customers.models import customers
+from clientele.listing import count_statement, parse_boolean, parse_ids, parse_integer
 from clientele.tags.models import tags
 
 COUNTERS = ("active", "deleted", "blacklisted", "house_account_enabled", "loyalty_enabled", "with_orders")
@@ -132,36 +138,68 @@ def counter_statement(business_id: uuid.UUID, filters: dict[str, str]) -> Select
     return business_counters(business_id, "active", minus=counter)
 
 
-def list_version(business_id: uuid.UUID) -> ScalarSelect[Any]:
-    """The business's customer list version: it moves with every committed write to its customers,
-    their tag links or its tags."""
+# A business's customers fall into this many list segments, each with its own version
+# (migration 0009): after a write, only the segments it wrote in are counted again.
+SEGMENTS = 64
+
+
+def list_segment(customer_id: ColumnElement[Any]) -> ColumnElement[int]:
+    """The customer's list segment, fixed by its id: the expression migration 0009 indexes, written
+    the same way, for the index to serve it."""
+    return func.get_byte(func.uuid_send(customer_id), literal_column("15")).op("&")(literal_column(str(SEGMENTS - 1)))
+
+
+def segment_versions(business_id: uuid.UUID, segments: Iterable[int] | None = None) -> ScalarSelect[Any]:
+    """The versions of the business's list segments (of these only, if given) as a JSON object;
+    each moves with every committed write to the segment's customers or their tag links, and all
+    with a write to the business's tags. A segment never written has no version yet (0)."""
     v = customer_list_versions.c
-    return select(func.coalesce(func.sum(v.version), 0)).where(v.business_id == business_id).scalar_subquery()
+    versions = select(func.json_object_agg(v.slot, v.version, type_=JSON)).where(v.business_id == business_id)
+    if segments is not None:
+        versions = versions.where(v.slot.in_(segments))
+    return versions.scalar_subquery()
+
+
+def per_segment(found: dict[str, int] | None) -> dict[int, int]:
+    """Numbers by segment, from a JSON object as read (None where it had no rows)."""
+    return {int(segment): int(number) for segment, number in (found or {}).items()}
 
 
 class RememberedTotals:
-    """Row counts, each with the list version it was counted at; the most recently used are kept."""
+    """Per filter, the rows counted in each list segment with the segment's version when they were
+    counted; the most recently used filters are kept."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: OrderedDict[Hashable, tuple[int, int]] = OrderedDict()
+        self.entries: OrderedDict[Hashable, dict[int, tuple[int, int]]] = OrderedDict()
 
-    def get(self, key: Hashable, version: int) -> int | None:
-        """The total counted for `key` at this version, if it is the one remembered."""
-        entry = self.entries.get(key)
-        if entry is None or entry[0] != version:
-            return None
-        self.entries.move_to_end(key)
-        return entry[1]
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self.entries
 
-    def put(self, key: Hashable, version: int, total: int) -> None:
-        self.entries[key] = (version, total)
+    def split(self, key: Hashable, versions: dict[int, int]) -> tuple[int, tuple[int, ...]]:
+        """The rows counted for `key` in the segments still at these versions, and the other segments,
+        to be counted again."""
+        counted = self.entries.get(key, {})
+        if counted:
+            self.entries.move_to_end(key)
+        rows, stale = 0, []
+        for segment in range(SEGMENTS):
+            version, found = counted.get(segment, (None, 0))
+            if version == versions.get(segment, 0):
+                rows += found
+            else:
+                stale.append(segment)
+        return rows, tuple(stale)
+
+    def put(self, key: Hashable, counted: dict[int, tuple[int, int]]) -> None:
+        """Remember (version, rows) for these segments of `key`, beside its other segments."""
+        self.entries.setdefault(key, {}).update(counted)
         self.entries.move_to_end(key)
         if len(self.entries) > self.size:
             self.entries.popitem(last=False)
 
 
-# One per worker process; an entry is a few hundred bytes.
+# One per worker process; an entry is 64 pairs of numbers, about 10 kB.
 REMEMBERED = RememberedTotals(size=1024)
 
 
@@ -169,40 +207,64 @@ def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
     return business_id, tuple(sorted(filters.items()))
 
 
+@dataclass(frozen=True)
+class ListTotals:
+    """What a customers list knows of its total before it counts a row."""
+
+    total: int | None  # exact, where known
+    population: int | None  # the business's active customers, where asked for and known
+    counted: int = 0  # the matches already counted in segments that have not moved: at least this many
+    stale: tuple[int, ...] | None = None  # the segments to count; None: all
+
+
 async def known_totals(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str],
-                       population: bool) -> tuple[int | None, int | None]:
+                       population: bool) -> ListTotals:
     """The exact number of customers these filters match, where it is known without counting rows:
-    from the counters, or (PostgreSQL) a count remembered at the business's current list version;
-    and, if `population`, the business's active customers. None where unknown. One statement reads
-    whatever of these is needed."""
+    from the counters, or (PostgreSQL) from counts remembered per segment whose versions have not
+    moved; else which segments are to be counted. And, if `population`, the business's active
+    customers. One statement reads whatever of these is needed."""
     if connection.dialect.name != "postgresql":
-        return None, None
+        return ListTotals(total=None, population=None)
     counter = counter_statement(business_id, filters)
     key = remembered_key(business_id, filters)
     # Only counts made on PostgreSQL are remembered (count_and_remember).
     read = {
         "total": None if counter is None else counter.scalar_subquery(),
-        "version": list_version(business_id) if counter is None and key in REMEMBERED.entries else None,
+        "versions": segment_versions(business_id) if counter is None and key in REMEMBERED else None,
         "population": business_counters(business_id, "active").scalar_subquery() if population else None,
     }
     wanted = [column.label(name) for name, column in read.items() if column is not None]
     found = (await connection.execute(select(*wanted))).one()._mapping if wanted else {}
-    total = found.get("total")
-    if "version" in found:
-        total = REMEMBERED.get(key, int(found["version"]))
-    return (None if total is None and counter is None else int(total or 0),
-            None if "population" not in found else int(found["population"] or 0))
+    active = None if "population" not in found else int(found["population"] or 0)
+    if counter is not None:
+        return ListTotals(total=int(found["total"] or 0), population=active)
+    if "versions" not in found:
+        return ListTotals(total=None, population=active)
+    counted, stale = REMEMBERED.split(key, per_segment(found["versions"]))
+    return ListTotals(total=None if stale else counted, population=active, counted=counted, stale=stale)
 
 
-async def count_and_remember(rows: Select[Any], *, connection: AsyncConnection, business_id: uuid.UUID,
-                             filters: dict[str, str]) -> int:
-    """`rows` (a count of the matching customers), remembered on PostgreSQL with the list version.
+async def count_and_remember(matching: Select[Any], *, connection: AsyncConnection, business_id: uuid.UUID,
+                             filters: dict[str, str], known: ListTotals) -> int:
+    """The number of `matching` customers. On PostgreSQL, those in the segments `known` holds to be
+    counted are counted, per segment, and remembered with the segment's version; the rest were.
 
-    The count and the version it was taken at are read in one statement, so in one snapshot: a
-    later reader that sees the same version sees the same committed rows, and the same total.
+    The counts and the versions they were taken at are read in one statement, so in one snapshot:
+    a later reader that sees a segment at the same version sees the same committed rows in it.
     """
     if connection.dialect.name != "postgresql":
-        return int(await connection.scalar(rows) or 0)
-    version, total = (await connection.execute(select(list_version(business_id), rows.scalar_subquery()))).one()
-    REMEMBERED.put(remembered_key(business_id, filters), int(version), int(total))
-    return int(total)
+        return int(await connection.scalar(count_statement(matching)) or 0)
+    segment = list_segment(customers.c.id)
+    if known.stale is not None:
+        matching = matching.where(segment.in_(known.stale))
+    counted = matching.with_only_columns(segment.label("segment"), func.count().label("rows")).group_by(
+        segment).order_by(None).subquery()
+    versions, rows = (await connection.execute(select(
+        segment_versions(business_id, known.stale),
+        select(func.json_object_agg(counted.c.segment, counted.c.rows, type_=JSON)).scalar_subquery(),
+    ))).one()
+    versions, rows = per_segment(versions), per_segment(rows)
+    recounted = {segment: (versions.get(segment, 0), rows.get(segment, 0))
+                 for segment in (known.stale if known.stale is not None else range(SEGMENTS))}
+    REMEMBERED.put(remembered_key(business_id, filters), recounted)
+    return known.counted + sum(rows for _, rows in recounted.values())

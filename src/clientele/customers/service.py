@@ -153,12 +153,13 @@ async def list_customers(*, connection: AsyncConnection, request: Request, princ
     """One page of the business's customers, filtered, sorted and with includes."""
     business_id = principal.business_id
     # How selective the filter is decides how its page is fetched, where that can matter (see fetch_page).
-    total, population = await known_totals(connection=connection, business_id=business_id, filters=query.filters,
-                                           population=gathering_pays(query))
+    known = await known_totals(connection=connection, business_id=business_id, filters=query.filters,
+                               population=gathering_pays(query))
     fetched = await fetch_page(connection=connection, query=query, base=select(customers),
-                               scope=[c.business_id == business_id], known_total=total, population=population,
+                               scope=[c.business_id == business_id], known_total=known.total,
+                               population=known.population, at_least=known.counted,
                                count=partial(count_and_remember, connection=connection, business_id=business_id,
-                                             filters=query.filters))
+                                             filters=query.filters, known=known))
     data = await serialize_with_includes(connection=connection, principal=principal, rows=fetched.rows,
                                          includes=query.includes)
     return page_body(request=request, data=data, fetched=fetched, query=query)
