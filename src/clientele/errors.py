@@ -162,10 +162,10 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
     raise exc
 
 
-async def handle_unexpected(request: Request, _exc: Exception) -> Response:
-    # A lost connection never gets here: handle_database_error answers it. Logged with the
-    # route's path, not the one sent, which may hold a phone; the request id is logged beside it.
-    logger.exception("unhandled error on %s %s", request.method, route_path(request.scope))
+async def handle_unexpected(_request: Request, _exc: Exception) -> Response:
+    # A lost connection never gets here: handle_database_error answers it. The error is logged
+    # by the request context, with the request id and the route's path (not the one sent,
+    # which may hold a phone).
     return error_response(500, "Server Error.")
 
 

@@ -75,10 +75,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_context)
         except Exception as error:
-            # The traceback is logged where the 500 is made; this line ties it to the request.
-            logger.error("request_id=%s %s %s failed with an unhandled %s", request_id.decode(), scope["method"],
-                         route_path(scope), type(error).__name__)
-            raise
+            # Logged once, here, with the traceback and the request id. Starlette raises the error
+            # on after sending its 500, and the server would log the traceback again: once the
+            # response has started, the error is not raised further.
+            logger.exception("request_id=%s %s %s failed with an unhandled %s", request_id.decode(),
+                             scope["method"], route_path(scope), type(error).__name__)
+            if not status:
+                raise
         finally:
             if request_log.isEnabledFor(logging.INFO):
                 request_log.info("request_id=%s method=%s path=%s status=%s duration_ms=%.2f", request_id.decode(),

@@ -95,6 +95,19 @@ def test_a_500_carries_the_security_headers_and_is_logged_with_its_request_id(ap
                and "RuntimeError" in record.getMessage() for record in caplog.records)
 
 
+def test_a_500_is_logged_once_with_its_traceback_and_not_raised_on_to_the_server(
+        app_with: AppWith, caplog: pytest.LogCaptureFixture) -> None:
+    # This client raises whatever the app raises on to it, as the server would log it.
+    server = TestClient(failing_app(app_with).app)
+
+    response = server.get("/broken", headers={"X-Request-Id": "once-500"})
+
+    assert response.status_code == 500
+    [logged] = [record for record in caplog.records if record.exc_info]
+    assert logged.exc_info[0] is RuntimeError
+    assert "request_id=once-500" in logged.getMessage()
+
+
 @pytest.mark.parametrize("sent", ["abc", "client.req-42_X", "x" * 128, str(uuid.uuid4())])
 def test_a_sane_client_request_id_is_echoed(client: TestClient, sent: str) -> None:
     response = client.get("/healthz", headers={"X-Request-Id": sent})
