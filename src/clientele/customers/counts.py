@@ -254,17 +254,17 @@ async def count_and_remember(matching: Select[Any], *, connection: AsyncConnecti
     """
     if connection.dialect.name != "postgresql":
         return int(await connection.scalar(count_statement(matching)) or 0)
-    segment = list_segment(customers.c.id)
+    segment_of_row = list_segment(customers.c.id)
     if known.stale is not None:
-        matching = matching.where(segment.in_(known.stale))
-    counted = matching.with_only_columns(segment.label("segment"), func.count().label("rows")).group_by(
-        segment).order_by(None).subquery()
-    versions, rows = (await connection.execute(select(
+        matching = matching.where(segment_of_row.in_(known.stale))
+    counted = matching.with_only_columns(segment_of_row.label("segment"), func.count().label("rows")).group_by(
+        segment_of_row).order_by(None).subquery()
+    found_versions, found_rows = (await connection.execute(select(
         segment_versions(business_id, known.stale),
         select(func.json_object_agg(counted.c.segment, counted.c.rows, type_=JSON)).scalar_subquery(),
     ))).one()
-    versions, rows = per_segment(versions), per_segment(rows)
+    versions, rows = per_segment(found_versions), per_segment(found_rows)
     recounted = {segment: (versions.get(segment, 0), rows.get(segment, 0))
                  for segment in (known.stale if known.stale is not None else range(SEGMENTS))}
     REMEMBERED.put(remembered_key(business_id, filters), recounted)
-    return known.counted + sum(rows for _, rows in recounted.values())
+    return known.counted + sum(rows.values())
