@@ -149,3 +149,22 @@ def test_every_link_leads_to_a_documented_operation_and_fills_its_parameters(cli
     assert created == {"GetCustomer": "Get a customer", "UpdateCustomer": "Update a customer",
                        "DeleteCustomer": "Delete a customer", "RestoreCustomer": "Restore a customer",
                        "CreateAddressForCustomer": "Create an address", "ListAddressesOfCustomer": "List addresses"}
+
+
+@pytest.mark.parametrize(("collection", "record", "required"), [
+    ("/customers", "/customers/{customer_id}", ["name", "dial_code", "phone"]),
+    ("/tags", "/tags/{tag_id}", ["name"]),
+    ("/delivery_zones", "/delivery_zones/{zone_id}", ["name"]),
+    ("/addresses", "/addresses/{address_id}", ["name", "customer_id"]),
+])
+def test_a_create_documents_the_fields_it_requires_and_the_location_it_answers(
+        client: TestClient, api: Any, collection: str, record: str, required: list[str]) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    create, update = paths[collection]["post"], paths[record]["put"]
+
+    schema = create["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == required
+    assert "required" not in update["requestBody"]["content"]["application/json"]["schema"]
+    assert "Location" in create["responses"]["201"]["headers"]
+    # What the document says is what a create refuses: each of those fields, missing, is named.
+    assert sorted(api.post(collection, json={}).json()["errors"]) == sorted(required)

@@ -75,8 +75,10 @@ KEY_DOCS = (f"Optional, 1-{MAX_KEY_CHARS} characters. A retry with the same key 
             f"{KEY_LIFETIME.total_seconds() / 3600:.0f} hours gets the first response again, with "
             f"`{REPLAYED_HEADER}: true`, and creates nothing; the same key with another request is a 422. A request "
             "that failed is not remembered.")
-IDEMPOTENCY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    201: {"headers": {REPLAYED_HEADER: {"description": f"`true` when this is the stored response to an earlier "
+# The answers of a create (every create takes an idempotency key) beside its errors.
+CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"headers": {"Location": {"description": "The created record's URL.", "schema": {"type": "string"}},
+                      REPLAYED_HEADER: {"description": f"`true` when this is the stored response to an earlier "
                                                        f"request with the same `{KEY_HEADER}`.",
                                         "schema": {"type": "string"}}}},
     409: {"model": ErrorBody, "description": f"Another request with this `{KEY_HEADER}` is still being processed.",

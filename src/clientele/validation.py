@@ -249,7 +249,9 @@ Reference = Annotated[
 ]
 
 
-def request_body_docs(model: type[BaseModel]) -> dict[str, Any]:
-    """The `requestBody` of a route for /openapi.json: bodies are parsed by hand, not by FastAPI."""
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": model.model_json_schema()}}}}
+def request_body_docs(model: type[BaseModel], *, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The `requestBody` of a route for /openapi.json, with the fields it requires (a create's; the
+    model's are all optional, as an update sends only what changes): bodies are parsed by hand,
+    not by FastAPI."""
+    schema = model.model_json_schema() | ({"required": list(required)} if required else {})
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -5,13 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from clientele.addresses import service
-from clientele.addresses.schemas import AddressInput, AddressOut
+from clientele.addresses.schemas import REQUIRED_ON_CREATE, AddressInput, AddressOut
 from clientele.auth import scopes as scope
 from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.database import Connection
 from clientele.errors import error_responses
-from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
+from clientele.idempotency import CREATE_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
 from clientele.versions import ETAG_DOCS, record_response, require_version
@@ -67,8 +67,8 @@ async def get_address(
              description="Scope: `customers.write`. `customer_id` must be a non-deleted customer of the business; "
                          "`delivery_zone_id`, if sent, a non-deleted delivery zone of it.",
              response_model=Data[AddressOut],
-             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
-             openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput))
+             responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
+             openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput, required=REQUIRED_ON_CREATE))
 async def create_address(request: Request, principal: Writer, includes: Includes, idempotency: Idempotency,
                          body: Body, connection: Connection) -> Response:
     if idempotency.replay is not None:

@@ -8,6 +8,8 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJson
 
 from clientele.validation import Body, LongOptionalText, RequiredName, decimal_rule, id_rule
 
+REQUIRED_ON_CREATE = ("name", "customer_id")
+
 # The width of the latitude and longitude columns.
 MAX_DECIMAL_TEXT = 32
 

@@ -8,7 +8,7 @@ from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.addresses.models import addresses
-from clientele.addresses.schemas import AddressInput
+from clientele.addresses.schemas import REQUIRED_ON_CREATE, AddressInput
 from clientele.auth.service import Principal
 from clientele.customers import service as customers_service
 from clientele.customers.models import customers
@@ -173,7 +173,7 @@ async def resolved_references(*, connection: AsyncConnection, business_id: uuid.
 async def create_address(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any],
                          includes: frozenset[str]) -> dict[str, Any]:
     """Validate and store a new address for a live customer (and, optionally, a live zone)."""
-    parsed = validate_body(AddressInput, body, required=("name", "customer_id"))
+    parsed = validate_body(AddressInput, body, required=REQUIRED_ON_CREATE)
     values = parsed.model_dump(exclude_unset=True)
     values |= await resolved_references(connection=connection, business_id=principal.business_id, sent=values)
     now = utcnow()

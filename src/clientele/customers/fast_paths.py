@@ -10,7 +10,7 @@ from starlette.datastructures import URL
 
 from clientele.auth import scopes as scope
 from clientele.customers.models import customers
-from clientele.customers.schemas import CustomerInput
+from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput
 from clientele.customers.service import GUARDED_FIELDS, serialize_customer
 from clientele.database import utcnow
 from clientele.errors import ApiError
@@ -79,7 +79,7 @@ def create_statement(caller: Caller) -> Statement | None:
     if not isinstance(body, dict) or "tags" in body:
         return None
     try:
-        parsed = validate_body(CustomerInput, body, required=("name", "dial_code", "phone"))
+        parsed = validate_body(CustomerInput, body, required=REQUIRED_ON_CREATE)
     except ApiError:
         return None
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})

@@ -8,10 +8,10 @@ from clientele.auth import scopes as scope
 from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.customers import service
-from clientele.customers.schemas import CustomerInput, CustomerOut
+from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, CustomerOut
 from clientele.database import Connection
 from clientele.errors import error_responses
-from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
+from clientele.idempotency import CREATE_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
 from clientele.versions import ETAG_DOCS, record_response, require_version
@@ -66,8 +66,8 @@ async def get_customer(
 @router.post("", summary="Create a customer", status_code=201,
              description="Scope: `customers.write`; guarded fields need their write scope.",
              response_model=Data[CustomerOut],
-             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
-             openapi_extra=INCLUDE_DOCS | request_body_docs(CustomerInput))
+             responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
+             openapi_extra=INCLUDE_DOCS | request_body_docs(CustomerInput, required=REQUIRED_ON_CREATE))
 async def create_customer(
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_WRITE))],

@@ -14,7 +14,7 @@ from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
 from clientele.customers.counts import count_and_remember, known_totals
 from clientele.customers.models import customers
-from clientele.customers.schemas import CustomerInput
+from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput
 from clientele.database import utcnow
 from clientele.errors import Conflict, FieldErrors, Forbidden, Unprocessable
 from clientele.listing import (
@@ -217,7 +217,7 @@ async def phone_taken(*, connection: AsyncConnection, business_id: uuid.UUID, di
 async def create_customer(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any],
                           includes: frozenset[str]) -> dict[str, Any]:
     """Validate and store a new customer (422 on a field, then 403 on a guarded field)."""
-    parsed = validate_body(CustomerInput, body, required=("name", "dial_code", "phone"))
+    parsed = validate_body(CustomerInput, body, required=REQUIRED_ON_CREATE)
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
     tag_ids = await checked_against_stored_data(
         connection=connection, business_id=principal.business_id, phone=(values["dial_code"], values["phone"]),

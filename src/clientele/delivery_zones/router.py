@@ -9,9 +9,9 @@ from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.database import Connection
 from clientele.delivery_zones import service
-from clientele.delivery_zones.schemas import DeliveryZoneInput, DeliveryZoneOut
+from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput, DeliveryZoneOut
 from clientele.errors import error_responses
-from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
+from clientele.idempotency import CREATE_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.validation import json_object, request_body_docs
 from clientele.versions import ETAG_DOCS, record_response, require_version
@@ -59,8 +59,8 @@ async def get_zone(principal: Reader, _: NoIncludes, zone: Zone) -> Response:
 @router.post("", summary="Create a delivery zone", status_code=201,
              description="Scope: `general.write`. `reference` is unique among the business's non-deleted zones.",
              response_model=Data[DeliveryZoneOut],
-             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
-             openapi_extra=request_body_docs(DeliveryZoneInput))
+             responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
+             openapi_extra=request_body_docs(DeliveryZoneInput, required=REQUIRED_ON_CREATE))
 async def create_zone(request: Request, principal: Writer, _: NoIncludes, idempotency: Idempotency, body: Body,
                       connection: Connection) -> Response:
     if idempotency.replay is not None:

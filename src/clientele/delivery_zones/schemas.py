@@ -7,6 +7,8 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJson
 
 from clientele.validation import Body, OptionalText, RequiredName, text_rule
 
+REQUIRED_ON_CREATE = ("name",)
+
 MIN_RING_POINTS = 4
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clientele.auth.service import Principal
 from clientele.database import utcnow
 from clientele.delivery_zones.models import delivery_zones
-from clientele.delivery_zones.schemas import DeliveryZoneInput
+from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput
 from clientele.errors import Conflict, Unprocessable
 from clientele.listing import (
     ListQuery,
@@ -84,7 +84,7 @@ async def list_zones(*, connection: AsyncConnection, request: Request, principal
 
 async def create_zone(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """Validate and store a new zone; 422 if its reference is taken by an active zone."""
-    parsed = validate_body(DeliveryZoneInput, body, required=("name",))
+    parsed = validate_body(DeliveryZoneInput, body, required=REQUIRED_ON_CREATE)
     now = utcnow()
     zone_id = new_id()
     try:

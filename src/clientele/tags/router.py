@@ -9,10 +9,10 @@ from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.database import Connection
 from clientele.errors import error_responses
-from clientele.idempotency import IDEMPOTENCY_RESPONSES, Idempotency
+from clientele.idempotency import CREATE_RESPONSES, Idempotency
 from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
 from clientele.tags import service
-from clientele.tags.schemas import TagInput, TagOut
+from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput, TagOut
 from clientele.validation import json_object, request_body_docs
 from clientele.versions import ETAG_DOCS, record_response, require_version
 from clientele.wire import Data, JSONResponse
@@ -55,8 +55,8 @@ async def get_tag(principal: Reader, _: NoIncludes, tag: Tag) -> Response:
 
 @router.post("", summary="Create a tag", status_code=201, description="Scope: `general.write`.",
              response_model=Data[TagOut],
-             responses=error_responses(400, 401, 403, 413, 422, 503) | IDEMPOTENCY_RESPONSES,
-             openapi_extra=request_body_docs(TagInput))
+             responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
+             openapi_extra=request_body_docs(TagInput, required=REQUIRED_ON_CREATE))
 async def create_tag(request: Request, principal: Writer, _: NoIncludes, idempotency: Idempotency, body: Body,
                      connection: Connection) -> Response:
     if idempotency.replay is not None:

@@ -4,6 +4,8 @@ from pydantic import BaseModel, Field
 
 from clientele.validation import Body, OptionalText, RequiredName
 
+REQUIRED_ON_CREATE = ("name",)
+
 
 class TagInput(Body):
     """A create or update body; on update only the fields sent change."""

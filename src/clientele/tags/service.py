@@ -22,7 +22,7 @@ from clientele.listing import (
 )
 from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
 from clientele.tags.models import customer_tags, tags
-from clientele.tags.schemas import TagInput
+from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput
 from clientele.validation import validate_body
 from clientele.wire import format_timestamp, new_id
 
@@ -68,7 +68,7 @@ async def list_tags(*, connection: AsyncConnection, request: Request, principal:
 
 
 async def create_tag(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    parsed = validate_body(TagInput, body, required=("name",))
+    parsed = validate_body(TagInput, body, required=REQUIRED_ON_CREATE)
     now = utcnow()
     tag_id = new_id()
     try:
