@@ -9,7 +9,7 @@ which spreads concurrent writers over 16 row locks, and a read sums the slots. T
 are written in the same transaction as the rows, so a total read from them is exact in the
 reader's snapshot.
 
-A total no counter answers is counted row by row, per list segment (a 64th of the business's
+A total no counter answers is counted row by row, per list segment (a 256th of the business's
 customers, by id), and each segment's count is remembered with the segment's version
 (migrations 0008, 0009) it was counted at: a client paging through a filter, or a sync walking
 a million customers by cursor, asks for the same total on every page, and gets it without a
@@ -19,6 +19,7 @@ SQLite counts rows every time: at a laptop's scale that is fast enough and needs
 """
 
 import uuid
+from array import array
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -140,13 +141,13 @@ def counter_statement(business_id: uuid.UUID, filters: dict[str, str]) -> Select
 
 # A business's customers fall into this many list segments, each with its own version
 # (migration 0009): after a write, only the segments it wrote in are counted again.
-SEGMENTS = 64
+SEGMENTS = 256
 
 
 def list_segment(customer_id: ColumnElement[Any]) -> ColumnElement[int]:
     """The customer's list segment, fixed by its id: the expression migration 0009 indexes, written
     the same way, for the index to serve it."""
-    return func.get_byte(func.uuid_send(customer_id), literal_column("15")).op("&")(literal_column(str(SEGMENTS - 1)))
+    return func.get_byte(func.uuid_send(customer_id), literal_column("15"))
 
 
 def segment_versions(business_id: uuid.UUID, segments: Iterable[int] | None = None) -> ScalarSelect[Any]:
@@ -171,7 +172,8 @@ class RememberedTotals:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: OrderedDict[Hashable, dict[int, tuple[int, int]]] = OrderedDict()
+        # Two arrays of SEGMENTS numbers a filter: versions (-1: never counted) and rows.
+        self.entries: OrderedDict[Hashable, tuple[array[int], array[int]]] = OrderedDict()
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self.entries
@@ -179,27 +181,26 @@ class RememberedTotals:
     def split(self, key: Hashable, versions: dict[int, int]) -> tuple[int, tuple[int, ...]]:
         """The rows counted for `key` in the segments still at these versions, and the other segments,
         to be counted again."""
-        counted = self.entries.get(key, {})
-        if counted:
-            self.entries.move_to_end(key)
-        rows, stale = 0, []
-        for segment in range(SEGMENTS):
-            version, found = counted.get(segment, (None, 0))
-            if version == versions.get(segment, 0):
-                rows += found
-            else:
-                stale.append(segment)
-        return rows, tuple(stale)
+        if key not in self.entries:
+            return 0, tuple(range(SEGMENTS))
+        self.entries.move_to_end(key)
+        counted_at, rows = self.entries[key]
+        fresh = [segment for segment in range(SEGMENTS) if counted_at[segment] == versions.get(segment, 0)]
+        return sum(rows[segment] for segment in fresh), tuple(sorted(set(range(SEGMENTS)) - set(fresh)))
 
     def put(self, key: Hashable, counted: dict[int, tuple[int, int]]) -> None:
         """Remember (version, rows) for these segments of `key`, beside its other segments."""
-        self.entries.setdefault(key, {}).update(counted)
+        if key not in self.entries:
+            self.entries[key] = (array("q", [-1]) * SEGMENTS, array("q", [0]) * SEGMENTS)
+        counted_at, rows = self.entries[key]
+        for segment, (version, found) in counted.items():
+            counted_at[segment], rows[segment] = version, found
         self.entries.move_to_end(key)
         if len(self.entries) > self.size:
             self.entries.popitem(last=False)
 
 
-# One per worker process; an entry is 64 pairs of numbers, about 10 kB.
+# One per worker process; an entry is two arrays of 256 numbers, 4 kB.
 REMEMBERED = RememberedTotals(size=1024)
 
 
