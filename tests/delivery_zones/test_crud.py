@@ -1,7 +1,5 @@
 """Creating, reading, updating and soft-deleting delivery zones."""
 
-import pytest
-
 ZONE_FIELDS = {"id", "name", "name_localized", "reference", "coordinates", "created_at", "updated_at", "deleted_at"}
 
 
@@ -175,16 +173,3 @@ def test_a_zone_without_coordinates_stores_sql_null_not_json_null(api, ring, sto
                   cleared=cleared["name"], never=never["name"])
 
     assert sorted(row["name"] for row in rows) == sorted([cleared["name"], never["name"]])
-
-
-@pytest.mark.parametrize("method", ["get", "post", "put"])
-def test_an_include_on_one_zone_is_refused_and_changes_nothing(api, method):
-    zone = api.make_zone(name="North")
-    path = "/delivery_zones" if method == "post" else f"/delivery_zones/{zone['id']}"
-    body = {} if method == "get" else {"json": {"name": "Changed"}}
-
-    response = getattr(api, method)(path, params={"include": "addresses"}, **body)
-
-    assert response.status_code == 400, response.text
-    assert "include" in response.json()["errors"]
-    assert [zone["name"] for zone in api.get("/delivery_zones").json()["data"]] == ["North"]

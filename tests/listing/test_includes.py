@@ -1,4 +1,5 @@
-"""`include=tags,addresses,addresses.delivery_zone` on customers (SPEC §5): complete objects, no N+1."""
+"""`include=tags,addresses,addresses.delivery_zone` on customers (SPEC §5): complete objects, no N+1;
+and `include` refused where a record has nothing to include."""
 
 from typing import Any
 
@@ -246,3 +247,19 @@ def test_single_record_includes_cost_one_query_per_relation(api, customer_with_e
     with_all = statement_count(lambda: api.get(path, params={"include": ALL_INCLUDES}))
 
     assert with_all - plain <= 3
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put"])
+@pytest.mark.parametrize(("collection", "make", "include"), [
+    ("/tags", "make_tag", "customers"), ("/delivery_zones", "make_zone", "addresses")])
+def test_an_include_on_a_record_with_nothing_to_include_is_refused_and_changes_nothing(api, method, collection, make,
+                                                                                      include):
+    record = getattr(api, make)(name="Before")
+    path = collection if method == "post" else f"{collection}/{record['id']}"
+    body = {} if method == "get" else {"json": {"name": "Changed"}}
+
+    response = getattr(api, method)(path, params={"include": include}, **body)
+
+    assert response.status_code == 400, response.text
+    assert "include" in response.json()["errors"]
+    assert [listed["name"] for listed in api.get(collection).json()["data"]] == ["Before"]

@@ -180,16 +180,3 @@ def test_body_over_one_mebibyte_is_refused(api):
     response = api.post("/tags", json={"name": "VIP", "padding": "x" * (1024 * 1024)})
 
     assert response.status_code == 413
-
-
-@pytest.mark.parametrize("method", ["get", "post", "put"])
-def test_an_include_on_one_tag_is_refused_and_changes_nothing(api, method):
-    tag = api.make_tag(name="VIP")
-    path = "/tags" if method == "post" else f"/tags/{tag['id']}"
-    body = {} if method == "get" else {"json": {"name": "Changed"}}
-
-    response = getattr(api, method)(path, params={"include": "customers"}, **body)
-
-    assert response.status_code == 400, response.text
-    assert "include" in response.json()["errors"]
-    assert [tag["name"] for tag in api.get("/tags").json()["data"]] == ["VIP"]
