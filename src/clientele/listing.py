@@ -556,8 +556,9 @@ async def walked_page(*, connection: AsyncConnection, query: ListQuery, base: Se
     statement = (select(walked).where(*(to_walked.traverse(condition) for condition in query.conditions))
                  .order_by(*(to_walked.traverse(order) for order in query.order_by)).limit(limit).offset(offset))
     rows = list(await connection.execute(statement))
-    # Fewer rows than asked for could be the last page, but a walk is only tried where the
-    # matches are many times a page (fetch_page), so they are the walk running out.
+    # Fewer rows than asked for: by offset, a walk is only tried where the matches fill the page
+    # (fetch_page's rule implies offset + limit <= total), so the walk ran out; by cursor, the
+    # page may end the list, which the walk cannot tell. Either way, gathering answers.
     if len(rows) < limit:
         return None
     return paged(query, rows, total, offset=offset)
