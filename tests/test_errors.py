@@ -187,7 +187,7 @@ def test_an_unreachable_database_gives_503_with_retry_after() -> None:
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_a_request_that_waits_out_the_pool_gives_503_with_retry_after(settings: Settings, api: Api) -> None:
+def test_a_request_that_waits_out_its_pool_gives_503_with_retry_after(settings: Settings, api: Api) -> None:
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("SQLite opens a connection per request: there is no pool to wait for")
     customer = api.make_customer()
@@ -197,12 +197,14 @@ def test_a_request_that_waits_out_the_pool_gives_503_with_retry_after(settings: 
         release = client.portal.call(anyio.Event)
         held = client.portal.call(anyio.Event)
 
-        async def hold_the_only_connection() -> None:
-            async with client.app.state.engine.connect():  # type: ignore[attr-defined]
+        async def hold_the_only_connections() -> None:
+            state = client.app.state  # type: ignore[attr-defined]
+            # The routes' pool, and the fast paths' own (GET by id and create use it).
+            async with state.engine.connect(), state.key_pool.acquire():
                 held.set()
                 await release.wait()
 
-        client.portal.start_task_soon(hold_the_only_connection)
+        client.portal.start_task_soon(hold_the_only_connections)
         client.portal.call(held.wait)
         caller = Api(client, api.token, api.business_id)
         responses = [caller.get("/customers"), caller.get(f"/customers/{customer['id']}"),

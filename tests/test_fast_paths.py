@@ -19,6 +19,7 @@ from tests.conftest import Api, new_token, next_phone
 from clientele.app import create_app
 from clientele.auth import scopes as scope
 from clientele.config import Settings
+from clientele.database import KEY_POOL_NAME
 
 VARYING_HEADERS = {"date", "x-request-id"}
 # What two creations of the same body may differ in.
@@ -110,6 +111,19 @@ def test_a_read_shows_only_the_fields_the_tokens_scopes_show(both_ways, api, api
     assert statements == 0
     assert {"house_account_limit", "house_account_balance", "loyalty_balance"}.isdisjoint(fast.json()["data"])
     assert_same_answer(fast, route)
+
+
+def test_the_fast_paths_connections_are_reopened_after_the_database_closed_them(both_ways, api, stored) -> None:
+    customer = api.make_customer()
+    path = f"/customers/{customer['id']}"
+    assert both_ways.fast(api, "GET", path)[1] == 0
+
+    # As a database restart does.
+    stored("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name",
+           name=KEY_POOL_NAME)
+    answer, statements = both_ways.fast(api, "GET", path)
+
+    assert (answer.status_code, answer.json()["data"], statements) == (200, customer, 0)
 
 
 def token_changed_behind_the_api(client: TestClient, api: Api, stored: Callable[..., Any], column: str) -> Api:

@@ -14,7 +14,7 @@ from clientele.config import Settings, load_settings
 from clientele.cursors import cursor_key
 from clientele.customers.fast_paths import FAST_PATHS as CUSTOMER_FAST_PATHS
 from clientele.customers.router import router as customers_router
-from clientele.database import Connection, create_engine
+from clientele.database import Connection, create_engine, create_key_pool, is_sqlite
 from clientele.delivery_zones.router import router as delivery_zones_router
 from clientele.errors import error_responses, install_error_handlers
 from clientele.fast_paths import FastPathMiddleware
@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
                                          pool_timeout=settings.database_pool_timeout_seconds)
+        if settings.fast_paths and not is_sqlite(app.state.engine):
+            app.state.key_pool = await create_key_pool(settings.database_url, size=settings.database_pool_size)
         # Read the cursor key at start rather than in some first list request; if the
         # database is down now, the first list request reads it instead.
         with suppress(SQLAlchemyError, OSError):
@@ -94,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if app.state.key_pool is not None:
+                await app.state.key_pool.close()
+                app.state.key_pool = None
             await app.state.engine.dispose()
             if rate_limiter is not None:
                 await rate_limiter.close()
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Clientele", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   default_response_class=JSONResponse)
     app.state.settings = settings
+    app.state.key_pool = None
     install_error_handlers(app)
     app.include_router(probes)
     for prefix in ("", "/v5"):
@@ -109,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = rate_limiter
     if settings.fast_paths:
         app.add_middleware(FastPathMiddleware, paths=CUSTOMER_FAST_PATHS, state=app.state,
-                           max_body_bytes=settings.max_body_bytes)
+                           max_body_bytes=settings.max_body_bytes, pool_timeout=settings.database_pool_timeout_seconds)
     if rate_limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=rate_limiter)
     install_request_context(app)

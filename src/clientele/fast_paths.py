@@ -2,9 +2,9 @@
 
 A point of sale reads a customer by id and creates customers far more often than it does
 anything else. On PostgreSQL those requests are tried here first: the token check, the scope
-check and the record's read or write are one statement on a plain asyncpg connection, and
-the answer is built without FastAPI's routing and dependency solving, which together cost
-several times the database's own work.
+check and the record's read or write are one statement on a plain asyncpg connection of a pool
+of their own (clientele.database.create_key_pool), and the answer is built without FastAPI's
+routing and dependency solving, which together cost several times the database's own work.
 
 A fast path answers only a request that succeeds: the token is valid and has the scope,
 the record exists, the body is valid. Anything else — no token, a missing record, a query
@@ -21,15 +21,13 @@ from functools import cached_property
 from typing import Any
 
 import asyncpg
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clientele.auth.service import hash_token, token_accepted
-from clientele.database import driver_connection, is_sqlite, utcnow
+from clientele.database import utcnow
 from clientele.errors import handle_database_unavailable
 from clientele.request_context import ROUTE_PATH
 
@@ -90,28 +88,30 @@ def accepted_token(token_hash: str, row: Any, scope: str) -> bool:
 class FastPathMiddleware:
     """Tries the request on its fast path, if it has one; passes it on otherwise."""
 
-    def __init__(self, app: ASGIApp, *, paths: list[FastPath], state: State, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, paths: list[FastPath], state: State, max_body_bytes: int,
+                 pool_timeout: float) -> None:
         self.app = app
         self.paths = paths
-        # The app's state, where the engine appears when the app starts.
+        # The app's state, where the key pool appears when the app starts on PostgreSQL.
         self.state = state
         self.max_body_bytes = max_body_bytes
+        self.pool_timeout = pool_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        engine = getattr(self.state, "engine", None)
-        if scope["type"] != "http" or scope["query_string"] or engine is None or is_sqlite(engine):
+        pool = getattr(self.state, "key_pool", None)
+        if scope["type"] != "http" or scope["query_string"] or pool is None:
             await self.app(scope, receive, send)
             return
         for fast_path in self.paths:
             if fast_path.method == scope["method"]:
                 matched = fast_path.match(scope["path"])
                 if matched is not None:
-                    await self.try_fast_path(fast_path, *matched, engine, scope, receive, send)
+                    await self.try_fast_path(fast_path, *matched, pool, scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
     async def try_fast_path(self, fast_path: FastPath, route_path: str, path_params: dict[str, str],
-                            engine: AsyncEngine, scope: Scope, receive: Receive, send: Send) -> None:
+                            pool: asyncpg.Pool, scope: Scope, receive: Receive, send: Send) -> None:
         token = fast_path_token(scope["headers"])
         body: bytes | None = b""
         if token is not None and fast_path.reads_body:
@@ -122,11 +122,11 @@ class FastPathMiddleware:
         answer = None
         if statement is not None:
             try:
-                async with driver_connection(engine) as connection:
+                async with pool.acquire(timeout=self.pool_timeout) as connection:
                     row = await connection.fetchrow(statement.sql, *statement.arguments)
-            except PoolTimeout as error:
-                # No connection came free in the pool's whole timeout: answered here as the route
-                # would answer it, since the route would first wait that long again.
+            except TimeoutError as error:
+                # No connection came free (or none could be opened) in the pool's whole timeout:
+                # answered here as the route would answer it, since it would first wait that long again.
                 scope[ROUTE_PATH] = route_path
                 await (await handle_database_unavailable(Request(scope), error))(scope, receive, send)
                 return
