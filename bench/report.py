@@ -397,8 +397,9 @@ def header(results: dict[str, Any]) -> str:
         f"(same workers, info log level; uvicorn's access log on where a row does not say otherwise, while "
         f"`clientele serve` runs without it); {settings['connections']} connections "
         f"(wrk -t2) and pgbench clients; {settings['duration']} s per load run after a short warm-up; "
-        f"{settings['latency_duration']} s per single-client run (wrk -t1 -c1); every request sends a token "
-        "with all scopes; RATE_LIMIT_PER_MINUTE=1000000000 (the limiter runs but never refuses).",
+        f"{settings['latency_duration']} s per single-client run (one kept-alive connection, each request timed "
+        "as it happened: no coordinated-omission correction); every request sends a token with all scopes; "
+        "RATE_LIMIT_PER_MINUTE=1000000000 (the limiter runs but never refuses).",
         f"- **Data**: database `{env['database']}`, businesses of {businesses} customers, "
         "seeded by `clientele seed`.",
     ] if results.get("businesses") else [f"- **Run**: the import and export phase only, database "
