@@ -144,7 +144,7 @@ async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]
 
 async def create_key_pool(url: str, *, size: int) -> asyncpg.Pool:
     """A pool of plain asyncpg connections for statements by key (clientele.fast_paths), opened as
-    they are needed and kept.
+    requests need them; one left idle for five minutes is closed (asyncpg's default).
 
     Its sessions keep PostgreSQL's own plan caching, unlike the engine's: a statement by key has
     one good plan whatever its values, and planning it again on every run cost the database
