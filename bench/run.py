@@ -370,6 +370,12 @@ class Harness:
                                   BENCH_BODY_FILE=str(body_file)) as bare:
             references["bare_asgi_quiet"] = self.measure(bare, "bare-asgi-no-access-log", id_requests,
                                                          big.token) | {"label": "bare ASGI without the access log"}
+        # HTTP and one driver round trip, nothing else: where uvicorn and asyncpg alone stand
+        # between the two ceilings above.
+        with self.serve_reference("asyncpg_asgi", "bench.baselines.asyncpg_asgi", "--no-access-log",
+                                  BENCH_BODY_FILE=str(body_file), BENCH_DSN=self.url) as bare:
+            references["asyncpg_asgi"] = self.measure(bare, "bare-asgi-asyncpg", id_requests, big.token) | {
+                "label": "bare ASGI without the access log, sending the GET statement through asyncpg"}
         self.pgbench_ceiling(big, sample)
         with self.serve_reference("orm_app", "bench.baselines.orm_app") as orm:
             references["orm_get"] = self.measure(orm, "orm-get", id_requests, big.token) | {

@@ -1,0 +1,47 @@
+"""The ceiling of this server and driver for a GET by id: a bare ASGI app that sends Clientele's
+one GET statement through asyncpg and answers with a pre-serialised customer body.
+
+No framework, no checks of its own, no serialisation: uvicorn's work per request, the token's
+SHA-256, one pooled asyncpg round trip with the fast path's statement (the token row joined to
+the customer, `customers/fast_paths.py`) on a session with PostgreSQL's default plan caching,
+and the body the harness saved (BENCH_BODY_FILE). What any Python service on uvicorn and
+asyncpg pays at least for a read by key, on this machine.
+"""
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from clientele.customers.fast_paths import CUSTOMER_WITH_TOKEN
+
+BODY = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+POOL_SIZE = 10
+pool: asyncpg.Pool | None = None
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    global pool
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            pool = await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=POOL_SIZE, max_size=POOL_SIZE)
+            await send({"type": "lifespan.startup.complete"})
+        if pool is not None:
+            await pool.close()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    assert pool is not None
+    token = dict(scope["headers"])[b"authorization"].removeprefix(b"Bearer ")
+    customer_id = uuid.UUID(scope["path"].rsplit("/", 1)[1])
+    async with pool.acquire() as connection:
+        row = await connection.fetchrow(CUSTOMER_WITH_TOKEN, hashlib.sha256(token).hexdigest(), customer_id)
+    if row is None:
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
