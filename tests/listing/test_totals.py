@@ -2,11 +2,13 @@
 
 import re
 import uuid
+from collections.abc import Hashable
 
 import pytest
 from sqlalchemy import select
 from tests.conftest import run_in_app
 
+from clientele.customers import counts
 from clientele.customers.counts import SEGMENTS, RememberedTotals, customer_list_versions
 from clientele.customers.models import customers
 
@@ -211,7 +213,27 @@ def counted(statements: list[str]) -> bool:
     return any("count(*)" in statement.lower() for statement in statements)
 
 
-def test_a_counted_total_follows_every_kind_of_write_between_the_same_requests(api, other_api, overwrite):
+class ForgetfulTotals(RememberedTotals):
+    """A worker's memory as if every request came to a worker that had not served the filter yet."""
+
+    def __contains__(self, key: Hashable) -> bool:
+        self.entries.clear()
+        return False
+
+
+@pytest.fixture(params=["this worker's memory", "shared counts"])
+def memory(request, database_url, monkeypatch) -> str:
+    """Totals remembered by the worker, or each request on a fresh worker starting from the shared
+    counts (every filter shared)."""
+    if request.param == "shared counts":
+        if not database_url.startswith("postgresql"):
+            pytest.skip("SQLite counts rows every time")
+        monkeypatch.setattr(counts, "SHARED_MINIMUM", 1)
+        monkeypatch.setattr(counts, "REMEMBERED", ForgetfulTotals(size=8))
+    return request.param
+
+
+def test_a_counted_total_follows_every_kind_of_write_between_the_same_requests(api, other_api, overwrite, memory):
     """A total counted row by row is asked for again after each write that changes it."""
     tag = api.make_tag()
     ann = api.make_customer(name="Ann Match")
@@ -272,6 +294,62 @@ def test_remembered_totals_answer_per_segment_at_its_version_and_keep_the_most_r
 
     remembered.put("c", {0: (0, 1)})  # "a" was used least recently
     assert ("a" in remembered, "b" in remembered, "c" in remembered) == (False, True, True)
+
+
+def shared_filters(stored, business_id) -> set[str]:
+    found = stored("SELECT filters FROM customer_list_counts WHERE business_id = :business", business=business_id)
+    return {row["filters"] for row in found}
+
+
+def test_a_worker_starts_from_the_counts_another_shared_and_recounts_moved_segments_on_postgresql(
+        api, database_url, sent_statements, monkeypatch):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows every time")
+    monkeypatch.setattr(counts, "SHARED_MINIMUM", 3)
+    made = [api.make_customer(name=f"Match {number}") for number in range(6)]
+    by_name = {"filter[name]": "match"}
+    responses = []
+
+    def on_a_new_worker() -> list[str]:
+        monkeypatch.setattr(counts, "REMEMBERED", RememberedTotals(size=8))
+        return sent_statements(lambda: responses.append(api.get("/customers", params=by_name)))
+
+    first = on_a_new_worker()
+    second = on_a_new_worker()
+    assert api.put(f"/customers/{made[0]['id']}", json={"name": "Renamed"}).status_code == 200
+    after_write = on_a_new_worker()
+
+    assert (counted_segments(first), counted(second), counted_segments(after_write)) == (None, False, 1)
+    assert [response.json()["meta"]["total"] for response in responses] == [6, 6, 5]
+
+
+def test_only_a_filter_that_matched_many_customers_is_shared_on_postgresql(api, database_url, stored,
+                                                                            monkeypatch):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows every time")
+    monkeypatch.setattr(counts, "SHARED_MINIMUM", 3)
+    for name in ("Ann Many", "Bob Many", "Cy Many", "Dee Few"):
+        api.make_customer(name=name)
+
+    assert api.get("/customers", params={"filter[name]": "few"}).json()["meta"]["total"] == 1
+    assert api.get("/customers", params={"filter[name]": "many"}).json()["meta"]["total"] == 3
+
+    assert shared_filters(stored, api.business_id) == {'[["name","many"]]'}
+
+
+def test_a_shared_count_not_written_for_a_week_is_forgotten_on_postgresql(api, database_url, stored, monkeypatch):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows every time")
+    monkeypatch.setattr(counts, "SHARED_MINIMUM", 1)
+    api.make_customer(name="Ann")
+    for filters, days in (("week old", 8), ("days old", 6)):
+        stored("INSERT INTO customer_list_counts VALUES (:business, :filters, '{}', '{}', "
+               "(now() AT TIME ZONE 'UTC') - make_interval(days => :days))",
+               business=api.business_id, filters=filters, days=days)
+
+    assert api.get("/customers", params={"filter[name]": "ann"}).json()["meta"]["total"] == 1
+
+    assert shared_filters(stored, api.business_id) == {"days old", '[["name","ann"]]'}
 
 
 def segment_of(customer_id: str) -> int:

@@ -13,7 +13,9 @@ A total no counter answers is counted row by row, per list segment (a 256th of t
 customers, by id), and each segment's count is remembered with the segment's version
 (migrations 0008, 0009) it was counted at: a client paging through a filter, or a sync walking
 a million customers by cursor, asks for the same total on every page, and gets it without a
-recount; after a write, only the segments it wrote in are counted again.
+recount; after a write, only the segments it wrote in are counted again. A filter that matched
+many customers also leaves its counts in the database (migration 0010), where a worker that has
+not counted it yet starts from them.
 
 SQLite counts rows every time: at a laptop's scale that is fast enough and needs no triggers.
 """
@@ -23,28 +25,34 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
     ColumnElement,
+    DateTime,
     Integer,
     MetaData,
     ScalarSelect,
     Select,
     SmallInteger,
     Table,
+    Text,
     Uuid,
+    delete,
     func,
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.customers.models import customers
+from clientele.database import utcnow
 from clientele.listing import count_statement, parse_boolean, parse_ids, parse_integer
 from clientele.tags.models import tags
 
@@ -77,6 +85,22 @@ customer_list_versions = Table(
 )
 customer_tag_set_counts = value_counts("customer_tag_set_counts",
                                        Column("tag_ids", ARRAY(Uuid), primary_key=True))
+# Per business and filter, what each list segment matched and at which version (-1: not counted).
+customer_list_counts = Table(
+    "customer_list_counts",
+    MetaData(),
+    Column("business_id", Uuid, primary_key=True),
+    Column("filters", Text, primary_key=True),
+    Column("versions", ARRAY(BigInteger), nullable=False),
+    Column("matches", ARRAY(BigInteger), nullable=False),
+    Column("counted_at", DateTime, nullable=False),
+)
+# A filter that matched at least this many customers shares its counts with every worker: a
+# count of fewer rows costs a worker less than it saves, and such filters (a searched name, an
+# email) are the many distinct ones.
+SHARED_MINIMUM = 10_000
+# A shared entry not written for this long is deleted by the business's next shared count.
+SHARED_RETENTION = timedelta(days=7)
 
 # The boolean filters whose `true` count is a counter (among active customers).
 FILTER_COUNTERS = {
@@ -188,6 +212,11 @@ class RememberedTotals:
         fresh = [segment for segment in range(SEGMENTS) if counted_at[segment] == versions.get(segment, 0)]
         return sum(rows[segment] for segment in fresh), tuple(sorted(set(range(SEGMENTS)) - set(fresh)))
 
+    def counted(self, key: Hashable) -> tuple[list[int], list[int]]:
+        """For `key`, each segment's version when counted (-1: never) and the rows it matched."""
+        counted_at, rows = self.entries[key]
+        return counted_at.tolist(), rows.tolist()
+
     def put(self, key: Hashable, counted: dict[int, tuple[int, int]]) -> None:
         """Remember (version, rows) for these segments of `key`, beside its other segments."""
         if key not in self.entries:
@@ -206,6 +235,33 @@ REMEMBERED = RememberedTotals(size=1024)
 
 def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
     return business_id, tuple(sorted(filters.items()))
+
+
+def shared_key(filters: dict[str, str]) -> str:
+    return orjson.dumps(sorted(filters.items())).decode()
+
+
+def shared_counts(business_id: uuid.UUID, filters: dict[str, str]) -> ScalarSelect[Any]:
+    """The business's shared counts for these filters, as a JSON array [versions, matches] (None: none)."""
+    t = customer_list_counts.c
+    return select(func.json_build_array(t.versions, t.matches, type_=JSON)).where(
+        t.business_id == business_id, t.filters == shared_key(filters)).scalar_subquery()
+
+
+async def share_counts(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> None:
+    """Leave what this worker remembers of the filter where every worker finds it; forget the business's
+    entries that nobody has written for SHARED_RETENTION."""
+    versions, matches = REMEMBERED.counted(remembered_key(business_id, filters))
+    now = utcnow()
+    t = customer_list_counts
+    await connection.execute(delete(t).where(t.c.business_id == business_id,
+                                             t.c.counted_at < now - SHARED_RETENTION))
+    entry = insert(t).values(business_id=business_id, filters=shared_key(filters), versions=versions,
+                             matches=matches, counted_at=now)
+    await connection.execute(entry.on_conflict_do_update(
+        index_elements=[t.c.business_id, t.c.filters],
+        set_={"versions": entry.excluded.versions, "matches": entry.excluded.matches,
+              "counted_at": entry.excluded.counted_at}))
 
 
 @dataclass(frozen=True)
@@ -231,15 +287,19 @@ async def known_totals(*, connection: AsyncConnection, business_id: uuid.UUID, f
     # Only counts made on PostgreSQL are remembered (count_and_remember).
     read = {
         "total": None if counter is None else counter.scalar_subquery(),
-        "versions": segment_versions(business_id) if counter is None and key in REMEMBERED else None,
+        "versions": segment_versions(business_id) if counter is None else None,
+        "shared": shared_counts(business_id, filters) if counter is None and key not in REMEMBERED else None,
         "population": business_counters(business_id, "active").scalar_subquery() if population else None,
     }
     wanted = [column.label(name) for name, column in read.items() if column is not None]
-    found = (await connection.execute(select(*wanted))).one()._mapping if wanted else {}
+    found = (await connection.execute(select(*wanted))).one()._mapping
     active = None if "population" not in found else int(found["population"] or 0)
     if counter is not None:
         return ListTotals(total=int(found["total"] or 0), population=active)
-    if "versions" not in found:
+    if found.get("shared") is not None:
+        versions, matches = found["shared"]
+        REMEMBERED.put(key, dict(enumerate(zip(versions, matches, strict=True))))
+    if key not in REMEMBERED:
         return ListTotals(total=None, population=active)
     counted, stale = REMEMBERED.split(key, per_segment(found["versions"]))
     return ListTotals(total=None if stale else counted, population=active, counted=counted, stale=stale)
@@ -268,4 +328,7 @@ async def count_and_remember(matching: Select[Any], *, connection: AsyncConnecti
     recounted = {segment: (versions.get(segment, 0), rows.get(segment, 0))
                  for segment in (known.stale if known.stale is not None else range(SEGMENTS))}
     REMEMBERED.put(remembered_key(business_id, filters), recounted)
-    return known.counted + sum(rows.values())
+    total = known.counted + sum(rows.values())
+    if total >= SHARED_MINIMUM:
+        await share_counts(connection=connection, business_id=business_id, filters=filters)
+    return total
