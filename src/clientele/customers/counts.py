@@ -13,9 +13,9 @@ A total no counter answers is counted row by row, per list segment (a 256th of t
 customers, by id), and each segment's count is remembered with the segment's version
 (migrations 0008, 0009) it was counted at: a client paging through a filter, or a sync walking
 a million customers by cursor, asks for the same total on every page, and gets it without a
-recount; after a write, only the segments it wrote in are counted again. A filter that matched
-many customers also leaves its counts in the database (migration 0010), where a worker that has
-not counted it yet starts from them.
+recount; after a write, only the segments it wrote in are counted again. A count that found many
+customers also leaves what the worker knows of the filter in the database (migration 0010),
+where a worker that has not counted it yet starts from it.
 
 SQLite counts rows every time: at a laptop's scale that is fast enough and needs no triggers.
 """
@@ -95,9 +95,9 @@ customer_list_counts = Table(
     Column("matches", ARRAY(BigInteger), nullable=False),
     Column("counted_at", DateTime, nullable=False),
 )
-# A filter that matched at least this many customers shares its counts with every worker: a
-# count of fewer rows costs a worker less than it saves, and such filters (a searched name, an
-# email) are the many distinct ones.
+# A count that found at least this many customers is shared with every worker. Finding fewer costs
+# a worker less than sharing it: the recount of one segment after a write, or a searched name or
+# email, of which there are many distinct ones.
 SHARED_MINIMUM = 10_000
 # A shared entry not written for this long is deleted by the business's next shared count.
 SHARED_RETENTION = timedelta(days=7)
@@ -328,7 +328,7 @@ async def count_and_remember(matching: Select[Any], *, connection: AsyncConnecti
     recounted = {segment: (versions.get(segment, 0), rows.get(segment, 0))
                  for segment in (known.stale if known.stale is not None else range(SEGMENTS))}
     REMEMBERED.put(remembered_key(business_id, filters), recounted)
-    total = known.counted + sum(rows.values())
-    if total >= SHARED_MINIMUM:
+    found = sum(rows.values())
+    if found >= SHARED_MINIMUM:
         await share_counts(connection=connection, business_id=business_id, filters=filters)
-    return total
+    return known.counted + found

@@ -7,8 +7,9 @@ customers/counts.py remembers, in each worker, what a filter no counter answers 
 each list segment and at which segment version (migrations 0008, 0009). A worker that has not
 counted a filter yet (just started, or the request went to another worker) counted it whole:
 for `filter[name]=a` at a million customers that is a few hundred milliseconds, once per worker
-and filter. A filter that matched many customers now leaves its counts here too, and another
-worker starts from them, recounting only the segments whose version has moved since.
+and filter. A count that found many customers now leaves the worker's counts of the filter here
+too, and another worker starts from them, recounting only the segments whose version has moved
+since.
 
 The table is UNLOGGED: it holds nothing that cannot be counted again, and a crash, which
 empties it, only costs the next counts. An entry not written for a week is deleted by the
