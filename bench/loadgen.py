@@ -44,6 +44,15 @@ class Measurement:
         return asdict(self)
 
 
+def timed_get(connection: http.client.HTTPConnection, path: str, token: str) -> tuple[float, int]:
+    """One GET on a kept-alive connection: milliseconds until its body was read, and its status."""
+    sent = time.perf_counter()
+    connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    response = connection.getresponse()
+    response.read()
+    return (time.perf_counter() - sent) * 1000, response.status
+
+
 def run_one_client(*, port: int, path: str, token: str, seconds: float) -> Measurement:
     """One client sending a GET again and again on one kept-alive connection, each request timed as it
     happened; errors are statuses other than 2xx/3xx.
@@ -56,18 +65,14 @@ def run_one_client(*, port: int, path: str, token: str, seconds: float) -> Measu
     had logged two requests over 50 ms.
     """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    headers = {"Authorization": f"Bearer {token}"}
     took: list[float] = []
     errors = 0
     started = time.perf_counter()
     try:
         while time.perf_counter() - started < seconds:
-            sent = time.perf_counter()
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            took.append((time.perf_counter() - sent) * 1000)
-            errors += not 200 <= response.status < 400
+            milliseconds, status = timed_get(connection, path, token)
+            took.append(milliseconds)
+            errors += not 200 <= status < 400
     finally:
         connection.close()
     elapsed = time.perf_counter() - started

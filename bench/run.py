@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import capture, database, imports, report
 from bench.database import Business
-from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_one_client, run_pgbench, run_wrk
+from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_one_client, run_pgbench, run_wrk, timed_get
 from bench.processes import (
     BenchError,
     MachineWatch,
@@ -287,13 +287,10 @@ class Harness:
         try:
             for _ in range(samples):
                 database.move_list_version(self.url, business.id)
-                started = time.perf_counter()
-                connection.request("GET", variant.path, headers={"Authorization": f"Bearer {business.token}"})
-                response = connection.getresponse()
-                response.read()
-                took.append((time.perf_counter() - started) * 1000)
-                if response.status != 200:
-                    return {"error": f"HTTP {response.status}"}
+                milliseconds, status = timed_get(connection, variant.path, business.token)
+                took.append(milliseconds)
+                if status != 200:
+                    return {"error": f"HTTP {status}"}
         finally:
             connection.close()
         return {"samples": samples, "p50": statistics.median(took), "max": max(took)}

@@ -17,15 +17,12 @@ from typing import Any
 import asyncpg
 
 from clientele.customers.fast_paths import CUSTOMER_WITH_TOKEN
+from clientele.database import keep_session
 
 BODY = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
 POOL_SIZE = 10
 pool: asyncpg.Pool | None = None
-
-
-async def keep_session(_connection: asyncpg.Connection) -> None:
-    pass
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -233,12 +233,13 @@ class RememberedTotals:
 REMEMBERED = RememberedTotals(size=1024)
 
 
-def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
-    return business_id, tuple(sorted(filters.items()))
-
-
 def shared_key(filters: dict[str, str]) -> str:
+    """The filters as one string, whatever their order: how a filter is known in memory and in the database."""
     return orjson.dumps(sorted(filters.items())).decode()
+
+
+def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
+    return business_id, shared_key(filters)
 
 
 def shared_counts(business_id: uuid.UUID, filters: dict[str, str]) -> ScalarSelect[Any]:
