@@ -9,9 +9,9 @@ which spreads concurrent writers over 16 row locks, and a read sums the slots. T
 are written in the same transaction as the rows, so a total read from them is exact in the
 reader's snapshot.
 
-A total no counter answers is counted row by row, per list segment (a 256th of the business's
+A total no counter answers is counted row by row, per list segment (a 1,024th of the business's
 customers, by id), and each segment's count is remembered with the segment's version
-(migrations 0008, 0009) it was counted at: a client paging through a filter, or a sync walking
+(migrations 0008, 0009, 0011) it was counted at: a client paging through a filter, or a sync walking
 a million customers by cursor, asks for the same total on every page, and gets it without a
 recount; after a write, only the segments it wrote in are counted again. A count that found many
 customers also leaves what the worker knows of the filter in the database (migration 0010),
@@ -164,14 +164,16 @@ def counter_statement(business_id: uuid.UUID, filters: dict[str, str]) -> Select
 
 
 # A business's customers fall into this many list segments, each with its own version
-# (migration 0009): after a write, only the segments it wrote in are counted again.
-SEGMENTS = 256
+# (migrations 0009, 0011): after a write, only the segments it wrote in are counted again.
+SEGMENTS = 1024
 
 
 def list_segment(customer_id: ColumnElement[Any]) -> ColumnElement[int]:
-    """The customer's list segment, fixed by its id: the expression migration 0009 indexes, written
-    the same way, for the index to serve it."""
-    return func.get_byte(func.uuid_send(customer_id), literal_column("15"))
+    """The customer's list segment, fixed by its id (its last ten bits): the expression migration 0011
+    indexes, written the same way, constants included, for the index to serve it."""
+    id_bytes = func.uuid_send(customer_id)
+    return (func.get_byte(id_bytes, literal_column("14")).op("&")(literal_column("3")) * literal_column("256")
+            + func.get_byte(id_bytes, literal_column("15")))
 
 
 def segment_versions(business_id: uuid.UUID, segments: Iterable[int] | None = None) -> ScalarSelect[Any]:
@@ -187,7 +189,7 @@ def segment_versions(business_id: uuid.UUID, segments: Iterable[int] | None = No
 
 def per_segment(found: dict[str, int] | None) -> dict[int, int]:
     """Numbers by segment, from a JSON object as read (None where it had no rows)."""
-    return {int(segment): int(number) for segment, number in (found or {}).items()}
+    return {int(segment): number for segment, number in (found or {}).items()}
 
 
 class RememberedTotals:
@@ -209,8 +211,8 @@ class RememberedTotals:
             return 0, tuple(range(SEGMENTS))
         self.entries.move_to_end(key)
         counted_at, rows = self.entries[key]
-        fresh = [segment for segment in range(SEGMENTS) if counted_at[segment] == versions.get(segment, 0)]
-        return sum(rows[segment] for segment in fresh), tuple(sorted(set(range(SEGMENTS)) - set(fresh)))
+        stale = tuple(segment for segment in range(SEGMENTS) if counted_at[segment] != versions.get(segment, 0))
+        return sum(rows) - sum(rows[segment] for segment in stale), stale
 
     def counted(self, key: Hashable) -> tuple[list[int], list[int]]:
         """For `key`, each segment's version when counted (-1: never) and the rows it matched."""
@@ -229,7 +231,7 @@ class RememberedTotals:
             self.entries.popitem(last=False)
 
 
-# One per worker process; an entry is two arrays of 256 numbers, 4 kB.
+# One per worker process; an entry is two arrays of 1,024 numbers, 16 kB.
 REMEMBERED = RememberedTotals(size=1024)
 
 
