@@ -176,14 +176,18 @@ def list_segment(customer_id: ColumnElement[Any]) -> ColumnElement[int]:
             + func.get_byte(id_bytes, literal_column("15")))
 
 
-def segment_versions(business_id: uuid.UUID, segments: Iterable[int] | None = None) -> ScalarSelect[Any]:
+def segment_versions(business_id: uuid.UUID, segments: Iterable[int] | None = None, *,
+                     only_if: ColumnElement[bool] | None = None) -> ScalarSelect[Any]:
     """The versions of the business's list segments (of these only, if given) as a JSON object;
     each moves with every committed write to the segment's customers or their tag links, and all
-    with a write to the business's tags. A segment never written has no version yet (0)."""
+    with a write to the business's tags. A segment never written has no version yet (0).
+    With `only_if`, none are read (None) unless that holds."""
     v = customer_list_versions.c
     versions = select(func.json_object_agg(v.slot, v.version, type_=JSON)).where(v.business_id == business_id)
     if segments is not None:
         versions = versions.where(v.slot.in_(segments))
+    if only_if is not None:
+        versions = versions.where(only_if)
     return versions.scalar_subquery()
 
 
@@ -244,11 +248,11 @@ def remembered_key(business_id: uuid.UUID, filters: dict[str, str]) -> Hashable:
     return business_id, shared_key(filters)
 
 
-def shared_counts(business_id: uuid.UUID, filters: dict[str, str]) -> ScalarSelect[Any]:
-    """The business's shared counts for these filters, as a JSON array [versions, matches] (None: none)."""
+def shared_counts(business_id: uuid.UUID, filters: dict[str, str]) -> Select[Any]:
+    """The business's shared counts for these filters, as a JSON array [versions, matches] (no row: none)."""
     t = customer_list_counts.c
     return select(func.json_build_array(t.versions, t.matches, type_=JSON)).where(
-        t.business_id == business_id, t.filters == shared_key(filters)).scalar_subquery()
+        t.business_id == business_id, t.filters == shared_key(filters))
 
 
 async def share_counts(*, connection: AsyncConnection, business_id: uuid.UUID, filters: dict[str, str]) -> None:
@@ -287,11 +291,15 @@ async def known_totals(*, connection: AsyncConnection, business_id: uuid.UUID, f
         return ListTotals(total=None, population=None)
     counter = counter_statement(business_id, filters)
     key = remembered_key(business_id, filters)
-    # Only counts made on PostgreSQL are remembered (count_and_remember).
+    # Only counts made on PostgreSQL are remembered (count_and_remember). A filter this worker has
+    # not counted needs the versions only to use a shared count; most such filters (a searched name)
+    # have none, and their count reads the versions it counts at.
+    shared = None if counter is not None or key in REMEMBERED else shared_counts(business_id, filters)
     read = {
         "total": None if counter is None else counter.scalar_subquery(),
-        "versions": segment_versions(business_id) if counter is None else None,
-        "shared": shared_counts(business_id, filters) if counter is None and key not in REMEMBERED else None,
+        "versions": None if counter is not None else segment_versions(
+            business_id, only_if=None if shared is None else shared.exists()),
+        "shared": None if shared is None else shared.scalar_subquery(),
         "population": business_counters(business_id, "active").scalar_subquery() if population else None,
     }
     wanted = [column.label(name) for name, column in read.items() if column is not None]
