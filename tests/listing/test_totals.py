@@ -409,7 +409,7 @@ def test_a_segments_recount_is_served_by_the_segment_index_on_postgresql(api, cl
         # The test table is tiny, so the planner would rightly read it whole: ask instead whether
         # an index can search by the segment, not only by the business.
         await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        # As sent: with its parameters as parameters, which an index on an expression cannot match.
+        # As the app sends it: the values as parameters, the segment expression as written.
         sent = recount.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
         parameters = tuple(sent.params[name] for name in sent.positiontup)
         plan = await connection.exec_driver_sql(f"EXPLAIN {sent}", parameters)
