@@ -1,11 +1,12 @@
-"""Operating the service (SPEC §7): the liveness and readiness probes."""
+"""Operating the service (SPEC §7): the liveness and readiness probes; the worker's garbage collector."""
 
+import gc
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from clientele.app import create_app
+from clientele.app import YOUNGEST_COLLECTED_AFTER, create_app
 from clientele.config import Settings
 
 UNREACHABLE = {
@@ -53,3 +54,15 @@ def test_readyz_recovers_by_itself_when_the_database_comes_back(tmp_path: Path) 
         assert client.get("/readyz").status_code == 503
         directory.mkdir()
         assert client.get("/readyz").status_code == 200
+
+
+def test_a_started_app_leaves_what_it_holds_out_of_later_garbage_collections(settings: Settings) -> None:
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
+
+    with TestClient(create_app(settings)) as started:
+        assert started.get("/healthz").status_code == 200
+        frozen, threshold = gc.get_freeze_count(), gc.get_threshold()
+
+    assert frozen > 10_000
+    assert threshold == (YOUNGEST_COLLECTED_AFTER, 10, 10)

@@ -1,5 +1,6 @@
 """Builds the FastAPI application: routers, error handlers, the engine's lifetime."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -36,6 +37,8 @@ Errors are `{"message": "…", "errors": {"field": ["…"]}}`. Timestamps are UT
 # Included into the app one by one rather than through a parent router: each level of
 # nesting is walked again on every request.
 DOMAIN_ROUTERS = (customers_router, tags_router, addresses_router, delivery_zones_router)
+
+YOUNGEST_COLLECTED_AFTER = 10_000
 
 probes = APIRouter(tags=["operations"])
 
@@ -77,6 +80,21 @@ def without_framework_validation_errors(document: dict[str, Any]) -> dict[str, A
     return document
 
 
+def settle_garbage_collector() -> None:
+    """Leave the objects a started app holds out of every later garbage collection, and collect the
+    youngest objects less often.
+
+    A started worker holds over 100,000 objects that live as long as it does (modules, routes,
+    schemas); each full collection walked them all, 60–90 ms in which the worker answered nothing,
+    so that under 64 connections the slowest 1% of reads took over 10× the median. Frozen, they are
+    never walked again. The youngest generation is collected after 10,000 allocations rather than
+    700: a request allocates hundreds, nearly all freed as it ends.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNGEST_COLLECTED_AFTER, *gc.get_threshold()[1:])
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for these settings (from the environment by default)."""
     settings = settings or load_settings()
@@ -93,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with suppress(SQLAlchemyError, OSError):
             async with app.state.engine.connect() as connection:
                 await cursor_key(state=app.state, settings=settings, connection=connection)
+        settle_garbage_collector()
         try:
             yield
         finally:
