@@ -19,6 +19,7 @@ from tests.conftest import Api, new_business, new_token
 
 from clientele.app import create_app
 from clientele.config import Settings
+from clientele.customers.counts import shared_key
 from clientele.database import alembic_config, create_engine
 
 REVISIONS = [path.name[:4] for path in sorted((Path(alembic_config().get_main_option("script_location"))
@@ -150,3 +151,34 @@ def test_customers_and_totals_survive_going_back_to_an_earlier_revision_and_up(o
             f"/customers?filter[tags.id]={tag['id']}"}
     assert after == {key: value + 1 if key in grew else value for key, value in before.items()}
     assert api.get(f"/customers/{added['id']}").status_code == 200
+
+
+def test_counts_shared_under_256_segments_are_not_used_once_there_are_1024(own_database, settings) -> None:
+    if not own_database.startswith("postgresql"):
+        pytest.skip("counts are shared on PostgreSQL only")
+    migrate(own_database, "head")
+    app_settings = dataclasses.replace(settings, database_url=own_database)
+    with TestClient(create_app(app_settings)) as client:
+        business = new_business(client)
+        api = Api(client, new_token(client, business).token, business)
+        for name in ("Amal Saleh", "Kamal Amal", "Noor"):
+            api.make_customer(name=name)
+
+    migrate(own_database, "0010", down=True)
+
+    def share_a_wrong_count(connection: Connection) -> None:
+        # Counted at the versions the segments have now, so it would be taken as still true.
+        versions = dict(connection.execute(text(
+            "SELECT slot, version FROM customer_list_versions WHERE business_id = :business"),
+            {"business": business}).all())
+        connection.execute(text(
+            "INSERT INTO customer_list_counts VALUES (:business, :filters, :versions, :matches, now())"),
+            {"business": business, "filters": shared_key({"name": "amal"}),
+             "versions": [versions.get(slot, 0) for slot in range(256)], "matches": [50] * 256})
+
+    on_database(own_database, share_a_wrong_count)
+    migrate(own_database, "head")
+
+    with TestClient(create_app(app_settings)) as client:
+        api = Api(client, api.token, api.business_id)
+        assert api.get("/customers", params={"filter[name]": "amal"}).json()["meta"]["total"] == 2
