@@ -91,7 +91,8 @@ def serve(
     # A worker must import the whole app before it answers uvicorn's health check; on a busy
     # host that took over uvicorn's default 5 s, and it killed and restarted workers forever.
     uvicorn.run("clientele.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True, access_log=False, log_config=serve_log_config(access_log),
+                http="clientele.http_protocol:BoundedHeadHttpProtocol", log_level="info", proxy_headers=True,
+                access_log=False, log_config=serve_log_config(access_log),
                 timeout_worker_healthcheck=60)
 
 
