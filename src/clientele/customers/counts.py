@@ -10,12 +10,14 @@ are written in the same transaction as the rows, so a total read from them is ex
 reader's snapshot.
 
 A total no counter answers is counted row by row, per list segment (a 1,024th of the business's
-customers, by id), and each segment's count is remembered with the segment's version
-(migrations 0008, 0009, 0011) it was counted at: a client paging through a filter, or a sync walking
+customers, by id), and each segment's count is remembered with the version the segment had when
+it was counted (migrations 0008, 0009, 0011): a client paging through a filter, or a sync walking
 a million customers by cursor, asks for the same total on every page, and gets it without a
-recount; after a write, only the segments it wrote in are counted again. A count that found many
-customers also leaves what the worker knows of the filter in the database (migration 0010),
-where a worker that has not counted it yet starts from it.
+recount; after a write, only the segments it wrote in are counted again. A write draws each
+segment it moves a new random version (migration 0012), so one version names one committed
+state, a database restored from a backup included. A count that found many customers also
+leaves what the worker knows of the filter in the database (migration 0010), where a worker
+that has not counted it yet starts from it.
 
 SQLite counts rows every time: at a laptop's scale that is fast enough and needs no triggers.
 """
