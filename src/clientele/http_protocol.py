@@ -47,8 +47,11 @@ class BoundedHeadHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         if self.refused:
             return
-        # A whole head that came in one read is measured here: the count above sees it only after.
-        if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_REQUEST_HEAD_BYTES:
+        # A head that came whole in a read longer than the bound is measured here: the count in
+        # data_received sees the read only after the parser is done with it.
+        if self.head_bytes > MAX_REQUEST_HEAD_BYTES and (
+                len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+                > MAX_REQUEST_HEAD_BYTES):
             self.refuse_head()
             return
         self.reading_body = True
