@@ -16,12 +16,14 @@ LINGER_BYTES more, all thrown away unread (nginx's lingering close).
 import asyncio
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
 LINGER_IDLE_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
-HEAD_TOO_LARGE = b'{"message":"The request head (request line and headers) must not be greater than 65536 bytes."}'
+HEAD_TOO_LARGE = orjson.dumps({"message": "The request head (request line and headers) must not be greater than "
+                                           f"{MAX_REQUEST_HEAD_BYTES} bytes."})
 
 
 class BoundedHeadHttpProtocol(HttpToolsProtocol):
