@@ -49,11 +49,9 @@ class BoundedHeadHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         if self.refused:
             return
-        # A head that came whole in a read longer than the bound is measured here: the count in
-        # data_received sees the read only after the parser is done with it.
-        if self.head_bytes > MAX_REQUEST_HEAD_BYTES and (
-                len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-                > MAX_REQUEST_HEAD_BYTES):
+        # Every whole head is measured: the count in data_received sees a read only after the parser
+        # is done with it, and a head that came in one read, or behind another request, escapes it.
+        if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_REQUEST_HEAD_BYTES:
             self.refuse_head()
             return
         self.reading_body = True
@@ -71,6 +69,11 @@ class BoundedHeadHttpProtocol(HttpToolsProtocol):
 
     def refuse_head(self) -> None:
         self.refused = True
+        # Requests before this one on the connection get nothing more: the 431 ends it. Their responses
+        # must not be written after write_eof, which asyncio's own loop refuses with an error.
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+        self.pipeline.clear()
         self.logger.warning("A request head over %d bytes was refused.", MAX_REQUEST_HEAD_BYTES)
         content = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
         for name, value in self.server_state.default_headers:

@@ -563,6 +563,24 @@ def test_a_head_over_the_bound_is_a_431_where_the_route_would_answer(server: Ser
     assert httpx.get(f"{server.base_url}/healthz").status_code == 200
 
 
+def test_a_head_over_the_bound_behind_a_request_on_the_same_connection_is_a_431(server: Server, api: Api) -> None:
+    first = request_head("GET", b"/customers?per_page=1", bearer(api)) + b"\r\n"
+    behind = request_head("GET", b"/customers?per_page=1", bearer(api),
+                          b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1))
+
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(first + behind + b"\r\n")
+        received = b""
+        while chunk := connection.recv(MIB):
+            received += chunk
+
+    status_lines = [line for line in received.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
+    assert status_lines[-1] == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert b"HTTP/1.1 200 OK" not in status_lines[1:]
+    assert "Traceback" not in server.stdout()
+
+
 def test_a_head_that_does_not_end_is_refused_once_it_passes_the_bound(server: Server) -> None:
     host, port = server.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as connection:
