@@ -43,6 +43,7 @@ RESULTS = ROOT / "bench" / "results"
 FULL_SIZES = [1_000_000, 100_000, 10_000]
 QUICK_SIZES = [10_000]
 ROTATION = 1000  # ids a GET or PUT run rotates over
+IN_TURNS_ROUNDS = 3  # pairs of GET by id and pgbench, one right after the other
 # Creates number their phones per wrk thread from 0 in a warm-up and from here in the measured run.
 MEASURED_SEQUENCE_START = 500_000
 QUIET_SHARE = 0.10
@@ -224,7 +225,9 @@ class Harness:
                     # data the latency runs read.
                     self.plans(measured)
                     self.load(app, big, sample, id_requests, prefixes)
-                self.references(big, sample, id_requests, body, prefixes)
+                scripts = self.references(big, sample, id_requests, body, prefixes)
+                if scripts:
+                    self.in_turns(big, id_requests, scripts)
             self.results["other_work"] = self.watch.phases
         finally:
             removed = database.remove_created(self.url, ids)
@@ -358,7 +361,8 @@ class Harness:
         self.results["rss"]["page_1000_rounds"] = rounds
 
     def references(self, big: Business, sample: database.Sample, id_requests: list[Request], body: bytes,
-                   prefixes: set[str]) -> None:
+                   prefixes: set[str]) -> list[str]:
+        """Every reference; the pgbench scripts of the GET route's read by key (none if it could not be captured)."""
         print("References", flush=True)
         self.phase("references")
         body_file = self.logs / "customer_body.json"
@@ -379,7 +383,7 @@ class Harness:
                                   BENCH_BODY_FILE=str(body_file), BENCH_DSN=self.url) as bare:
             references["asyncpg_asgi"] = self.measure(bare, "bare-asgi-asyncpg", id_requests, big.token) | {
                 "label": "bare ASGI without the access log, sending the GET statement through asyncpg"}
-        self.pgbench_ceiling(big, sample)
+        scripts = self.pgbench_ceiling(big, sample)
         with self.serve_reference("orm_app", "bench.baselines.orm_app") as orm:
             references["orm_get"] = self.measure(orm, "orm-get", id_requests, big.token) | {
                 "label": "FastAPI + ORM baseline: GET /customers/{id}"}
@@ -387,9 +391,31 @@ class Harness:
             prefixes.add(prefix)
             references["orm_create"] = self.measure(orm, "orm-create", [create_request(prefix)], big.token) | {
                 "label": "FastAPI + ORM baseline: POST /customers"}
+        return scripts
 
-    def pgbench_ceiling(self, big: Business, sample: database.Sample) -> None:
-        """pgbench with the statements the GET route sends, captured from the app, over the same ids."""
+    def in_turns(self, big: Business, id_requests: list[Request], scripts: list[str]) -> None:
+        """GET by id and pgbench's read by key one after the other, IN_TURNS_ROUNDS times: each pair is
+        measured seconds apart, where the load runs and the references are minutes apart, on a machine
+        whose speed drifts."""
+        print(f"GET by id and pgbench in turns ({IN_TURNS_ROUNDS} rounds)", flush=True)
+        self.phase("in turns")
+        rounds = []
+        with self.serve_clientele() as app:
+            for number in range(1, IN_TURNS_ROUNDS + 1):
+                get = self.measure(app, f"turns-get-{number}", id_requests, big.token)
+                try:
+                    ceiling = run_pgbench(pgbench=self.pgbench, dsn_args=[self.url], scripts=scripts,
+                                          clients=self.args.connections, seconds=self.args.duration,
+                                          work_dir=self.logs, name=f"turns-pgbench-{number}").as_dict()
+                except BenchError as error:
+                    ceiling = {"error": str(error)}
+                print(f"  {f'turns-pgbench-{number}':<42} {report.short(ceiling)}", flush=True)
+                rounds.append({"get": get, "pgbench": ceiling})
+        self.results["in_turns"] = rounds
+
+    def pgbench_ceiling(self, big: Business, sample: database.Sample) -> list[str]:
+        """pgbench with the statements the GET route sends, captured from the app, over the same ids;
+        the scripts of its read by key."""
         path = f"/customers/{sample.ids[0]}"
         captured = capture.capture(self.url, big.token, [path])[path]
         select = [statement for statement in captured.statements
@@ -402,7 +428,7 @@ class Harness:
             captured = capture.Captured(status=200, statements=select)
         if captured.status != 200 or not select:
             self.results["notes"].append("pgbench: the GET route's SELECT could not be captured.")
-            return
+            return []
         scripts = []
         routes = []
         for customer_id in sample.ids[:PGBENCH_MAX_SCRIPTS]:
@@ -422,6 +448,7 @@ class Harness:
                 result = {"error": str(error)}
             self.results["references"][name] = result | {"label": label}
             print(f"  {name:<42} {report.short(result)}", flush=True)
+        return scripts
 
     def plans(self, businesses: list[Business]) -> None:
         """EXPLAIN (ANALYZE, BUFFERS) of the count and page queries of every list request at each size."""
