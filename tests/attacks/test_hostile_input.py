@@ -502,14 +502,24 @@ class RawResponse:
     body: bytes
 
 
-def raw_request(server: Server, head: bytes, body: bytes = b"") -> RawResponse:
-    """Send bytes as they are (no client library would send most of these) and read the answer."""
+def connect(server: Server) -> socket.socket:
     host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
-        connection.sendall(head + b"Connection: close\r\n\r\n" + body)
+    return socket.create_connection((host, int(port)), timeout=30)
+
+
+def exchange(server: Server, sent: bytes) -> bytes:
+    """Send bytes as they are (no client library would send most of these) and read all the server answers."""
+    with connect(server) as connection:
+        connection.sendall(sent)
         received = b""
         while chunk := connection.recv(MIB):
             received += chunk
+    return received
+
+
+def raw_request(server: Server, head: bytes, body: bytes = b"") -> RawResponse:
+    """One request as it is, closing the connection, and its answer."""
+    received = exchange(server, head + b"Connection: close\r\n\r\n" + body)
     status_line, *header_lines = received.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
     headers = dict(line.lower().split(": ", 1) for line in header_lines)
     return RawResponse(int(status_line.split()[1]), headers, received.partition(b"\r\n\r\n")[2])
@@ -568,12 +578,7 @@ def test_a_head_over_the_bound_behind_a_request_on_the_same_connection_is_a_431(
     behind = request_head("GET", b"/customers?per_page=1", bearer(api),
                           b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1))
 
-    host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
-        connection.sendall(first + behind + b"\r\n")
-        received = b""
-        while chunk := connection.recv(MIB):
-            received += chunk
+    received = exchange(server, first + behind + b"\r\n")
 
     status_lines = [line for line in received.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
     assert status_lines[-1] == b"HTTP/1.1 431 Request Header Fields Too Large"
@@ -582,20 +587,14 @@ def test_a_head_over_the_bound_behind_a_request_on_the_same_connection_is_a_431(
 
 
 def test_a_head_that_does_not_end_is_refused_once_it_passes_the_bound(server: Server) -> None:
-    host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
-        # Never ended: no line break after it, no empty line.
-        connection.sendall(request_head("GET", b"/healthz") + b"X-Endless: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1))
-        received = b""
-        while chunk := connection.recv(MIB):
-            received += chunk
+    # Never ended: no line break after it, no empty line.
+    received = exchange(server, request_head("GET", b"/healthz") + b"X-Endless: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1))
 
     assert received.split(b"\r\n", 1)[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
 
 
 def test_a_refused_client_that_goes_on_sending_is_cut_off(server: Server) -> None:
-    host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
+    with connect(server) as connection:
         sent = 0
         try:
             connection.sendall(request_head("GET", b"/healthz") + b"X-Endless: ")
