@@ -120,6 +120,11 @@ def clientele(url: str, *arguments: str, echo: bool = False) -> str:
     return result.stdout
 
 
+def create_business(url: str, name: str) -> uuid.UUID:
+    """A new business, made by `clientele business create`."""
+    return uuid.UUID(last_line(clientele(url, "business", "create", name)))
+
+
 def last_line(output: str) -> str:
     return output.strip().splitlines()[-1].strip()
 
@@ -162,7 +167,7 @@ def seeded_businesses(url: str, sizes: list[int], *, reseed: bool) -> list[Busin
             print(f"Re-using {name} ({existing[name][0]})", flush=True)
             businesses.append(Business(customers=size, id=existing[name][0]))
             continue
-        business_id = uuid.UUID(last_line(clientele(url, "business", "create", name)))
+        business_id = create_business(url, name)
         print(f"Seeding {name} ({business_id}) with `clientele seed`…", flush=True)
         clientele(url, "seed", "--business", str(business_id), "--customers", str(size),
                   "--random-seed", str(size), echo=True)

@@ -125,11 +125,16 @@ def figures(run: Timed, rows: int) -> dict[str, Any]:
 # --- the bench database --------------------------------------------------------------------------
 
 
-def bare_table_sql() -> str:
-    """The file's columns, typed as in `customers`, and nothing else."""
+def bare_table_sql(name: str = BARE_TABLE, *, temporary: bool = False) -> str:
+    """A table of the file's columns, typed as in `customers`, and nothing else."""
     dialect = postgresql.dialect()
-    columns = ", ".join(f"{name} {customers.c[name].type.compile(dialect=dialect)}" for name in IMPORT_FIELDS)
-    return f"CREATE TABLE {BARE_TABLE} ({columns})"
+    columns = ", ".join(f"{field} {customers.c[field].type.compile(dialect=dialect)}" for field in IMPORT_FIELDS)
+    return f"CREATE {'TEMPORARY ' if temporary else ''}TABLE {name} ({columns})"
+
+
+def copy_file_into(table: str) -> str:
+    """psql's `\\copy` of the CSV file on its standard input into a table of the file's columns."""
+    return f"\\copy {table} ({', '.join(IMPORT_FIELDS)}) FROM pstdin WITH (FORMAT csv, HEADER true)"
 
 
 def database_part_statements(business_id: uuid.UUID) -> list[str]:
@@ -145,8 +150,8 @@ def database_part_statements(business_id: uuid.UUID) -> list[str]:
     values = ", ".join(f"coalesce({name}, {c[name].server_default.arg})" if c[name].server_default is not None
                        else name for name in IMPORT_FIELDS)
     return [
-        bare_table_sql().replace("CREATE TABLE", "CREATE TEMPORARY TABLE").replace(BARE_TABLE, STAGED_TABLE),
-        f"\\copy {STAGED_TABLE} ({columns}) FROM pstdin WITH (FORMAT csv, HEADER true)",
+        bare_table_sql(STAGED_TABLE, temporary=True),
+        copy_file_into(STAGED_TABLE),
         f"INSERT INTO customers (business_id, id, {columns}, created_at, updated_at) "
         f"SELECT '{business_id}', {time_ordered_id}, {values}, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' "
         f"FROM {STAGED_TABLE} ON CONFLICT (business_id, dial_code, phone) WHERE deleted_at IS NULL DO NOTHING",
@@ -181,6 +186,16 @@ def count_rows(url: str, sql: str, *args: Any) -> int:
     return database.fetch(url, sql, *args)[0]["n"]
 
 
+def customers_of(url: str, business_id: uuid.UUID) -> int:
+    return count_rows(url, "SELECT count(*) AS n FROM customers WHERE business_id = $1", business_id)
+
+
+def psql_command(psql: str, url: str, *statements: str) -> list[str]:
+    """psql running these statements (`\\copy` included) in one session, stopping at the first error."""
+    return [psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", url,
+            *(argument for statement in statements for argument in ("-c", statement))]
+
+
 # --- the phase -------------------------------------------------------------------------------------
 
 
@@ -209,10 +224,8 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             database.execute(url, bare_table_sql())
             settle(url)
             log = log_dir / "raw_copy.log"
-            copy = checked("psql \\copy", timed(
-                [psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", url, "-c",
-                 f"\\copy {BARE_TABLE} ({', '.join(IMPORT_FIELDS)}) FROM pstdin WITH (FORMAT csv, HEADER true)"],
-                env=env, log=log, stdin=file), log)
+            copy = checked("psql \\copy", timed(psql_command(psql, url, copy_file_into(BARE_TABLE)),
+                                                 env=env, log=log, stdin=file), log)
             copied = count_rows(url, f"SELECT count(*) AS n FROM {BARE_TABLE}")
             results["raw_copy"] = figures(copy, copied)
             database.execute(url, f"DROP TABLE {BARE_TABLE}")
@@ -221,21 +234,18 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
 
             phase("import: the database's part")
             # Its customers stay while the import runs: the import writes into the larger table.
-            reference_id = uuid.UUID(database.last_line(database.clientele(url, "business", "create",
-                                                                           IMPORT_BUSINESS)))
+            reference_id = database.create_business(url, IMPORT_BUSINESS)
             settle(url)
             log = log_dir / "database_part.log"
             part = checked("psql \\copy and INSERT", timed(
-                [psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", url,
-                 *(argument for statement in database_part_statements(reference_id) for argument in ("-c", statement))],
-                env=env, log=log, stdin=file), log)
-            inserted = count_rows(url, "SELECT count(*) AS n FROM customers WHERE business_id = $1", reference_id)
+                psql_command(psql, url, *database_part_statements(reference_id)), env=env, log=log, stdin=file), log)
+            inserted = customers_of(url, reference_id)
             results["database_part"] = figures(part, inserted)
             print(f"  the database's part (\\copy, INSERT … SELECT) {inserted:,} rows in {part.seconds:.1f} s: "
                   f"{inserted / part.seconds:,.0f} rows/s", flush=True)
 
             phase("import: clientele import")
-            business_id = uuid.UUID(database.last_line(database.clientele(url, "business", "create", IMPORT_BUSINESS)))
+            business_id = database.create_business(url, IMPORT_BUSINESS)
             results["business"] = str(business_id)
             settle(url)
             log = log_dir / "import.log"
@@ -243,7 +253,7 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             run = checked("clientele import", timed(
                 [database.CLIENTELE, "import", str(file), "--business", str(business_id), "--rejects", str(rejects)],
                 env=env, log=log), log)
-            stored = count_rows(url, "SELECT count(*) AS n FROM customers WHERE business_id = $1", business_id)
+            stored = customers_of(url, business_id)
             report = IMPORTED.search(run.output)
             if report is None:
                 raise BenchError(f"`clientele import` did not print its summary; see {log}")

@@ -403,14 +403,7 @@ class Harness:
         with self.serve_clientele() as app:
             for number in range(1, IN_TURNS_ROUNDS + 1):
                 get = self.measure(app, f"turns-get-{number}", id_requests, big.token)
-                try:
-                    ceiling = run_pgbench(pgbench=self.pgbench, dsn_args=[self.url], scripts=scripts,
-                                          clients=self.args.connections, seconds=self.args.duration,
-                                          work_dir=self.logs, name=f"turns-pgbench-{number}").as_dict()
-                except BenchError as error:
-                    ceiling = {"error": str(error)}
-                print(f"  {f'turns-pgbench-{number}':<42} {report.short(ceiling)}", flush=True)
-                rounds.append({"get": get, "pgbench": ceiling})
+                rounds.append({"get": get, "pgbench": self.pgbench_run(f"turns-pgbench-{number}", scripts)})
         self.results["in_turns"] = rounds
 
     def pgbench_ceiling(self, big: Business, sample: database.Sample) -> list[str]:
@@ -440,15 +433,19 @@ class Harness:
         for name, chosen, label in (("pgbench_get", scripts, "pgbench: the GET route's SELECT by key"),
                                     ("pgbench_route", routes,
                                      "pgbench: all of the GET route's statements, in one transaction")):
-            try:
-                result = run_pgbench(pgbench=self.pgbench, dsn_args=[self.url], scripts=chosen,
-                                     clients=self.args.connections, seconds=self.args.duration,
-                                     work_dir=self.logs, name=name).as_dict()
-            except BenchError as error:
-                result = {"error": str(error)}
-            self.results["references"][name] = result | {"label": label}
-            print(f"  {name:<42} {report.short(result)}", flush=True)
+            self.results["references"][name] = self.pgbench_run(name, chosen) | {"label": label}
         return scripts
+
+    def pgbench_run(self, name: str, scripts: list[str]) -> dict[str, Any]:
+        """One pgbench run with the load runs' clients and length; an error is recorded, not raised."""
+        try:
+            result = run_pgbench(pgbench=self.pgbench, dsn_args=[self.url], scripts=scripts,
+                                 clients=self.args.connections, seconds=self.args.duration,
+                                 work_dir=self.logs, name=name).as_dict()
+        except BenchError as error:
+            result = {"error": str(error)}
+        print(f"  {name:<42} {report.short(result)}", flush=True)
+        return result
 
     def plans(self, businesses: list[Business]) -> None:
         """EXPLAIN (ANALYZE, BUFFERS) of the count and page queries of every list request at each size."""
