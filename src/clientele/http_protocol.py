@@ -14,10 +14,13 @@ LINGER_BYTES more, all thrown away unread (nginx's lingering close).
 """
 
 import asyncio
+import os
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from clientele.request_context import SECURITY_HEADERS
 
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
 LINGER_IDLE_SECONDS = 1.0
@@ -74,9 +77,12 @@ class BoundedHeadHttpProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True
         self.pipeline.clear()
-        self.logger.warning("A request head over %d bytes was refused.", MAX_REQUEST_HEAD_BYTES)
+        # Always a new id: a client's own X-Request-Id may lie in the part of the head never read.
+        request_id = os.urandom(16).hex().encode()
+        self.logger.warning("request_id=%s A request head over %d bytes was refused.", request_id.decode(),
+                            MAX_REQUEST_HEAD_BYTES)
         content = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
-        for name, value in self.server_state.default_headers:
+        for name, value in [*self.server_state.default_headers, (b"x-request-id", request_id), *SECURITY_HEADERS]:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend([b"content-type: application/json\r\n",
                         b"content-length: " + str(len(HEAD_TOO_LARGE)).encode() + b"\r\n",

@@ -10,6 +10,7 @@ application; what the client sees then is tested against a real server process a
 """
 
 import json
+import re
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -571,6 +572,19 @@ def test_a_head_over_the_bound_is_a_431_where_the_route_would_answer(server: Ser
                                       "The request head (request line and headers) must not be greater than "
                                       "65536 bytes.")
     assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+
+
+def test_a_refused_head_carries_a_request_id_the_log_names_and_the_security_headers(server: Server,
+                                                                                   api: Api) -> None:
+    over = b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1)
+
+    first, second = (raw_request(server, request_head("GET", b"/customers", bearer(api), over)) for _ in range(2))
+
+    assert (first.status, second.status) == (431, 431)
+    assert re.fullmatch("[0-9a-f]{32}", first.headers["x-request-id"])
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert (first.headers["x-content-type-options"], first.headers["cache-control"]) == ("nosniff", "no-store")
+    assert f"request_id={first.headers['x-request-id']}" in server.stdout()
 
 
 def test_a_head_over_the_bound_behind_a_request_on_the_same_connection_is_a_431(server: Server, api: Api) -> None:
