@@ -94,7 +94,15 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) ->
 
 
 def unicode_lower(value: str | None) -> str | None:
-    return value.lower() if isinstance(value, str) else value
+    """PostgreSQL's lower(): each character on its own. Python's lower() also looks at the word
+    around it, and makes "İ" two characters ("i" and a dot) and a final "Σ" "ς", so that a filter
+    found different rows on SQLite ("οδοσ" missed "ΟΔΟΣ", "istanbul" missed "İstanbul")."""
+    if not isinstance(value, str):
+        return value
+    if "İ" in value or "Σ" in value:
+        # "İ" is the one character whose lowercase is two; its first is PostgreSQL's "i".
+        return "".join(character.lower()[0] for character in value)
+    return value.lower()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

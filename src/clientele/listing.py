@@ -67,6 +67,8 @@ CURSOR_DESCRIPTION = (
     "list or business, is a 400 naming `cursor`."
 )
 T = TypeVar("T")
+Build = Callable[[str], ColumnElement[bool]]
+"""A filter's condition for the value sent."""
 
 
 class PageLinks(BaseModel):
@@ -101,7 +103,7 @@ class Page(BaseModel, Generic[T]):
 class Filter:
     """One `filter[name]`: how its text becomes a SQL condition, and how the docs describe it."""
 
-    build: Callable[[str], ColumnElement[bool]]
+    build: Build
     description: str
 
 
@@ -156,10 +158,21 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def longer_than(column: Column[Any], value: str) -> bool:
+    """Whether `value` is longer than any text `column` holds, and so matches nothing in it. Such a
+    value is not sent: SQLite refuses a LIKE pattern over 50,000 bytes, an error where the answer is plain."""
+    return len(value) > column.type.length  # type: ignore[attr-defined]
+
+
+def within_column(column: Column[Any], build: Build) -> Build:
+    """`build`, except that a value longer than `column` can hold matches nothing."""
+    return lambda value: false() if longer_than(column, value) else build(value)
+
+
 def substring_filter(column: Column[Any], what: str) -> Filter:
     """Case-insensitive substring match."""
     return Filter(
-        build=lambda value: column.ilike(f"%{escape_like(value)}%", escape="\\"),
+        build=within_column(column, lambda value: column.ilike(f"%{escape_like(value)}%", escape="\\")),
         description=f"Case-insensitive substring of the {what}.",
     )
 
@@ -171,7 +184,7 @@ def lowered_contains(lowered: ColumnElement[Any], value: str) -> ColumnElement[b
 
 
 def lowered_substring_filter(lowered: Column[Any], what: str) -> Filter:
-    return Filter(build=lambda value: lowered_contains(lowered, value),
+    return Filter(build=within_column(lowered, lambda value: lowered_contains(lowered, value)),
                   description=f"Case-insensitive substring of the {what}.")
 
 
@@ -193,11 +206,11 @@ def email_filter(lowered: Column[Any], column: Column[Any]) -> Filter:
         return and_(lowered_contains(lowered, local_part),
                     lowered_contains(func.lower(column), value))
 
-    return Filter(build=build, description="Case-insensitive substring of the email.")
+    return Filter(build=within_column(lowered, build), description="Case-insensitive substring of the email.")
 
 
 def exact_text_filter(column: Column[Any], what: str) -> Filter:
-    return Filter(build=lambda value: column == value, description=f"Exact {what}.")
+    return Filter(build=within_column(column, lambda value: column == value), description=f"Exact {what}.")
 
 
 def phone_filter(column: Column[Any]) -> Filter:
@@ -207,14 +220,14 @@ def phone_filter(column: Column[Any]) -> Filter:
         digits = PHONE_SEPARATORS.sub("", value)
         if not digits.isdigit() or not digits.isascii():
             raise invalid("filter[phone]", "The phone filter must contain digits only.")
-        return column.like(f"%{digits}%")
+        return false() if longer_than(column, digits) else column.like(f"%{digits}%")
 
     return Filter(build=build, description="Substring of the stored phone digits (separators are ignored).")
 
 
 def parse_integer(name: str, value: str) -> int:
     """The integer value of `filter[name]`; 400 where it is not one."""
-    if not re.fullmatch(r"-?\d{1,9}", value.strip()):
+    if not re.fullmatch(r"-?[0-9]{1,9}", value.strip()):
         raise invalid(f"filter[{name}]", f"The {name} filter must be an integer.")
     return int(value)
 
@@ -304,7 +317,11 @@ def parse_includes(raw: str | None, spec: ListSpec) -> frozenset[str]:
 
 
 def parse_sort(raw: str | None, spec: ListSpec) -> list[SortKey]:
-    """`sort` keys with `-` for descending; ties broken by id in the last key's direction."""
+    """`sort` keys with `-` for descending; ties broken by id in the last key's direction.
+
+    A key given again is left out: it could only order rows its first mention left tied, and it
+    leaves none (SQLite also refuses an ORDER BY of over 2,000 terms).
+    """
     keys = [key.strip() for key in (raw or "created_at").split(",") if key.strip()] or ["created_at"]
     order: list[SortKey] = []
     descending = False
@@ -314,7 +331,8 @@ def parse_sort(raw: str | None, spec: ListSpec) -> list[SortKey]:
         if column is None:
             allowed = ", ".join(spec.sort_columns)
             raise invalid("sort", f"Unknown sort {key!r}; allowed: {allowed} (prefix - for descending).")
-        order.append(SortKey(column, descending))
+        if all(sort_key.column is not column for sort_key in order):
+            order.append(SortKey(column, descending))
     order.append(SortKey(spec.id_column, descending))
     return order
 
@@ -362,7 +380,9 @@ def parse_list_query(request: Request, spec: ListSpec, *, business_id: uuid.UUID
         if list_filter is None:
             allowed = ", ".join(spec.filters)
             raise invalid(key, f"Unknown filter {name!r}; allowed: {allowed}.")
-        if value.strip() == "":
+        # Trimmed, as text in a body is.
+        value = value.strip()
+        if value == "":
             continue
         if "\x00" in value:
             # No stored text holds NUL (writes refuse it), and PostgreSQL refuses it as a parameter.

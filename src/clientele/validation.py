@@ -131,14 +131,14 @@ def integer_rule(*, nullable: bool, minimum: int | None = None, maximum: int = M
 
 
 def as_integer(value: Any) -> int | None:
-    """An integer from a JSON integer, an integral number, or a string of digits (as Laravel allows)."""
+    """An integer from a JSON integer, an integral number, or a string of ASCII digits (as Laravel allows)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value.strip()):
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
         return int(value.strip())
     return None
 
@@ -190,7 +190,8 @@ def decimal_rule(*, minimum: Decimal, maximum: Decimal,
         name = info.field_name
         if value is None or value == "":
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        # Decimal() would also read other scripts' digits, which phone and date fields refuse.
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).isascii():
             raise ValueError(f"The {name} field must be a decimal number.")
         try:
             number = Decimal(str(value).strip())

@@ -19,6 +19,7 @@ INVALID_FIELDS = [
     ("latitude", "north", "The latitude field must be a decimal number."),
     ("latitude", True, "The latitude field must be a decimal number."),
     ("latitude", [24.7], "The latitude field must be a decimal number."),
+    ("latitude", "٢٤.٥", "The latitude field must be a decimal number."),  # digits, but not ASCII ones
     ("latitude", "90.0001", "The latitude field must be a decimal number between -90 and 90."),
     ("latitude", -91, "The latitude field must be a decimal number between -90 and 90."),
     ("latitude", "NaN", "The latitude field must be a decimal number between -90 and 90."),

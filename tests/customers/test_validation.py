@@ -52,6 +52,7 @@ INVALID_FIELDS = [
     ("dial_code", 999),
     ("dial_code", -966),
     ("dial_code", 10**20),
+    ("dial_code", "٩٦٦"),
     # phone: required, digits once separators are stripped, possible for the dial code
     ("phone", None),
     ("phone", ""),
@@ -75,6 +76,7 @@ INVALID_FIELDS = [
     ("gender", "male"),
     ("gender", True),
     ("gender", 1.5),
+    ("gender", "١"),
     # birth_date: a real YYYY-MM-DD date between 1900-01-01 and today
     ("birth_date", "2021-02-29"),
     ("birth_date", "2020-13-01"),
@@ -86,6 +88,8 @@ INVALID_FIELDS = [
     ("birth_date", 19860917),
     # house_account_limit: an integer >= 0, or null
     ("house_account_limit", -1),
+    ("house_account_limit", "١٠٠"),  # digits, but not ASCII ones: as phone and birth_date
+    ("house_account_limit", "１００"),
     ("house_account_limit", 1.5),
     ("house_account_limit", "lots"),
     ("house_account_limit", True),

@@ -48,6 +48,17 @@ def test_name_filter_folds_case_beyond_ascii(api):
     assert listed(api, {"filter[name]": "ОЛЕ"}) == ["Олег"]
 
 
+def test_name_filter_folds_case_one_character_at_a_time_on_both_engines(api):
+    # PostgreSQL's lower(): "İ" is "i", "Σ" is "σ" wherever it stands (not "ς" at a word's end).
+    api.make_customer(name="İstanbul Kebab")
+    api.make_customer(name="ΟΔΟΣ Greek")
+
+    assert listed(api, {"filter[name]": "istanbul"}) == ["İstanbul Kebab"]
+    assert listed(api, {"filter[name]": "İSTANBUL"}) == ["İstanbul Kebab"]
+    assert listed(api, {"filter[name]": "οδοσ"}) == ["ΟΔΟΣ Greek"]
+    assert listed(api, {"filter[name]": "ΟΔΟΣ"}) == ["ΟΔΟΣ Greek"]
+
+
 def test_name_and_email_filters_follow_an_update(api):
     customer = api.make_customer(name="Old Name", email="old@example.com")
     renamed = api.put(f"/customers/{customer['id']}", json={"name": "New Name", "email": "NEW@example.com"})
@@ -128,7 +139,7 @@ def test_dial_code_filter_is_exact(api):
     assert listed(api, {"filter[dial_code]": "96"}) == []
 
 
-@pytest.mark.parametrize("value", ["abc", "9.6", "966a", "true"])
+@pytest.mark.parametrize("value", ["abc", "9.6", "966a", "true", "٩٦٦"])
 def test_dial_code_filter_that_is_not_an_integer_is_refused(api, value):
     body = refused(api, {"filter[dial_code]": value})
 
@@ -331,6 +342,43 @@ def test_empty_filter_value_is_no_filter(api):
     api.make_customer(name="Alice")
 
     assert listed(api, {"filter[name]": "", "filter[dial_code]": "", "filter[is_deleted]": ""}) == ["Alice"]
+
+
+def test_filter_values_are_trimmed_as_body_text_is(api):
+    api.make_customer(name="Alice")
+    api.make_customer(name="Bob Ali")
+
+    assert listed(api, {"filter[name]": "  ali  "}) == ["Alice", "Bob Ali"]
+    assert listed(api, {"filter[name]": " ", "filter[tags.id]": " "}) == ["Alice", "Bob Ali"]
+
+
+@pytest.mark.parametrize(("path", "name", "value"), [
+    ("/customers", "name", "a" * 50_001),
+    ("/customers", "email", "a" * 50_001),
+    ("/customers", "email", "a" * 50_001 + "@example.com"),
+    ("/customers", "phone", "5" * 50_001),
+    ("/tags", "name", "a" * 50_001),
+    ("/delivery_zones", "name", "a" * 50_001),
+    ("/delivery_zones", "reference", "a" * 50_001),
+])
+def test_a_text_filter_longer_than_any_stored_value_matches_nothing(api, path, name, value):
+    # SQLite refuses a LIKE pattern over 50,000 bytes, once it has a row to match it against.
+    api.make_customer(email="a@example.com")
+    api.make_tag()
+    api.make_zone(reference="a")
+
+    response = api.get(path, params={f"filter[{name}]": value})
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["data"], response.json()["meta"]["total"]) == ([], 0)
+
+
+def test_a_name_filter_as_long_as_a_stored_name_finds_it(api):
+    longest = "ن" * 255
+    api.make_customer(name=longest)
+    api.make_customer(name="Other")
+
+    assert listed(api, {"filter[name]": longest}) == [longest]
 
 
 def test_filters_never_reach_another_business(api, other_api):

@@ -123,6 +123,26 @@ def test_unknown_sort_is_refused(api, sort):
     assert "sort" in response.json()["errors"]
 
 
+def test_a_sort_key_given_again_changes_nothing(api, stamped):
+    stamped(("b", NOON, NOON), ("a", NOON + timedelta(seconds=1), NOON), ("c", NOON + timedelta(seconds=2), NOON))
+
+    repeated = api.get("/customers", params={"sort": ",".join(["-created_at", "updated_at"] * 1000)})
+
+    assert repeated.status_code == 200, repeated.text
+    assert names(repeated) == names(api.get("/customers", params={"sort": "-created_at,updated_at"}))
+
+
+def test_a_cursor_of_a_sort_with_repeated_keys_is_accepted(api, stamped):
+    stamped(("b", NOON, NOON), ("a", NOON + timedelta(seconds=1), NOON), ("c", NOON + timedelta(seconds=2), NOON))
+    params = {"sort": ",".join(["-created_at", "updated_at"] * 25), "per_page": "2"}
+
+    first = api.get("/customers", params=params)
+    second = api.get("/customers", params=params | {"cursor": first.json()["meta"]["next_cursor"]})
+
+    assert second.status_code == 200, second.text
+    assert names(first) + names(second) == ["c", "a", "b"]
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 
