@@ -135,6 +135,23 @@ def test_an_unknown_route_is_a_json_404(api: Api) -> None:
         assert response.json() == {"message": "Not Found."}
 
 
+def test_a_path_with_a_trailing_slash_is_served_as_the_path_without_it(api: Api, anonymous: Api) -> None:
+    # As the platform's router does; a redirect has no JSON body, and not every client follows one.
+    created = api.post("/customers/", json={"name": "Slash", "dial_code": 966, "phone": next_phone()},
+                       follow_redirects=False)
+    assert created.status_code == 201, created.text
+    customer_id = created.json()["data"]["id"]
+
+    read = api.get(f"/v5/customers/{customer_id}/", follow_redirects=False)
+    listed = api.get("/customers/", params={"filter[name]": "slash"}, follow_redirects=False)
+
+    assert (read.status_code, read.json()["data"]["id"]) == (200, customer_id)
+    assert [customer["id"] for customer in listed.json()["data"]] == [customer_id]
+    assert listed.json()["meta"]["path"].endswith("/customers")
+    assert_error(anonymous.get("/customers/", follow_redirects=False), 401)
+    assert_error(api.get("/nothing-here/", follow_redirects=False), 404)
+
+
 def test_a_wrong_method_is_a_json_405(api: Api) -> None:
     response = api.request("PATCH", "/customers")
 

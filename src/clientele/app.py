@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import Receive, Scope, Send
 
 from clientele.addresses.router import router as addresses_router
 from clientele.config import Settings, load_settings
@@ -95,6 +96,23 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(YOUNGEST_COLLECTED_AFTER, *gc.get_threshold()[1:])
 
 
+def serve_paths_with_a_trailing_slash(router: APIRouter) -> None:
+    """Answer `/customers/` as `/customers`, as the platform's router does, where Starlette would
+    redirect: a 307 has no JSON body, and a client that does not follow redirects takes it for an
+    error. Only a path no route matched is tried again, so the others pay nothing."""
+    not_found = router.default
+
+    async def without_trailing_slash(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        if scope["type"] == "http" and path != "/" and path.endswith("/"):
+            await router.app({**scope, "path": path.rstrip("/") or "/"}, receive, send)
+            return
+        await not_found(scope, receive, send)
+
+    router.redirect_slashes = False
+    router.default = without_trailing_slash
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for these settings (from the environment by default)."""
     settings = settings or load_settings()
@@ -127,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.key_pool = None
     install_error_handlers(app)
+    serve_paths_with_a_trailing_slash(app.router)
     app.include_router(probes)
     for prefix in ("", "/v5"):
         for domain_router in DOMAIN_ROUTERS:
