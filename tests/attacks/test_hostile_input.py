@@ -625,12 +625,13 @@ def test_a_refused_client_that_goes_on_sending_is_cut_off(server: Server) -> Non
 @pytest.mark.parametrize("head", [
     request_head("GET", b"/customers", b"X-Nul: a\x00b"),
     request_head("GET", b"/customers/\xff\xfe"),
+    request_head("GET", "/customers?filter[name]=οδος".encode()),
     request_head("POST", b"/tags", b"Content-Length: twelve"),
     request_head("POST", b"/tags", b"Content-Length: 2", b"Transfer-Encoding: chunked"),
     request_head("POST", b"/tags", b"Content-Length: 2", b"Content-Length: 20"),
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32 + b"\r\n",
     b"GET /customers HTTP/9.9\r\nHost: 127.0.0.1\r\n",
-], ids=["NUL in a header", "raw non-UTF-8 path", "Content-Length not a number",
+], ids=["NUL in a header", "raw non-UTF-8 path", "raw UTF-8 query", "Content-Length not a number",
         "Content-Length and chunked", "two Content-Lengths", "TLS handshake", "unknown HTTP version"])
 def test_http_uvicorn_cannot_parse_is_its_plain_text_400_and_the_server_stays_up(server: Server, head: bytes) -> None:
     response = raw_request(server, head, b"{}")
