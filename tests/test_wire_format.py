@@ -106,14 +106,24 @@ def test_responses_are_json_and_a_204_has_no_body(api: Api, anonymous: Api) -> N
     assert "content-type" not in deleted.headers
 
 
-def test_the_description_and_docs_need_no_token(client: TestClient) -> None:
-    description = client.get("/openapi.json")
-    docs = client.get("/docs")
+@pytest.mark.parametrize("prefix", ["", "/v5"])
+def test_the_description_and_docs_need_no_token(client: TestClient, prefix: str) -> None:
+    description = client.get(f"{prefix}/openapi.json")
+    docs = client.get(f"{prefix}/docs")
 
     assert description.status_code == 200
     assert description.headers["content-type"] == "application/json"
+    assert description.json() == client.get("/openapi.json").json()
     assert docs.status_code == 200
     assert "/openapi.json" in docs.text
+
+
+@pytest.mark.parametrize("path", ["/v5/healthz", "/v5/readyz"])
+def test_the_probes_are_also_served_under_v5(client: TestClient, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.json() == client.get(path.removeprefix("/v5")).json()
 
 
 @pytest.mark.parametrize("route", [route.param() for route in ROUTES])

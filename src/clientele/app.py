@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -113,6 +115,20 @@ def serve_paths_with_a_trailing_slash(router: APIRouter) -> None:
     router.default = without_trailing_slash
 
 
+def serve_the_description_under_v5(app: FastAPI) -> None:
+    """`/v5/openapi.json` and `/v5/docs`, the same as without the prefix, for a client whose base URL
+    ends in `/v5` (SPEC: every route is also served there)."""
+
+    @app.get("/v5/openapi.json", include_in_schema=False)
+    async def openapi_under_v5() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/v5/docs", include_in_schema=False)
+    async def docs_under_v5(request: Request) -> HTMLResponse:
+        root_path = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(openapi_url=f"{root_path}{app.openapi_url}", title=f"{app.title} - Swagger UI")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for these settings (from the environment by default)."""
     settings = settings or load_settings()
@@ -146,10 +162,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_pool = None
     install_error_handlers(app)
     serve_paths_with_a_trailing_slash(app.router)
-    app.include_router(probes)
     for prefix in ("", "/v5"):
-        for domain_router in DOMAIN_ROUTERS:
+        for domain_router in (probes, *DOMAIN_ROUTERS):
             app.include_router(domain_router, prefix=prefix, include_in_schema=not prefix)
+    serve_the_description_under_v5(app)
     app.state.rate_limiter = rate_limiter
     if settings.fast_paths:
         app.add_middleware(FastPathMiddleware, paths=CUSTOMER_FAST_PATHS, state=app.state,
