@@ -203,25 +203,27 @@ class Batch:
         return await answer
 
     async def send_waiting(self, pool: asyncpg.Pool, timeout: float) -> None:
-        """Sends what waits, batch after batch, until nothing does."""
+        """Sends what waits, batch after batch, until nothing does, on one connection while they follow
+        each other; after a failed batch, the next goes on another."""
         batch: list[tuple[tuple[Any, ...], asyncio.Future[asyncpg.Record | None]]] = []
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
-                # The k-th parameter: the k-th argument of every request of the batch.
-                parameters = [list(values) for values in zip(*(arguments for arguments, _ in batch), strict=True)]
                 try:
                     async with pool.acquire(timeout=timeout) as connection:
-                        rows = await connection.fetch(self.sql, *parameters)
+                        while batch:
+                            # The k-th parameter: the k-th argument of every request of the batch.
+                            parameters = [list(values) for values in zip(*(arguments for arguments, _ in batch),
+                                                                         strict=True)]
+                            found = {row["n"]: row for row in await connection.fetch(self.sql, *parameters)}
+                            for number, (_, answer) in enumerate(batch, start=1):
+                                if not answer.done():
+                                    answer.set_result(found.get(number))
+                            batch, self.waiting = self.waiting, []
                 except Exception as error:
                     for _, answer in batch:
                         if not answer.done():
                             answer.set_exception(error)
-                    continue
-                found = {row["n"]: row for row in rows}
-                for number, (_, answer) in enumerate(batch, start=1):
-                    if not answer.done():
-                        answer.set_result(found.get(number))
         finally:
             self.sender = None
             # Only where this task itself was cancelled (the server stopping): no request is left waiting.
