@@ -14,13 +14,12 @@ LINGER_BYTES more, all thrown away unread (nginx's lingering close).
 """
 
 import asyncio
-import os
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from clientele.request_context import SECURITY_HEADERS
+from clientele.request_context import SECURITY_HEADERS, new_request_id
 
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
 LINGER_IDLE_SECONDS = 1.0
@@ -78,7 +77,7 @@ class BoundedHeadHttpProtocol(HttpToolsProtocol):
             self.cycle.disconnected = True
         self.pipeline.clear()
         # Always a new id: a client's own X-Request-Id may lie in the part of the head never read.
-        request_id = os.urandom(16).hex().encode()
+        request_id = new_request_id()
         self.logger.warning("request_id=%s A request head over %d bytes was refused.", request_id.decode(),
                             MAX_REQUEST_HEAD_BYTES)
         content = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]

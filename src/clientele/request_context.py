@@ -22,6 +22,11 @@ SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", 
 ROUTE_PATH = "clientele.route_path"
 
 
+def new_request_id() -> bytes:
+    """A request id for a request that brought no usable one: 32 random hex digits."""
+    return os.urandom(16).hex().encode()
+
+
 def route_path(scope: Scope) -> str:
     """The path of the route that served the request, with its parameters as placeholders
     (`/v5/customers/{customer_id}`), or `-` for a request no route served (404, 429).
@@ -61,7 +66,7 @@ class RequestContextMiddleware:
                     request_id = value
                 break
         if request_id is None:
-            request_id = os.urandom(16).hex().encode()
+            request_id = new_request_id()
         added_headers = [(b"x-request-id", request_id), *SECURITY_HEADERS]
         status = 0
 
