@@ -34,6 +34,7 @@ HOOKS = Path(__file__).with_name("openapi_contract_hooks.py")
 # - positive_data_acceptance, negative_data_rejection: JSON Schema cannot say what the API checks
 #   (a phone possible for its dial code, ids that exist, unique names), and the API accepts what
 #   docs/decisions.md promises beyond the schema ("" for null, digit strings for integers).
+#   The lists' query parameters can be typed exactly; the test after this one checks them so.
 EXCLUDED_CHECKS = "use_after_free,positive_data_acceptance,negative_data_rejection"
 # About 1,400 requests in all; the seed makes a failure reproducible.
 MAX_EXAMPLES = 10
@@ -125,6 +126,26 @@ def test_every_operation_honours_its_openapi_description(server: tuple[Server, d
     answers = answers_by_operation(httpx.get(f"{running.base_url}/openapi.json").json(), har)
     assert [label for label, statuses in answers.items() if not any(200 <= status < 300 for status in statuses)] \
         == [], answers
+
+
+LISTS = "^GET /(customers|tags|addresses|delivery_zones)$"
+
+
+def test_every_query_value_the_description_admits_is_accepted_by_each_list(
+        server: tuple[Server, dict[str, str]], tmp_path: Path) -> None:
+    """What a client generated from the document may send (a sort key, an include, a boolean or an
+    id list, each as the document types it) is a page, never a 400."""
+    running, tokens = server
+
+    result = subprocess.run(
+        [SCHEMATHESIS, "--config-file", str(write_config(tmp_path, tokens)), "run",
+         f"{running.base_url}/openapi.json", "--include-name-regex", LISTS,
+         "--mode", "positive", "--phases", "examples,coverage,fuzzing", "--checks", "positive_data_acceptance",
+         "--output-truncate", "false"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_link_leads_to_a_documented_operation_and_fills_its_parameters(client: TestClient) -> None:

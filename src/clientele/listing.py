@@ -99,12 +99,31 @@ class Page(BaseModel, Generic[T]):
     meta: PageMeta
 
 
+# How /openapi.json types a query value. Each admits only values the parser accepts, so that a
+# client generated from the document never sends a 400; the parser may accept more (`1`/`0` for a
+# boolean, separators in a phone, values that match nothing).
+TEXT_VALUE: dict[str, Any] = {"type": "string"}
+BOOLEAN_VALUE: dict[str, Any] = {"type": "boolean"}
+PHONE_VALUE: dict[str, Any] = {"type": "string", "pattern": r"^[0-9 ().+-]*[0-9][0-9 ().+-]*$"}
+# A calendar date (29 February aside) from year 1000, optionally with a time of day.
+UPDATED_AFTER_VALUE: dict[str, Any] = {"type": "string", "pattern": (
+    r"^[1-9][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)(?:[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])?$")}
+
+
+def comma_list(items: dict[str, Any]) -> dict[str, Any]:
+    """A comma-separated list, as OpenAPI says it (`include=tags,addresses`)."""
+    return {"schema": {"type": "array", "items": items}, "style": "form", "explode": False}
+
+
 @dataclass(frozen=True)
 class Filter:
     """One `filter[name]`: how its text becomes a SQL condition, and how the docs describe it."""
 
     build: Build
     description: str
+    # The parameter's `schema` (and `style`, `explode`) in /openapi.json.
+    documented: dict[str, Any] = field(default_factory=lambda: {"schema": TEXT_VALUE})
 
 
 @dataclass(frozen=True)
@@ -222,7 +241,8 @@ def phone_filter(column: Column[Any]) -> Filter:
             raise invalid("filter[phone]", "The phone filter must contain digits only.")
         return false() if longer_than(column, digits) else column.like(f"%{digits}%")
 
-    return Filter(build=build, description="Substring of the stored phone digits (separators are ignored).")
+    return Filter(build=build, description="Substring of the stored phone digits (separators are ignored).",
+                  documented={"schema": PHONE_VALUE})
 
 
 def parse_integer(name: str, value: str) -> int:
@@ -233,7 +253,8 @@ def parse_integer(name: str, value: str) -> int:
 
 
 def integer_filter(column: Column[Any], name: str) -> Filter:
-    return Filter(build=lambda value: column == parse_integer(name, value), description=f"Exact {name} (integer).")
+    return Filter(build=lambda value: column == parse_integer(name, value), description=f"Exact {name} (integer).",
+                  documented={"schema": {"type": "integer", "minimum": 1, "maximum": 999}})
 
 
 def parse_boolean(parameter: str, value: str) -> bool:
@@ -248,6 +269,7 @@ def boolean_filter(name: str, when_true: ColumnElement[bool], when_false: Column
     return Filter(
         build=lambda value: when_true if parse_boolean(f"filter[{name}]", value) else when_false,
         description=f"{description} (`true`, `false`, `1` or `0`).",
+        documented={"schema": BOOLEAN_VALUE},
     )
 
 
@@ -269,6 +291,7 @@ def updated_after_filter(column: Column[Any]) -> Filter:
     return Filter(
         build=lambda value: column > parse_timestamp("filter[updated_after]", value),
         description="Updated strictly after this UTC time (`YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`).",
+        documented={"schema": UPDATED_AFTER_VALUE},
     )
 
 
@@ -284,7 +307,8 @@ def ids_filter(match_any: Callable[[list[uuid.UUID]], ColumnElement[bool]], name
         ids = parse_ids(value)
         return match_any(ids) if ids else false()
 
-    return Filter(build=build, description=f"Comma-separated {name}s; a record with any of them matches.")
+    return Filter(build=build, description=f"Comma-separated {name}s; a record with any of them matches.",
+                  documented=comma_list({"type": "string", "format": "uuid"}))
 
 
 def deleted_filter(deleted_at: Column[Any]) -> Filter:
@@ -697,20 +721,21 @@ def openapi_parameters(spec: ListSpec, *, listing: bool = True) -> list[dict[str
         parameters.append({
             "name": "include", "in": "query", "required": False,
             "description": "Comma-separated relations to include: " + ", ".join(spec.includes) + ".",
-            "schema": {"type": "string"},
+            **comma_list({"type": "string", "enum": list(spec.includes)}),
         })
     if not listing:
         return parameters
     for name, list_filter in spec.filters.items():
         parameters.append({
             "name": f"filter[{name}]", "in": "query", "required": False,
-            "description": list_filter.description, "schema": {"type": "string"},
+            "description": list_filter.description, **list_filter.documented,
         })
     parameters += [
         {"name": "sort", "in": "query", "required": False,
          "description": "Comma-separated sort keys: " + ", ".join(spec.sort_columns)
          + "; prefix `-` for descending. Default `created_at`; ties are broken by id.",
-         "schema": {"type": "string"}},
+         **comma_list({"type": "string", "enum": [f"{prefix}{name}" for name in spec.sort_columns
+                                                  for prefix in ("", "-")]})},
         {"name": "page", "in": "query", "required": False, "description": "Page number, from 1.",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
         {"name": "cursor", "in": "query", "required": False, "description": CURSOR_DESCRIPTION,
