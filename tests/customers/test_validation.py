@@ -68,6 +68,9 @@ INVALID_FIELDS = [
     ("email", "not-an-email"),
     ("email", "simona@"),
     ("email", "simona@example"),
+    ("email", "simona@shop.local"),
+    ("email", '"simona hassan"@example.net'),
+    ("email", "simona@[127.0.0.1]"),
     ("email", "a" * 64 + "@" + ".".join(["b" * 63] * 3) + ".com"),
     ("email", 42),
     # gender: 1, 2 or null
