@@ -361,6 +361,25 @@ def test_a_shared_count_not_written_for_a_week_is_forgotten_on_postgresql(api, d
     assert shared_filters(stored, api.business_id) == {"days old", '[["name","ann"]]'}
 
 
+def test_a_filters_own_shared_count_past_its_week_is_written_again_on_postgresql(api, database_url, stored,
+                                                                                 monkeypatch):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite counts rows every time")
+    monkeypatch.setattr(counts, "SHARED_MINIMUM", 1)
+    api.make_customer(name="Ann")
+    stored("INSERT INTO customer_list_counts VALUES (:business, :filters, '{}', '{}', "
+           "(now() AT TIME ZONE 'UTC') - make_interval(days => 8))",
+           business=api.business_id, filters='[["name","ann"]]')
+
+    response = api.get("/customers", params={"filter[name]": "ann"})
+
+    assert response.status_code == 200
+    assert response.json()["meta"]["total"] == 1
+    found = stored("SELECT counted_at > (now() AT TIME ZONE 'UTC') - interval '1 hour' AS fresh "
+                   "FROM customer_list_counts WHERE business_id = :business", business=api.business_id)
+    assert [row["fresh"] for row in found] == [True]
+
+
 def segment_of(customer_id: str) -> int:
     """The customer's list segment, from its id: its last ten bits (migration 0011)."""
     return int.from_bytes(uuid.UUID(customer_id).bytes[14:], "big") % SEGMENTS

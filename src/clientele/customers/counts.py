@@ -263,14 +263,18 @@ async def share_counts(*, connection: AsyncConnection, business_id: uuid.UUID, f
     versions, matches = REMEMBERED.counted(remembered_key(business_id, filters))
     now = utcnow()
     t = customer_list_counts
-    await connection.execute(delete(t).where(t.c.business_id == business_id,
-                                             t.c.counted_at < now - SHARED_RETENTION))
-    entry = insert(t).values(business_id=business_id, filters=shared_key(filters), versions=versions,
+    key = shared_key(filters)
+    # One statement: the expired entries go in a CTE of the upsert. It leaves out this filter's
+    # own entry, which the upsert replaces: PostgreSQL does not promise which of two changes to
+    # one row in one statement takes effect.
+    expired = delete(t).where(t.c.business_id == business_id, t.c.filters != key,
+                              t.c.counted_at < now - SHARED_RETENTION).cte("expired")
+    entry = insert(t).values(business_id=business_id, filters=key, versions=versions,
                              matches=matches, counted_at=now)
     await connection.execute(entry.on_conflict_do_update(
         index_elements=[t.c.business_id, t.c.filters],
         set_={"versions": entry.excluded.versions, "matches": entry.excluded.matches,
-              "counted_at": entry.excluded.counted_at}))
+              "counted_at": entry.excluded.counted_at}).add_cte(expired))
 
 
 @dataclass(frozen=True)
