@@ -252,9 +252,10 @@ def parse_integer(name: str, value: str) -> int:
     return int(value)
 
 
-def integer_filter(column: Column[Any], name: str) -> Filter:
+def integer_filter(column: Column[Any], name: str, *, minimum: int, maximum: int) -> Filter:
+    """An exact integer; any integer is taken, and the document offers the range that can match."""
     return Filter(build=lambda value: column == parse_integer(name, value), description=f"Exact {name} (integer).",
-                  documented={"schema": {"type": "integer", "minimum": 1, "maximum": 999}})
+                  documented={"schema": {"type": "integer", "minimum": minimum, "maximum": maximum}})
 
 
 def parse_boolean(parameter: str, value: str) -> bool:

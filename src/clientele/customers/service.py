@@ -61,7 +61,7 @@ LIST_SPEC = ListSpec(
         "name": lowered_substring_filter(c.name_lower, "name"),
         "email": email_filter(c.email_lower, c.email),
         "phone": phone_filter(c.phone),
-        "dial_code": integer_filter(c.dial_code, "dial_code"),
+        "dial_code": integer_filter(c.dial_code, "dial_code", minimum=1, maximum=999),
         "tags.id": ids_filter(has_any_active_tag, "tag id"),
         "is_blacklisted": boolean_column_filter(c.is_blacklisted, "is_blacklisted"),
         "is_house_account_enabled": boolean_column_filter(c.is_house_account_enabled, "is_house_account_enabled"),
