@@ -267,8 +267,9 @@ def import_command(
         report = run_with_engine(lambda engine: bulk.import_customers(
             engine=engine, business_id=business_id, path=file, file_format=chosen, rejects_path=rejects_path,
             batch_size=batch_size, jobs=jobs, progress=progress))
+    deleted = f"{report.deleted} skipped (deleted in the file), " if report.deleted else ""
     typer.echo(f"Read {report.rows} rows in {time.monotonic() - started:.1f} s: {report.created} created, "
-               f"{report.existing} skipped (an active customer has the phone), {report.rejected} rejected.")
+               f"{report.existing} skipped (an active customer has the phone), {deleted}{report.rejected} rejected.")
     if report.rejects_path is not None:
         typer.echo(f"Rejected rows, with their line numbers and errors: {report.rejects_path}", err=True)
 
@@ -299,7 +300,11 @@ def export_command(
         # Written aside and renamed when complete, so that a failed export leaves no partial file.
         partial = output.with_name(output.name + ".partial")
         try:
-            with partial.open("wb") as sink:
+            sink = partial.open("wb")
+        except OSError as error:
+            raise fail(f"Cannot write {output}: {error.strerror}.") from None
+        try:
+            with sink:
                 count = export(sink, progress)
             partial.replace(output)
         finally:

@@ -265,6 +265,109 @@ def test_a_stale_reject_file_is_removed_when_a_run_rejects_nothing(import_file: 
     assert not stale.exists()
 
 
+def test_a_line_that_is_not_utf8_is_rejected_on_its_own_whatever_else_is_wrong_with_it(
+        import_file: Callable[..., str], api: Api, tmp_path: Path) -> None:
+    before, after = next_phone(), next_phone()
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"name,dial_code,phone\n" + f"Before,966,{before}\n".encode()
+                     + f"Caf\xe9,966,{next_phone()},extra\n".encode("latin-1") + f"After,966,{after}\n".encode())
+
+    summary = import_file(path, "--batch-size", "1")
+
+    assert "2 created" in summary and "1 rejected" in summary
+    assert sorted(customer["name"] for customer in every_customer(api)) == ["After", "Before"]
+    [reject] = rejects_of(tmp_path / "customers.csv.rejects.jsonl")
+    assert (reject["line"], reject["errors"]) == (3, {"row": ["The line is not valid UTF-8."]})
+
+
+def test_a_quoted_value_over_many_lines_is_one_rejected_row_and_the_next_row_is_read(
+        import_file: Callable[..., str], api: Api, tmp_path: Path) -> None:
+    long_name = "\n".join(["x" * 1000] * 200)  # over the CSV reader's default cell limit of 128 KiB
+    path = tmp_path / "customers.csv"
+    path.write_text(f'name,dial_code,phone\n"{long_name}",966,{next_phone()}\nAfter,966,{next_phone()}\n')
+
+    summary = import_file(path)
+
+    assert "1 created" in summary and "1 rejected" in summary
+    assert [customer["name"] for customer in every_customer(api)] == ["After"]
+    [reject] = rejects_of(tmp_path / "customers.csv.rejects.jsonl")
+    assert (reject["line"], list(reject["errors"])) == (2, ["name"])
+
+
+def test_a_json_lines_file_may_start_with_a_bom(import_file: Callable[..., str], api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "customers.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + orjson.dumps({"name": "First", "dial_code": 966, "phone": next_phone()})
+                     + b"\n")
+
+    assert "1 created, 0 skipped (an active customer has the phone), 0 rejected" in import_file(path)
+
+
+def test_a_row_deleted_in_the_file_is_skipped_so_the_active_customer_with_its_phone_is_imported(
+        clientele: Clientele, api: Api, other_api: Api, tmp_path: Path) -> None:
+    phone = next_phone()
+    old = api.make_customer(name="Old", phone=phone)
+    assert api.delete(f"/customers/{old['id']}").status_code == 204
+    api.make_customer(name="New", phone=phone)
+    output = tmp_path / "export.csv"
+    assert clientele("export", "--business", api.business_id, "--include-deleted", "--output", output).exit_code == 0
+
+    result = clientele("import", output, "--business", other_api.business_id)
+
+    assert result.exit_code == 0, result.output
+    assert ("1 created, 0 skipped (an active customer has the phone), 1 skipped (deleted in the file), 0 rejected"
+            in result.stdout)
+    assert [customer["name"] for customer in every_customer(other_api)] == ["New"]
+    assert every_customer(other_api, **{"filter[is_deleted]": "true"}) == []
+
+
+def test_import_refuses_the_file_itself_as_its_rejects_file_and_keeps_it(clientele: Clientele, api: Api,
+                                                                        tmp_path: Path) -> None:
+    path = csv_file(tmp_path / "customers.csv", f"Fine,966,{next_phone()},,,,,,,,,")
+    content = path.read_bytes()
+
+    result = clientele("import", path, "--business", api.business_id, "--rejects", path)
+
+    assert result.exit_code != 0 and "rejects" in result.stderr
+    assert path.read_bytes() == content
+    assert every_customer(api) == []
+
+
+def test_a_rejects_file_that_cannot_be_written_stops_the_import_before_it_writes_anything(
+        clientele: Clientele, api: Api, tmp_path: Path) -> None:
+    path = csv_file(tmp_path / "customers.csv", f"Good,966,{next_phone()},,,,,,,,,", "Bad,966,123,,,,,,,,,",
+                    f"Good too,966,{next_phone()},,,,,,,,,")
+
+    result = clientele("import", path, "--business", api.business_id, "--batch-size", "1",
+                       "--rejects", tmp_path / "missing" / "rejects.jsonl")
+
+    assert result.exit_code == 1 and "rejects" in result.stderr
+    assert isinstance(result.exception, SystemExit)
+    assert every_customer(api) == []
+
+
+def test_a_run_that_fails_as_a_whole_leaves_the_last_rejects_file_alone(clientele: Clientele, tmp_path: Path) -> None:
+    path = csv_file(tmp_path / "customers.csv", f"Fine,966,{next_phone()},,,,,,,,,")
+    last = tmp_path / "customers.csv.rejects.jsonl"
+    last.write_text('{"line": 2}\n')
+
+    result = clientele("import", path, "--business", "00000000-0000-7000-8000-000000000000")
+
+    assert result.exit_code == 1 and "No business" in result.stderr
+    assert last.read_text() == '{"line": 2}\n'
+    assert sorted(child.name for child in tmp_path.iterdir()) == ["customers.csv", "customers.csv.rejects.jsonl"]
+
+
+def test_import_refuses_a_header_that_is_not_utf8(clientele: Clientele, api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"name,dial_code,phone,caf\xe9\n" + f"Fine,966,{next_phone()},x\n".encode()
+                     + b"Bad,966,123,x\n")
+
+    result = clientele("import", path, "--business", api.business_id)
+
+    assert result.exit_code == 1 and "UTF-8" in result.stderr
+    assert every_customer(api) == []
+
+
 @pytest.mark.parametrize(("lines", "options", "message"), [
     (["Fine,966,565445254"], ("--business", "{business}"), "header"),
     ([f"{CSV_HEADER}"], ("--business", "00000000-0000-7000-8000-000000000000"), "No business"),
@@ -389,6 +492,15 @@ def test_export_refuses_an_unknown_business(clientele: Clientele, tmp_path: Path
                        tmp_path / "out.csv")
 
     assert result.exit_code != 0 and "No business" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_to_a_folder_that_does_not_exist_is_a_one_line_error(clientele: Clientele, api: Api,
+                                                                   tmp_path: Path) -> None:
+    result = clientele("export", "--business", api.business_id, "--output", tmp_path / "missing" / "out.csv")
+
+    assert result.exit_code == 1 and "missing" in result.stderr
+    assert isinstance(result.exception, SystemExit)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -17,6 +17,7 @@ it runs in worker processes while the database writes the batch before.
 `clientele seed` (customers/seeding.py) goes through the same checks and writer.
 """
 
+import codecs
 import csv
 import io
 import uuid
@@ -43,6 +44,7 @@ from clientele.wire import new_id
 
 FORMAT_BY_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 EXPORT_BATCH_SIZE = 5_000
+MAX_CSV_VALUE = 16 * 1024 * 1024
 
 # The columns a file may set; anything else in it (id, balances, timestamps, tags) is
 # ignored, as the API ignores read-only and unknown fields in a body.
@@ -59,6 +61,10 @@ Progress = Callable[[int, int | None], None]
 
 
 # --- checking rows ------------------------------------------------------------------------
+
+
+class Deleted(Exception):
+    """A row of a deleted customer (an export with `--include-deleted`): import makes active customers only."""
 
 
 class Rejected(Exception):
@@ -89,20 +95,30 @@ def csv_fields(header: tuple[str, ...], cells: list[str] | str) -> dict[str, Any
     """
     if isinstance(cells, str):
         raise Rejected({"row": [f"The line cannot be read as CSV: {cells}."]}, "")
+    # First: the rejects file shows the line, and it can only show text.
+    if not is_utf8(cells):
+        raise Rejected({"row": ["The line is not valid UTF-8."]},
+                       [cell.encode(errors="surrogateescape").decode(errors="replace") for cell in cells])
     if len(cells) != len(header):
         raise Rejected({"row": [f"The line has {len(cells)} values but the header names {len(header)} columns."]},
                        cells)
-    try:
-        "".join(cells).encode()
-    except UnicodeEncodeError:
-        raise Rejected({"row": ["The line is not valid UTF-8."]},
-                       [cell.encode(errors="surrogateescape").decode(errors="replace") for cell in cells]) from None
+    if cells[header.index("deleted_at")].strip() if "deleted_at" in header else "":
+        raise Deleted
     row: dict[str, Any] = {}
     for name, cell in zip(header, cells, strict=True):
         if name not in IMPORT_FIELDS or not cell.strip():
             continue
         row[name] = CSV_BOOLEANS.get(cell.strip().lower(), cell) if name in BOOLEAN_FIELDS else cell
     return row
+
+
+def is_utf8(cells: list[str]) -> bool:
+    """Whether the cells were valid UTF-8: the file is read with undecodable bytes kept as surrogates."""
+    try:
+        "".join(cells).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def jsonl_fields(line: bytes) -> dict[str, Any]:
@@ -113,6 +129,8 @@ def jsonl_fields(line: bytes) -> dict[str, Any]:
         raise Rejected({"row": ["The line is not valid JSON."]}, line.decode(errors="replace").rstrip("\r\n")) from None
     if not isinstance(value, dict):
         raise Rejected({"row": ["The line must be a JSON object."]}, value)
+    if value.get("deleted_at") not in (None, ""):
+        raise Deleted
     return {name: value for name, value in value.items() if name in IMPORT_FIELDS}
 
 
@@ -131,16 +149,19 @@ def prepare_chunk(chunk: Chunk) -> Prepared:
     now = utcnow()
     records: list[Record] = []
     rejects: list[dict[str, Any]] = []
+    deleted = 0
     for line, raw in chunk.lines:
         try:
             fields = csv_fields(chunk.header, raw) if chunk.format == "csv" else jsonl_fields(raw)
             records.append(checked_record(line, fields, now))
+        except Deleted:
+            deleted += 1
         except Rejected as rejected:
             shown = rejected.shown
             if shown is None:
                 shown = dict(zip(chunk.header, raw, strict=True)) if chunk.format == "csv" else orjson.loads(raw)
             rejects.append({"line": line, "errors": rejected.errors, "row": shown})
-    return Prepared(records=records, rejects=rejects, position=chunk.position)
+    return Prepared(records=records, rejects=rejects, deleted=deleted, position=chunk.position)
 
 
 # --- reading files ------------------------------------------------------------------------
@@ -161,6 +182,8 @@ def export_format_of(output: Path | None) -> str:
 
 
 def csv_header(cells: list[str]) -> tuple[str, ...]:
+    if not is_utf8(cells):
+        raise BulkError("The header line is not valid UTF-8: save the file as UTF-8.")
     header = tuple(cell.strip().lower() for cell in cells)
     missing = [name for name in REQUIRED_ON_CREATE if name not in header]
     if missing:
@@ -172,6 +195,10 @@ def csv_header(cells: list[str]) -> tuple[str, ...]:
 
 
 def csv_chunks(handle: io.TextIOWrapper, batch_size: int) -> Iterator[Chunk]:
+    # Past its limit the reader gives up on a value and goes on at the next line: inside a quoted
+    # value over many lines, that reads the rest of the value as rows. Every value a row may hold
+    # is far below this limit, so a value that reaches it is one rejected row, and memory stays bounded.
+    csv.field_size_limit(MAX_CSV_VALUE)
     reader = csv.reader(handle)
     header: tuple[str, ...] | None = None
     lines: list[tuple[int, Any]] = []
@@ -204,6 +231,8 @@ def csv_chunks(handle: io.TextIOWrapper, batch_size: int) -> Iterator[Chunk]:
 def jsonl_chunks(handle: IO[bytes], batch_size: int) -> Iterator[Chunk]:
     lines: list[tuple[int, Any]] = []
     for number, line in enumerate(handle, start=1):
+        if number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
         if not line.strip():
             continue
         lines.append((number, line))
@@ -222,30 +251,45 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     existing: int = 0
+    deleted: int = 0
     rejected: int = 0
     rejects_path: Path | None = None
 
 
 class RejectsFile:
-    """The reject file, created with the first reject; a stale one from an earlier run is removed."""
+    """The rejects file, written aside as `PATH.partial` and put in place when the run ends: a run
+    that wrote rejects replaces the last run's file, one that completed without any removes it,
+    and one that failed before any leaves it alone. Opened at once, so that a path that cannot
+    be written stops the run before it writes a row."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, source: Path):
         self.path = path
-        self.handle: IO[bytes] | None = None
-        path.unlink(missing_ok=True)
+        self.partial = path.with_name(path.name + ".partial")
+        if source.resolve() in (path.resolve(), self.partial.resolve()):
+            raise BulkError(f"The rejects file {path} would overwrite the file being imported: choose another "
+                            "--rejects path.")
+        try:
+            self.handle = self.partial.open("wb")
+        except OSError as error:
+            raise BulkError(f"Cannot write the rejects file {path}: {error.strerror}.") from None
+        self.count = 0
 
     def write(self, rejects: Iterable[dict[str, Any]]) -> int:
         count = 0
         for reject in rejects:
-            if self.handle is None:
-                self.handle = self.path.open("wb")
             self.handle.write(orjson.dumps(reject) + b"\n")
             count += 1
+        self.count += count
         return count
 
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
+    def close(self, *, completed: bool) -> None:
+        self.handle.close()
+        if self.count:
+            self.partial.replace(self.path)
+            return
+        self.partial.unlink()
+        if completed:
+            self.path.unlink(missing_ok=True)
 
 
 def duplicate_rejects(prepared: Prepared, duplicates: list[tuple[int, int]]) -> list[dict[str, Any]]:
@@ -261,17 +305,18 @@ async def import_customers(*, engine: AsyncEngine, business_id: uuid.UUID, path:
                            progress: Progress | None = None) -> ImportReport:
     """Import a CSV or JSON Lines file of customers into a business; see the module docstring."""
     report = ImportReport()
-    rejects = RejectsFile(rejects_path)
+    rejects = RejectsFile(rejects_path, source=path)
     total = path.stat().st_size
-
+    completed = False
     try:
         async with staging(engine, business_id) as writer:
 
             async def consume(prepared: Prepared) -> None:
                 written = await writer.write(prepared)
-                report.rows += len(prepared.records) + len(prepared.rejects)
+                report.rows += len(prepared.records) + len(prepared.rejects) + prepared.deleted
                 report.created += len(written.created)
                 report.existing += written.existing
+                report.deleted += prepared.deleted
                 found = prepared.rejects + duplicate_rejects(prepared, written.duplicates)
                 report.rejected += rejects.write(sorted(found, key=lambda reject: reject["line"]))
                 if progress is not None:
@@ -283,8 +328,9 @@ async def import_customers(*, engine: AsyncEngine, business_id: uuid.UUID, path:
             else:
                 with path.open("rb") as handle:
                     await pipeline(jsonl_chunks(handle, batch_size), prepare_chunk, consume, jobs=jobs)
+        completed = True
     finally:
-        rejects.close()
+        rejects.close(completed=completed)
     if report.rejected:
         report.rejects_path = rejects_path
     return report

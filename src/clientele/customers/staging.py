@@ -117,6 +117,7 @@ class Prepared:
     records: list[Record]
     rejects: list[dict[str, Any]]
     related: list[Related] = field(default_factory=list)
+    deleted: int = 0  # rows of deleted customers, left out
     position: int = 0
 
 
