@@ -302,13 +302,14 @@ def test_a_json_lines_file_may_start_with_a_bom(import_file: Callable[..., str],
     assert "1 created, 0 skipped (an active customer has the phone), 0 rejected" in import_file(path)
 
 
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
 def test_a_row_deleted_in_the_file_is_skipped_so_the_active_customer_with_its_phone_is_imported(
-        clientele: Clientele, api: Api, other_api: Api, tmp_path: Path) -> None:
+        file_format: str, clientele: Clientele, api: Api, other_api: Api, tmp_path: Path) -> None:
     phone = next_phone()
     old = api.make_customer(name="Old", phone=phone)
     assert api.delete(f"/customers/{old['id']}").status_code == 204
     api.make_customer(name="New", phone=phone)
-    output = tmp_path / "export.csv"
+    output = tmp_path / f"export.{file_format}"
     assert clientele("export", "--business", api.business_id, "--include-deleted", "--output", output).exit_code == 0
 
     result = clientele("import", output, "--business", other_api.business_id)

@@ -102,7 +102,7 @@ def csv_fields(header: tuple[str, ...], cells: list[str] | str) -> dict[str, Any
     if len(cells) != len(header):
         raise Rejected({"row": [f"The line has {len(cells)} values but the header names {len(header)} columns."]},
                        cells)
-    if cells[header.index("deleted_at")].strip() if "deleted_at" in header else "":
+    if "deleted_at" in header and cells[header.index("deleted_at")].strip():
         raise Deleted
     row: dict[str, Any] = {}
     for name, cell in zip(header, cells, strict=True):
@@ -129,7 +129,7 @@ def jsonl_fields(line: bytes) -> dict[str, Any]:
         raise Rejected({"row": ["The line is not valid JSON."]}, line.decode(errors="replace").rstrip("\r\n")) from None
     if not isinstance(value, dict):
         raise Rejected({"row": ["The line must be a JSON object."]}, value)
-    if value.get("deleted_at") not in (None, ""):
+    if value.get("deleted_at") is not None and str(value["deleted_at"]).strip():
         raise Deleted
     return {name: value for name, value in value.items() if name in IMPORT_FIELDS}
 
