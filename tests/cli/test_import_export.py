@@ -3,6 +3,7 @@
 import csv
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from tests.cli.conftest import Clientele, every_customer
 from tests.cli.processes import run_clientele
 from tests.conftest import Api, next_phone
 
+from clientele.customers import bulk
 from clientele.customers.models import customers
 
 IMPORTED_FIELDS = ("name", "dial_code", "phone", "email", "gender", "birth_date", "house_account_limit",
@@ -149,6 +151,22 @@ def test_import_refuses_a_row_with_the_errors_the_api_gives(body: dict[str, Any]
     [reject] = rejects_of(tmp_path / "rejects.jsonl")
     assert reject["errors"] == through_api.json()["errors"]
     assert every_customer(api) == []
+
+
+def test_an_imported_customer_is_stamped_when_its_batch_is_stored_not_when_it_was_checked(
+        import_file: Callable[..., str], api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync that starts a few seconds before the last `updated_at` it stored must find every row
+    stored since: rows checked long before their batch commits must not carry the time of the check."""
+    an_hour_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    monkeypatch.setattr(bulk, "utcnow", lambda: an_hour_ago, raising=False)  # the clock of the checks
+    path = csv_file(tmp_path / "customers.csv", f"Fine,966,{next_phone()},,,,,,,,,")
+
+    import_file(path, "--jobs", "1")
+
+    [customer] = every_customer(api)
+    stamped = {datetime.fromisoformat(customer[name]) for name in ("created_at", "updated_at")}
+    assert len(stamped) == 1
+    assert datetime.now(UTC).replace(tzinfo=None) - stamped.pop() < timedelta(minutes=1)
 
 
 def test_order_history_is_set_by_import_and_by_no_api_call(import_file: Callable[..., str], api: Api,

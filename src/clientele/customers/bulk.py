@@ -23,7 +23,6 @@ import io
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +36,6 @@ from clientele.customers.models import customers
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerImport, CustomerOut
 from clientele.customers.service import serialize_customer
 from clientele.customers.staging import DEFAULT_BATCH_SIZE, BulkError, Prepared, Record, pipeline, staging
-from clientele.database import utcnow
 from clientele.errors import FieldErrors, Unprocessable
 from clientele.validation import validate_body
 from clientele.wire import new_id
@@ -76,8 +74,9 @@ class Rejected(Exception):
         self.shown = shown
 
 
-def checked_record(line: int, row: dict[str, Any], now: datetime) -> Record:
-    """A row checked by the API's rules (422 sentences), ready to stage; Rejected if any field is bad."""
+def checked_record(line: int, row: dict[str, Any]) -> Record:
+    """A row checked by the API's rules (422 sentences), ready to stage; Rejected if any field is bad.
+    Its created_at and updated_at are None: the writer stamps the time its batch is stored."""
     try:
         parsed = validate_body(CustomerImport, row, required=REQUIRED_ON_CREATE)
     except Unprocessable as error:
@@ -85,7 +84,7 @@ def checked_record(line: int, row: dict[str, Any], now: datetime) -> Record:
     return (line, str(new_id()), parsed.name, parsed.dial_code, parsed.phone, parsed.email, parsed.gender,
             parsed.birth_date, parsed.house_account_limit, bool(parsed.is_loyalty_enabled),
             bool(parsed.is_blacklisted), bool(parsed.is_house_account_enabled), parsed.last_order_at,
-            parsed.order_count or 0, now, now)
+            parsed.order_count or 0, None, None)
 
 
 def csv_fields(header: tuple[str, ...], cells: list[str] | str) -> dict[str, Any]:
@@ -146,14 +145,13 @@ class Chunk:
 
 def prepare_chunk(chunk: Chunk) -> Prepared:
     """Check one batch of lines (in a worker process): staged records and rejects."""
-    now = utcnow()
     records: list[Record] = []
     rejects: list[dict[str, Any]] = []
     deleted = 0
     for line, raw in chunk.lines:
         try:
             fields = csv_fields(chunk.header, raw) if chunk.format == "csv" else jsonl_fields(raw)
-            records.append(checked_record(line, fields, now))
+            records.append(checked_record(line, fields))
         except Deleted:
             deleted += 1
         except Rejected as rejected:

@@ -246,7 +246,7 @@ def generate_chunk(chunk: SeedChunk) -> Prepared:
         updated_at = created_at if rng.random() < 0.4 else timestamp_between(rng, created_at, chunk.now)
         fields = customer_fields(rng, row, chunk, offsets, created_at)
         try:
-            record = checked_record(row + 1, fields, chunk.now)
+            record = checked_record(row + 1, fields)
         except Rejected as rejected:
             rejects.append({"line": row + 1, "errors": rejected.errors, "row": fields})
             continue

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
+    bindparam,
     func,
     literal,
     select,
@@ -44,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.auth import service as auth
 from clientele.customers.models import customers
-from clientele.database import is_sqlite, metadata, upsert_insert
+from clientele.database import is_sqlite, metadata, upsert_insert, utcnow
 
 DEFAULT_BATCH_SIZE = 20_000
 DEFAULT_JOBS = os.cpu_count() or 1
@@ -76,8 +77,10 @@ staged_rows = Table(
     Column("is_house_account_enabled", Boolean, nullable=False),
     Column("last_order_at", DateTime),
     Column("order_count", Integer, nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
+    # None: the time the batch is stored (an import's rows), so that a sync starting a few seconds
+    # before the last updated_at it stored finds them; checking may end long before the commit.
+    Column("created_at", DateTime),
+    Column("updated_at", DateTime),
     prefixes=["TEMPORARY"],
 )
 # The first line of the file that had each phone: later lines with it are duplicates.
@@ -91,6 +94,7 @@ staged_phones = Table(
 )
 STAGED_COLUMNS = tuple(column.name for column in staged_rows.columns)
 CUSTOMER_COLUMNS = STAGED_COLUMNS[1:]
+STAMPS = ("created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -144,9 +148,11 @@ class StagedWriter:
         self.find_duplicates = (select(rows.line, phones.line.label("first_line"))
                                 .join(staged_phones, same_phone).where(rows.line != phones.line))
         c = customers.c
+        stored_at = bindparam("stored_at", type_=DateTime)
         self.insert_new = upsert_insert(connection, customers).from_select(
             ["business_id", *CUSTOMER_COLUMNS],
-            select(literal(business_id, Uuid), *(rows[name] for name in CUSTOMER_COLUMNS))
+            select(literal(business_id, Uuid), *(func.coalesce(rows[name], stored_at) if name in STAMPS else rows[name]
+                                                 for name in CUSTOMER_COLUMNS))
             .join(staged_phones, and_(same_phone, phones.line == rows.line)).where(true()),
         ).on_conflict_do_nothing(index_elements=[c.business_id, c.dial_code, c.phone],
                                  index_where=c.deleted_at.is_(None)).returning(c.id)
@@ -160,7 +166,7 @@ class StagedWriter:
             await copy_rows(connection, staged_rows, STAGED_COLUMNS, prepared.records)
             await connection.execute(self.remember_first_phones)
             duplicates = [(row.line, row.first_line) for row in await connection.execute(self.find_duplicates)]
-            created = {str(row.id) for row in await connection.execute(self.insert_new)}
+            created = {str(row.id) for row in await connection.execute(self.insert_new, {"stored_at": utcnow()})}
             related_counts = {}
             for related in prepared.related:
                 records = related.of(created)
