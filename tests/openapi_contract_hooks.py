@@ -6,14 +6,16 @@ stateful phase never gets a customer to follow links from. So positive cases get
 mobile number of their own (and a name when they lack one) on customer creates.
 
 A cursor is opaque: only a response's `meta.next_cursor` is one, and the document cannot
-describe it. Positive cases send none; negative ones keep theirs, which must be refused.
-Every other value stays as generated.
+describe it. Generated positive cases send none; negative ones keep theirs, which must be
+refused, and the stateful phase keeps the one its link took from the previous page. Every
+other value stays as generated.
 """
 
 import itertools
 
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.generation.meta import TestPhase
 
 _phones = itertools.count(500_000_000)
 
@@ -28,6 +30,6 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
         return case
     if (case.operation.method.upper(), case.operation.path) == ("POST", "/customers") and isinstance(case.body, dict):
         case.body = {"name": "Fuzzed customer"} | case.body | {"dial_code": 966, "phone": str(next(_phones))}
-    if case.query:
+    if case.query and (case.meta is None or case.meta.phase.name != TestPhase.STATEFUL):
         case.query.pop("cursor", None)
     return case
