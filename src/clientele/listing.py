@@ -246,8 +246,8 @@ def phone_filter(column: Column[Any]) -> Filter:
 
 
 def parse_integer(name: str, value: str) -> int:
-    """The integer value of `filter[name]`; 400 where it is not one."""
-    if not re.fullmatch(r"-?[0-9]{1,9}", value.strip()):
+    """The integer value of `filter[name]` (trimmed, as every filter value); 400 where it is not one."""
+    if not re.fullmatch(r"-?[0-9]{1,9}", value):
         raise invalid(f"filter[{name}]", f"The {name} filter must be an integer.")
     return int(value)
 
@@ -259,7 +259,7 @@ def integer_filter(column: Column[Any], name: str, *, minimum: int, maximum: int
 
 
 def parse_boolean(parameter: str, value: str) -> bool:
-    parsed = BOOLEAN_VALUES.get(value.strip().lower())
+    parsed = BOOLEAN_VALUES.get(value.lower())
     if parsed is None:
         raise invalid(parameter, f"The {parameter} value must be one of true, false, 1, 0.")
     return parsed
@@ -279,10 +279,9 @@ def boolean_column_filter(column: Column[Any], name: str) -> Filter:
 
 
 def parse_timestamp(parameter: str, value: str) -> datetime:
-    text = value.strip()
     for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text, layout)
+            return datetime.strptime(value, layout)
         except ValueError:
             continue
     raise invalid(parameter, f"The {parameter} value must be a date YYYY-MM-DD or a UTC time YYYY-MM-DD HH:MM:SS.")

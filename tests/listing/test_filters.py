@@ -352,6 +352,13 @@ def test_filter_values_are_trimmed_as_body_text_is(api):
     assert listed(api, {"filter[name]": " ", "filter[tags.id]": " "}) == ["Alice", "Bob Ali"]
 
 
+def test_typed_filter_values_are_read_after_trimming(api):
+    api.make_customer(name="Alice", dial_code=966, is_blacklisted=True)
+
+    assert listed(api, {"filter[dial_code]": " 966 ", "filter[is_blacklisted]": " true ",
+                        "filter[updated_after]": " 2020-01-01 "}) == ["Alice"]
+
+
 @pytest.mark.parametrize(("path", "name", "value"), [
     ("/customers", "name", "a" * 50_001),
     ("/customers", "email", "a" * 50_001),

@@ -87,10 +87,11 @@ def checked_record(line: int, row: dict[str, Any]) -> Record:
             parsed.order_count or 0, None, None)
 
 
-def csv_fields(header: tuple[str, ...], cells: list[str] | str) -> dict[str, Any]:
+def csv_fields(header: tuple[str, ...], cells: list[str] | str, deleted_at: int | None) -> dict[str, Any]:
     """A CSV line as a body: an empty cell is a field not given, boolean cells become booleans.
 
-    `cells` is a string where the CSV reader could not split the line: the reason.
+    `cells` is a string where the CSV reader could not split the line: the reason. `deleted_at` is
+    the position of that column, if the header has it.
     """
     if isinstance(cells, str):
         raise Rejected({"row": [f"The line cannot be read as CSV: {cells}."]}, "")
@@ -101,7 +102,7 @@ def csv_fields(header: tuple[str, ...], cells: list[str] | str) -> dict[str, Any
     if len(cells) != len(header):
         raise Rejected({"row": [f"The line has {len(cells)} values but the header names {len(header)} columns."]},
                        cells)
-    if "deleted_at" in header and cells[header.index("deleted_at")].strip():
+    if deleted_at is not None and cells[deleted_at].strip():
         raise Deleted
     row: dict[str, Any] = {}
     for name, cell in zip(header, cells, strict=True):
@@ -148,9 +149,10 @@ def prepare_chunk(chunk: Chunk) -> Prepared:
     records: list[Record] = []
     rejects: list[dict[str, Any]] = []
     deleted = 0
+    deleted_at = chunk.header.index("deleted_at") if "deleted_at" in chunk.header else None
     for line, raw in chunk.lines:
         try:
-            fields = csv_fields(chunk.header, raw) if chunk.format == "csv" else jsonl_fields(raw)
+            fields = csv_fields(chunk.header, raw, deleted_at) if chunk.format == "csv" else jsonl_fields(raw)
             records.append(checked_record(line, fields))
         except Deleted:
             deleted += 1
@@ -270,19 +272,18 @@ class RejectsFile:
             self.handle = self.partial.open("wb")
         except OSError as error:
             raise BulkError(f"Cannot write the rejects file {path}: {error.strerror}.") from None
-        self.count = 0
 
     def write(self, rejects: Iterable[dict[str, Any]]) -> int:
         count = 0
         for reject in rejects:
             self.handle.write(orjson.dumps(reject) + b"\n")
             count += 1
-        self.count += count
         return count
 
     def close(self, *, completed: bool) -> None:
+        wrote_any = self.handle.tell() > 0
         self.handle.close()
-        if self.count:
+        if wrote_any:
             self.partial.replace(self.path)
             return
         self.partial.unlink()
