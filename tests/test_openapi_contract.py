@@ -172,6 +172,61 @@ def test_every_link_leads_to_a_documented_operation_and_fills_its_parameters(cli
                        "CreateAddressForCustomer": "Create an address", "ListAddressesOfCustomer": "List addresses"}
 
 
+def link_value(expression: str, query: dict[str, str], body: dict[str, Any]) -> str | None:
+    """An OpenAPI runtime expression of a list's link, read from its request and answer."""
+    if expression.startswith("$request.query."):
+        return query.get(expression.removeprefix("$request.query."))
+    assert expression.startswith("$response.body#/"), expression
+    value: Any = body
+    for key in expression.removeprefix("$response.body#/").split("/"):
+        value = value[key]
+    return value
+
+
+def make_records(api: Any, collection: str) -> dict[str, str]:
+    """Three records on `collection` that a filter finds, and that filter as a query."""
+    if collection == "/customers":
+        for name in ("Amal", "Badr", "Dana"):
+            api.make_customer(name=f"{name} Link", is_blacklisted=False)
+        return {"filter[name]": "Link", "filter[is_blacklisted]": "false"}
+    if collection == "/tags":
+        for name in ("link-a", "link-b", "link-c"):
+            api.make_tag(name=name)
+        return {"filter[name]": "link"}
+    if collection == "/delivery_zones":
+        for name in ("Link North", "Link South", "Link East"):
+            api.make_zone(name=name)
+        return {"filter[name]": "Link"}
+    customer = api.make_customer()
+    for name in ("Home", "Work", "Gym"):
+        api.make_address(customer["id"], name=name)
+    return {"filter[customer_id]": customer["id"]}
+
+
+@pytest.mark.parametrize("collection", ["/customers", "/tags", "/delivery_zones", "/addresses"])
+def test_a_list_next_page_link_fetches_the_next_page_of_the_same_list(
+        client: TestClient, api: Any, collection: str) -> None:
+    """The link carries the cursor with the sort, filters, includes and page size it belongs to:
+    followed as the document says, it gives what `page=2` of the same list gives."""
+    operation = client.get("/openapi.json").json()["paths"][collection]["get"]
+    link = operation["responses"]["200"]["links"]["NextPage"]
+    # A parameter the link cannot name (`filter[tags.id]`) is named in its description instead.
+    left_out = {parameter["name"] for parameter in operation["parameters"]} - set(link["parameters"]) - {"page"}
+    assert [name for name in left_out if name not in link["description"]] == []
+    query = make_records(api, collection) | {"sort": "-created_at", "per_page": "2"}
+    first = api.get(collection, params=query)
+    assert first.status_code == 200, first.text
+
+    followed = {name: value for name, expression in link["parameters"].items()
+                if (value := link_value(expression, query, first.json())) is not None}
+    second = api.get(collection, params=followed)
+
+    assert second.status_code == 200, second.text
+    numbered = api.get(collection, params=query | {"page": "2"}).json()
+    assert [row["id"] for row in second.json()["data"]] == [row["id"] for row in numbered["data"]]
+    assert len(numbered["data"]) == 1
+
+
 @pytest.mark.parametrize(("collection", "record", "required"), [
     ("/customers", "/customers/{customer_id}", ["name", "dial_code", "phone"]),
     ("/tags", "/tags/{tag_id}", ["name"]),

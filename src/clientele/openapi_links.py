@@ -3,7 +3,9 @@
 A client (or a stateful fuzzer such as Schemathesis) reads them to chain calls: the 201 of
 `POST /customers` gives the `customer_id` of `GET/PUT/DELETE /customers/{customer_id}`,
 of `PUT /customers/{customer_id}/restore`, of an address's `customer_id`, and so on for
-every domain. Links are added to the generated document; nothing else in it changes.
+every domain; a list's 200 gives the next page: its `meta.next_cursor`, sent with the same
+sort, filters, includes and page size, since a cursor belongs to its list. Links are added
+to the generated document; nothing else in it changes.
 """
 
 from dataclasses import dataclass
@@ -11,6 +13,8 @@ from typing import Any
 
 RECORD_ID = "$response.body#/data/id"
 NEXT_CURSOR = "$response.body#/meta/next_cursor"
+NEXT_PAGE = ("The next page by cursor: meta.next_cursor, sent with every query parameter of this request "
+             "but page{also}, since a cursor belongs to its sort and filters.")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Target:
     path: str
     parameters: dict[str, str] | None = None
     request_body: Any = None
+    # The source request's query parameters that the target has too, passed on as they were.
+    repeats_query: bool = False
 
 
 def record_targets(domain: Domain, record_id: str) -> dict[str, Target]:
@@ -93,17 +99,30 @@ def domain_links(domain: Domain) -> dict[tuple[str, str, str], dict[str, Target]
         ("get", domain.record, "200"): returned,
         ("put", domain.record, "200"): returned,
         ("delete", domain.record, "204"): deleted,
-        ("get", domain.collection, "200"): {"NextPage": Target("get", domain.collection, {"cursor": NEXT_CURSOR})},
+        ("get", domain.collection, "200"): {
+            "NextPage": Target("get", domain.collection, {"cursor": NEXT_CURSOR}, repeats_query=True),
+        },
     }
     if domain.restorable:
         links[("put", domain.restore, "200")] = returned
     return links
 
 
-def describe(target: Target, operation_ids: dict[tuple[str, str], str]) -> dict[str, Any]:
-    link: dict[str, Any] = {"operationId": operation_ids[(target.method, target.path)]}
-    if target.parameters:
-        link["parameters"] = dict(target.parameters)
+def describe(target: Target, document: dict[str, Any]) -> dict[str, Any]:
+    operation = document["paths"][target.path][target.method]
+    link: dict[str, Any] = {"operationId": operation["operationId"]}
+    parameters = dict(target.parameters or {})
+    if target.repeats_query:
+        # `page` is left behind: the cursor says where the next page starts. A name with a dot
+        # (`filter[tags.id]`) is left out too: OpenAPI's grammar allows it in an expression, but
+        # Schemathesis reads the dot as a step and then refuses every link of the document.
+        repeated = [parameter["name"] for parameter in operation.get("parameters", [])
+                    if parameter["in"] == "query" and parameter["name"] not in {"page", *parameters}]
+        unnamed = [name for name in repeated if "." in name]
+        parameters |= {name: f"$request.query.{name}" for name in repeated if name not in unnamed}
+        link["description"] = NEXT_PAGE.format(also="".join(f", {name} included" for name in unnamed))
+    if parameters:
+        link["parameters"] = parameters
     if target.request_body is not None:
         link["requestBody"] = target.request_body
     return link
@@ -111,10 +130,8 @@ def describe(target: Target, operation_ids: dict[tuple[str, str], str]) -> dict[
 
 def with_links(document: dict[str, Any]) -> dict[str, Any]:
     """The document with `links` on every answer that returns or names a record."""
-    operation_ids = {(method, path): operation["operationId"]
-                     for path, operations in document["paths"].items() for method, operation in operations.items()}
     for domain in DOMAINS:
         for (method, path, status), targets in domain_links(domain).items():
             response = document["paths"][path][method]["responses"][status]
-            response["links"] = {name: describe(target, operation_ids) for name, target in targets.items()}
+            response["links"] = {name: describe(target, document) for name, target in targets.items()}
     return document
