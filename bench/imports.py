@@ -10,9 +10,16 @@ row; what no import into `customers`, with its indexes and counters, can beat. E
 from the outside, as the wall-clock time of the command, so the import pays for its start-up
 and its checks as a user does. Then `clientele export` writes the imported business back out
 as CSV. The bare table and the businesses are removed at the end.
+
+Two floors under any import, whatever its design, are measured beside them. *Indexed after
+loading*: the file by `\\copy` into an unindexed table of `customers`' shape, then every index of
+`customers` built on it, as a fresh partition would be before it is attached. *The checks
+alone*: the API's checks of an import's rows (`prepare_chunk`) on a sample of the file, in one
+process, and the rate every core of the machine would reach at that speed.
 """
 
 import csv
+import itertools
 import os
 import random
 import re
@@ -29,7 +36,7 @@ from sqlalchemy.dialects import postgresql
 
 from bench import database
 from bench.processes import BenchError, Repeating, ensure_tool, memory_mb, process_tree, stop_group
-from clientele.customers.bulk import IMPORT_FIELDS, csv_cell
+from clientele.customers.bulk import IMPORT_FIELDS, Chunk, csv_cell, prepare_chunk
 from clientele.customers.models import customers
 from clientele.customers.seeding import SPAN, SeedChunk, customer_fields, phone_offsets
 from clientele.database import utcnow
@@ -37,6 +44,8 @@ from clientele.database import utcnow
 IMPORT_BUSINESS = "bench import run"  # the fresh business each run imports into, removed afterwards
 BARE_TABLE = "bench_raw_copy"
 STAGED_TABLE = "bench_staged"
+INDEXED_TABLE = "bench_indexed_after"
+CHECK_SAMPLE_ROWS = 50_000
 RANDOM_SEED = 20_240_301
 IMPORTED = re.compile(r"Read (\d+) rows in ([\d.]+) s: (\d+) created, (\d+) skipped.*?, (\d+) rejected\.")
 EXPORTED = re.compile(r"Exported (\d+) customers")
@@ -137,15 +146,19 @@ def copy_file_into(table: str) -> str:
     return f"\\copy {table} ({', '.join(IMPORT_FIELDS)}) FROM pstdin WITH (FORMAT csv, HEADER true)"
 
 
+# An id as the API makes it (UUIDv7), in SQL: the first 48 bits a millisecond clock, the version
+# nibble 7 (bits 52 and 53 set in a version 4 UUID).
+TIME_ORDERED_ID = ("encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
+                   "substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
+                   "FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid")
+UTC_NOW = "now() AT TIME ZONE 'UTC'"
+
+
 def database_part_statements(business_id: uuid.UUID) -> list[str]:
     """The database's part of an import into this business, for psql: the file into a temporary table,
     then into `customers` with ids made as the API makes them (UUIDv7) and nothing checked."""
     c = customers.c
     columns = ", ".join(IMPORT_FIELDS)
-    # The first 48 bits a millisecond clock, the version nibble 7 (bits 52 and 53 set in a version 4 UUID).
-    time_ordered_id = ("encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
-                       "substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
-                       "FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid")
     # What import fills in for a missing cell: the column's default.
     values = ", ".join(f"coalesce({name}, {c[name].server_default.arg})" if c[name].server_default is not None
                        else name for name in IMPORT_FIELDS)
@@ -153,9 +166,47 @@ def database_part_statements(business_id: uuid.UUID) -> list[str]:
         bare_table_sql(STAGED_TABLE, temporary=True),
         copy_file_into(STAGED_TABLE),
         f"INSERT INTO customers (business_id, id, {columns}, created_at, updated_at) "
-        f"SELECT '{business_id}', {time_ordered_id}, {values}, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' "
+        f"SELECT '{business_id}', {TIME_ORDERED_ID}, {values}, {UTC_NOW}, {UTC_NOW} "
         f"FROM {STAGED_TABLE} ON CONFLICT (business_id, dial_code, phone) WHERE deleted_at IS NULL DO NOTHING",
     ]
+
+
+def indexed_after_statements(url: str) -> list[str]:
+    """For psql: the file into an unindexed table of `customers`' shape, then `customers`' own indexes
+    (as the database defines them now) built on it, with the memory a one-off bulk load would give them."""
+    c = customers.c
+    # A missing cell is left NULL where import would write the column's default: that costs the database less.
+    nullable = [f"ALTER {name} DROP NOT NULL" for name in IMPORT_FIELDS
+                if c[name].server_default is not None and not c[name].nullable]
+    made_as_in_customers = [f"ALTER business_id SET DEFAULT '{uuid.uuid4()}'",
+                            f"ALTER id SET DEFAULT {TIME_ORDERED_ID}",
+                            f"ALTER created_at SET DEFAULT {UTC_NOW}", f"ALTER updated_at SET DEFAULT {UTC_NOW}"]
+    indexes = database.fetch(url, "SELECT indexname, indexdef FROM pg_indexes "
+                                  "WHERE schemaname = current_schema() AND tablename = 'customers'")
+    return [
+        f"CREATE TABLE {INDEXED_TABLE} (LIKE customers INCLUDING DEFAULTS INCLUDING GENERATED)",
+        f"ALTER TABLE {INDEXED_TABLE} {', '.join(made_as_in_customers + nullable)}",
+        copy_file_into(INDEXED_TABLE),
+        "SET maintenance_work_mem = '1GB'",
+        *(re.sub(rf"INDEX {re.escape(index['indexname'])} ON (\S+\.)?customers ",
+                 f"INDEX {INDEXED_TABLE}_{number} ON {INDEXED_TABLE} ", index["indexdef"], count=1)
+          for number, index in enumerate(indexes)),
+    ]
+
+
+def checks_alone(file: Path) -> dict[str, Any]:
+    """The API's checks of the file's first rows, timed in this process, and that rate on every core."""
+    with file.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = tuple(next(reader))
+        lines = list(enumerate(itertools.islice(reader, CHECK_SAMPLE_ROWS), start=2))
+    started = time.perf_counter()
+    prepared = prepare_chunk(Chunk(format="csv", header=header, lines=lines, position=0))
+    seconds = time.perf_counter() - started
+    cores = os.cpu_count() or 1
+    return {"rows": len(lines), "seconds": round(seconds, 2), "rejected": len(prepared.rejects), "cores": cores,
+            "microseconds_per_row": round(seconds / len(lines) * 1e6, 1),
+            "rows_per_second": cores * len(lines) / seconds}
 
 
 def remove_import_businesses(url: str) -> int:
@@ -207,7 +258,7 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
     leftovers = remove_import_businesses(url)
     if leftovers:
         results["notes"].append(f"Removed {leftovers} import business(es) left by an interrupted run.")
-    database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}")
+    database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}, {INDEXED_TABLE}")
     try:
         with tempfile.TemporaryDirectory(prefix="clientele-bench-import-") as folder:
             file = Path(folder) / "customers.csv"
@@ -231,6 +282,22 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             database.execute(url, f"DROP TABLE {BARE_TABLE}")
             print(f"  raw COPY (psql \\copy, bare table)          {copied:,} rows in {copy.seconds:.1f} s: "
                   f"{copied / copy.seconds:,.0f} rows/s", flush=True)
+
+            phase("import: indexed after loading")
+            settle(url)
+            log = log_dir / "indexed_after.log"
+            loaded = checked("psql \\copy and CREATE INDEX", timed(
+                psql_command(psql, url, *indexed_after_statements(url)), env=env, log=log, stdin=file), log)
+            indexed = count_rows(url, f"SELECT count(*) AS n FROM {INDEXED_TABLE}")
+            results["indexed_after"] = figures(loaded, indexed)
+            database.execute(url, f"DROP TABLE {INDEXED_TABLE}")
+            print(f"  indexed after loading (\\copy, CREATE INDEX) {indexed:,} rows in {loaded.seconds:.1f} s: "
+                  f"{indexed / loaded.seconds:,.0f} rows/s", flush=True)
+
+            phase("import: the checks alone")
+            alone = results["checks_alone"] = checks_alone(file)
+            print(f"  the checks alone ({alone['rows']:,} rows, one process)   {alone['microseconds_per_row']} µs "
+                  f"a row: {alone['rows_per_second']:,.0f} rows/s on {alone['cores']} cores", flush=True)
 
             phase("import: the database's part")
             # Its customers stay while the import runs: the import writes into the larger table.
@@ -283,7 +350,7 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             print(f"  clientele export --format csv              {exported:,} rows in {run.seconds:.1f} s: "
                   f"{exported / run.seconds:,.0f} rows/s; peak RSS {run.peak_rss_mb:.0f} MB", flush=True)
     finally:
-        database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}")
+        database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}, {INDEXED_TABLE}")
         removed = remove_import_businesses(url)
         if removed:
             # Dead rows of the removed business would otherwise slow the next run's first queries.

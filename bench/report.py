@@ -198,7 +198,8 @@ def latency_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     found = http_targets(results) if results["latency"] else []
     if "imports" in results:
-        found += [import_target(results["imports"]), import_against_database_part(results["imports"])]
+        found += [import_target(results["imports"]), import_against_database_part(results["imports"]),
+                  import_floor(results["imports"])]
     return found
 
 
@@ -226,6 +227,19 @@ def import_against_database_part(bulk: dict[str, Any]) -> dict[str, Any]:
         return target("§4", text, "not measured", None)
     return target("§4", text, f"{run['rows_per_second'] / part['rows_per_second']:.0%} "
                               f"({run['rows_per_second']:,.0f} vs {part['rows_per_second']:,.0f} rows/s)", None)
+
+
+def import_floor(bulk: dict[str, Any]) -> dict[str, Any]:
+    """The most any import into `customers` could reach: the lower of the database's floor and the checks'."""
+    text = ("the most any import, of any design, could reach: the lower of *indexed after loading* and *the checks "
+            "alone*, against the raw COPY")
+    copy, indexed, alone = bulk.get("raw_copy"), bulk.get("indexed_after"), bulk.get("checks_alone")
+    if not (copy and indexed and alone):
+        return target("§4", text, "not measured", None)
+    best = min(indexed["rows_per_second"], alone["rows_per_second"])
+    return target("§4", text, f"{best / copy['rows_per_second']:.1%} (indexed after loading "
+                              f"{indexed['rows_per_second']:,.0f}, the checks alone {alone['rows_per_second']:,.0f}, "
+                              f"raw COPY {copy['rows_per_second']:,.0f} rows/s)", None)
 
 
 def http_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -302,7 +316,7 @@ def throughput_table(results: dict[str, Any]) -> str:
 def bulk_section(bulk: dict[str, Any]) -> str:
     """The import against the raw COPY of the same file, and the export."""
     file, copy, run, export = bulk["file"], bulk.get("raw_copy"), bulk.get("import"), bulk.get("export")
-    part = bulk.get("database_part")
+    part, indexed, alone = bulk.get("database_part"), bulk.get("indexed_after"), bulk.get("checks_alone")
     text = (f"One CSV file of {bulk['rows']:,} customers ({file['megabytes']} MB, written in "
             f"{file['seconds_to_write']} s by the generator `clientele seed` uses), with the {len(file['columns'])} "
             "columns `clientele import` reads. *Raw COPY*: psql `\\copy … FROM pstdin WITH (FORMAT csv, HEADER "
@@ -318,11 +332,17 @@ def bulk_section(bulk: dict[str, Any]) -> str:
             "command, start-up included, after a CHECKPOINT; the export runs after a VACUUM of what the import "
             "wrote. Peak RSS and CPU are the command's and every process it starts (the database server's are "
             "not counted; RSS sampled every 0.2 s); the largest process is the highest peak (VmHWM) of any one "
-            "of them. The businesses are deleted at the end.")
+            "of them. The businesses are deleted at the end. Two floors under any import, whatever its design: "
+            "*indexed after loading*, psql `\\copy` of the file into an unindexed table of `customers`' shape (ids, "
+            "stamps and lowered columns made as there), then every index `customers` has built on it with "
+            "`maintenance_work_mem` 1GB, as a fresh partition would be before it is attached; *the checks alone*, "
+            "the API's checks of an import (`prepare_chunk`) on the file's first rows in the harness's process, "
+            "and that rate on every core of the machine (computed, not run on every core).")
     lines = ["| run | rows | seconds | rows/s | of raw COPY | of the database's part | peak RSS MB "
              "| largest process MB | CPU s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, entry in (("raw COPY (psql \\copy into a bare table)", copy),
+                         ("indexed after loading (psql \\copy, then CREATE INDEX)", indexed),
                          ("the database's part (psql \\copy and INSERT … SELECT into `customers`)", part),
                          ("`clientele import`", run), ("`clientele export --format csv`", export)):
         if not entry:
@@ -339,6 +359,12 @@ def bulk_section(bulk: dict[str, Any]) -> str:
                      f"{run['rejected']:,} rejected" + (f" (see {run['rejects_file']})" if run["rejects_file"] else "")
                      + f"; {run['stored']:,} customers stored. Its own clock said {run['own_seconds']:g} s: the "
                      f"other {run['seconds'] - run['own_seconds']:.1f} s are start-up and the migration check.")
+    if alone:
+        notes.append(f"The checks alone: {alone['microseconds_per_row']:g} µs a row over the file's first "
+                     f"{alone['rows']:,} rows ({alone['rejected']:,} rejected) in one process; "
+                     f"{alone['rows_per_second']:,.0f} rows/s on {alone['cores']} cores"
+                     + (f", {share(alone['rows_per_second'], copy['rows_per_second'])} of the raw COPY" if copy else "")
+                     + ".")
     if export:
         notes.append(f"The export wrote {export['megabytes']} MB.")
     return "\n\n".join([text, "\n".join(lines), "\n".join(f"- {note}" for note in notes)])
