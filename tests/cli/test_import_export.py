@@ -246,6 +246,22 @@ def test_within_one_file_the_first_row_with_a_phone_wins(batch_size: int, import
     [reject] = rejects_of(tmp_path / "customers.csv.rejects.jsonl")
     assert (reject["line"], reject["errors"]) == (4, {"phone": ["The phone has already been taken by line 2 of "
                                                                 "this file."]})
+    # The row as it was read, as for every other reject: what the user fixes is in the file.
+    assert reject["row"] == dict(zip(IMPORTED_FIELDS, ["Second", "966", f"0{phone}", *[""] * 9], strict=True))
+
+
+def test_a_json_lines_duplicate_is_rejected_with_its_row_as_read(import_file: Callable[..., str], api: Api,
+                                                                 tmp_path: Path) -> None:
+    phone = next_phone()
+    second = {"name": " Second ", "dial_code": "966", "phone": f"0{phone}", "email": "Second@Example.com",
+              "order_count": 3}
+    path = jsonl_file(tmp_path / "customers.jsonl", {"name": "First", "dial_code": 966, "phone": phone}, second)
+
+    summary = import_file(path, "--batch-size", 1)
+
+    assert "1 created" in summary and "1 rejected" in summary
+    [reject] = rejects_of(tmp_path / "customers.jsonl.rejects.jsonl")
+    assert (reject["line"], reject["row"]) == (2, second)
 
 
 def test_a_line_that_is_not_a_json_object_is_rejected(import_file: Callable[..., str], api: Api,

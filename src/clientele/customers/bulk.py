@@ -144,6 +144,11 @@ class Chunk:
     position: int
 
 
+def row_as_read(chunk: Chunk, raw: Any) -> Any:
+    """A line of the file as it was read, for the rejects file: what the user fixes is there."""
+    return dict(zip(chunk.header, raw, strict=True)) if chunk.format == "csv" else orjson.loads(raw)
+
+
 def prepare_chunk(chunk: Chunk) -> Prepared:
     """Check one batch of lines (in a worker process): staged records and rejects."""
     records: list[Record] = []
@@ -157,9 +162,7 @@ def prepare_chunk(chunk: Chunk) -> Prepared:
         except Deleted:
             deleted += 1
         except Rejected as rejected:
-            shown = rejected.shown
-            if shown is None:
-                shown = dict(zip(chunk.header, raw, strict=True)) if chunk.format == "csv" else orjson.loads(raw)
+            shown = row_as_read(chunk, raw) if rejected.shown is None else rejected.shown
             rejects.append({"line": line, "errors": rejected.errors, "row": shown})
     return Prepared(records=records, rejects=rejects, deleted=deleted, position=chunk.position)
 
@@ -291,11 +294,13 @@ class RejectsFile:
             self.path.unlink(missing_ok=True)
 
 
-def duplicate_rejects(prepared: Prepared, duplicates: list[tuple[int, int]]) -> list[dict[str, Any]]:
-    by_line = {record[0]: record for record in prepared.records}
+def duplicate_rejects(chunk: Chunk, duplicates: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    if not duplicates:
+        return []
+    raw_lines = dict(chunk.lines)
     return [{"line": line,
              "errors": {"phone": [f"The phone has already been taken by line {first} of this file."]},
-             "row": {"name": by_line[line][2], "dial_code": by_line[line][3], "phone": by_line[line][4]}}
+             "row": row_as_read(chunk, raw_lines[line])}
             for line, first in duplicates]
 
 
@@ -310,13 +315,13 @@ async def import_customers(*, engine: AsyncEngine, business_id: uuid.UUID, path:
     try:
         async with staging(engine, business_id) as writer:
 
-            async def consume(prepared: Prepared) -> None:
+            async def consume(chunk: Chunk, prepared: Prepared) -> None:
                 written = await writer.write(prepared)
                 report.rows += len(prepared.records) + len(prepared.rejects) + prepared.deleted
                 report.created += len(written.created)
                 report.existing += written.existing
                 report.deleted += prepared.deleted
-                found = prepared.rejects + duplicate_rejects(prepared, written.duplicates)
+                found = prepared.rejects + duplicate_rejects(chunk, written.duplicates)
                 report.rejected += rejects.write(sorted(found, key=lambda reject: reject["line"]))
                 if progress is not None:
                     progress(prepared.position, total)

@@ -305,7 +305,7 @@ async def seed_customers(*, engine: AsyncEngine, business_id: uuid.UUID, count: 
         async with writer.connection.begin():
             tag_ids, zones = await seed_references(connection=writer.connection, business_id=business_id)
 
-        async def consume(prepared: Prepared) -> None:
+        async def consume(_chunk: SeedChunk, prepared: Prepared) -> None:
             written = await writer.write(prepared)
             report.created += len(written.created)
             report.existing += written.existing + len(written.duplicates)

@@ -211,8 +211,9 @@ async def staging(engine: AsyncEngine, business_id: uuid.UUID) -> AsyncIterator[
 
 
 async def pipeline(chunks: Iterator[T], prepare: Callable[[T], Prepared],
-                   consume: Callable[[Prepared], Awaitable[None]], *, jobs: int) -> None:
-    """Prepare chunks in workers, `jobs` at a time, and consume them in order as the database takes them.
+                   consume: Callable[[T, Prepared], Awaitable[None]], *, jobs: int) -> None:
+    """Prepare chunks in workers, `jobs` at a time, and consume each with its chunk, in order, as the
+    database takes them.
 
     At most `jobs + 1` batches are in memory. A single batch is prepared here: starting
     workers would cost more than it saves. One job is a thread: it still checks the next
@@ -225,16 +226,18 @@ async def pipeline(chunks: Iterator[T], prepare: Callable[[T], Prepared],
         return
     second = next(chunks, None)
     if second is None:
-        await consume(prepare(first))
+        await consume(first, prepare(first))
         return
     loop = asyncio.get_running_loop()
     # Spawned, not forked: the parent has threads (the event loop's, the SQLite driver's).
     with (ThreadPoolExecutor(1) if jobs <= 1 else
           ProcessPoolExecutor(jobs, mp_context=get_context("spawn"))) as executor:
-        pending = deque(loop.run_in_executor(executor, prepare, chunk) for chunk in (first, second))
+        pending = deque((chunk, loop.run_in_executor(executor, prepare, chunk)) for chunk in (first, second))
         for chunk in chunks:
-            pending.append(loop.run_in_executor(executor, prepare, chunk))
+            pending.append((chunk, loop.run_in_executor(executor, prepare, chunk)))
             if len(pending) > jobs:
-                await consume(await pending.popleft())
+                done, prepared = pending.popleft()
+                await consume(done, await prepared)
         while pending:
-            await consume(await pending.popleft())
+            done, prepared = pending.popleft()
+            await consume(done, await prepared)
