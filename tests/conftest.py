@@ -9,12 +9,14 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Executable, Table, event, select, text, update
+from sqlalchemy import Executable, Table, event, make_url, select, text, update
 
 from clientele.app import create_app
 from clientele.auth import service as auth
@@ -116,6 +118,33 @@ class Api:
 
     def make_address(self, customer_id: str, **fields: Any) -> dict[str, Any]:
         return self.create("/addresses", {"name": "Home", "customer_id": customer_id} | fields)
+
+
+@pytest.fixture
+def own_database(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database that only this test uses."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+        return
+    name = f"test_own_{uuid.uuid4().hex[:12]}"
+    server = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def administer(statement: str) -> None:
+        connection = await asyncpg.connect(server)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    try:
+        asyncio.run(administer(f"CREATE DATABASE {name}"))
+    except asyncpg.InsufficientPrivilegeError:
+        pytest.skip("TEST_DATABASE_URL's user may not create databases")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(administer(f"DROP DATABASE {name} WITH (FORCE)"))
 
 
 def new_business(client: TestClient, name: str = "Test business") -> uuid.UUID:

@@ -6,51 +6,21 @@ The suite's shared database stays at head; these tests make, migrate and drop th
 
 import asyncio
 import dataclasses
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, inspect, make_url, text
+from sqlalchemy import Connection, inspect, text
 from tests.conftest import Api, new_business, new_token
 
 from clientele.app import create_app
-from clientele.config import Settings
 from clientele.customers.counts import shared_key
 from clientele.database import alembic_config, create_engine
 
 REVISIONS = [path.name[:4] for path in sorted((Path(alembic_config().get_main_option("script_location"))
                                                 / "versions").glob("[0-9]*.py"))]
-
-
-@pytest.fixture
-def own_database(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database that only this test uses."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    name = f"test_migrations_{uuid.uuid4().hex[:12]}"
-    server = url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-    async def administer(statement: str) -> None:
-        connection = await asyncpg.connect(server)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    try:
-        asyncio.run(administer(f"CREATE DATABASE {name}"))
-    except asyncpg.InsufficientPrivilegeError:
-        pytest.skip("TEST_DATABASE_URL's user may not create databases")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(administer(f"DROP DATABASE {name} WITH (FORCE)"))
 
 
 def on_database(url: str, work: Callable[[Connection], Any]) -> Any:

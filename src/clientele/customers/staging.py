@@ -138,6 +138,7 @@ class StagedWriter:
 
     def __init__(self, connection: AsyncConnection, business_id: uuid.UUID):
         self.connection = connection
+        self.analyzed = False
         rows, phones = staged_rows.c, staged_phones.c
         same_phone = and_(phones.dial_code == rows.dial_code, phones.phone == rows.phone)
         # SQLite reads `… JOIN … ON x ON CONFLICT` ambiguously unless the SELECT has a WHERE.
@@ -167,6 +168,9 @@ class StagedWriter:
             await connection.execute(self.remember_first_phones)
             duplicates = [(row.line, row.first_line) for row in await connection.execute(self.find_duplicates)]
             created = {str(row.id) for row in await connection.execute(self.insert_new, {"stored_at": utcnow()})}
+            if prepared.related and not self.analyzed and not is_sqlite(connection):
+                await analyze_customers(connection)
+                self.analyzed = True
             related_counts = {}
             for related in prepared.related:
                 records = related.of(created)
@@ -174,6 +178,19 @@ class StagedWriter:
                 related_counts[related.table] = len(records)
         return Written(created=created, existing=len(prepared.records) - len(duplicates) - len(created),
                        duplicates=sorted(duplicates), related=related_counts)
+
+
+async def analyze_customers(connection: AsyncConnection) -> None:
+    """Give PostgreSQL's statistics the business's first batch before its related rows are written.
+
+    Each address and tag link is checked against `customers` (its foreign key) by a plan that this
+    connection makes once and keeps. Made from statistics that have never seen the business (taken
+    when the table was empty, or when other businesses held every customer), that plan may reach
+    the customer through an index on the business alone and read all its customers for each row:
+    a seed of 20,000 customers took 131 s instead of 7. Analysing replaces the plan; the rows this
+    transaction has just written are sampled with the rest.
+    """
+    await connection.execute(text(f"ANALYZE {customers.name}"))
 
 
 async def copy_rows(connection: AsyncConnection, table: Table, columns: tuple[str, ...],
