@@ -1,10 +1,14 @@
 """Fixtures for the bulk commands: run `clientele` in this process on the test database, read what the API shows."""
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import pytest
 from click.testing import Result
+from sqlalchemy import make_url
 from tests.conftest import Api
 from typer.testing import CliRunner
 
@@ -39,3 +43,54 @@ def every_customer(api: Api, **params: Any) -> list[dict[str, Any]]:
         if response.json()["links"]["next"] is None:
             return found
         page += 1
+
+
+def run_clientele_on(url: str, *args: Any) -> str:
+    """`clientele …` in this process on the database at `url`; what it printed."""
+    result = CliRunner().invoke(app, [str(arg) for arg in args], env={"DATABASE_URL": url})
+    assert result.exit_code == 0, result.output + result.stderr
+    return result.stdout
+
+
+def table_statistics(url: str, table: str, statement: str | None = None) -> dict[str, int]:
+    """Rows inserted into `table` and rows read from it, as PostgreSQL counts them; `statement` runs first."""
+
+    async def read() -> dict[str, int]:
+        connection = await asyncpg.connect(url)
+        try:
+            if statement:
+                await connection.execute(statement)
+            row = await connection.fetchrow(
+                "SELECT n_tup_ins AS inserted, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS read "
+                "FROM pg_stat_user_tables WHERE relname = $1", table)
+            return dict(row)
+        finally:
+            await connection.close()
+
+    return asyncio.run(read())
+
+
+def statistics_once_inserted(url: str, table: str, inserted: int) -> dict[str, int]:
+    """`table_statistics` once they count `inserted` rows: a server process sends its counts when its
+    client leaves, a moment after the command or app that used it has ended."""
+    deadline = time.monotonic() + 10
+    while (found := table_statistics(url, table))["inserted"] < inserted:
+        assert time.monotonic() < deadline, (table, inserted, found)
+        time.sleep(0.1)
+    return found
+
+
+@pytest.fixture
+def unseen_business(own_database: str) -> tuple[str, str]:
+    """A database of its own whose statistics of `customers` were taken while another business held
+    every customer, and a business they never saw: (the database URL, the business id)."""
+    if make_url(own_database).get_backend_name() == "sqlite":
+        pytest.skip("the statistics and plans are PostgreSQL's")
+    run_clientele_on(own_database, "migrate")
+    seen, unseen = (run_clientele_on(own_database, "business", "create", name).split()[-1]
+                    for name in ("Seen", "Unseen"))
+    run_clientele_on(own_database, "seed", "--business", seen, "--customers", 500, "--random-seed", 1, "--jobs", 1)
+    # So that no analysis but the one under test happens afterwards.
+    table_statistics(own_database, "customers",
+                     "ALTER TABLE customers SET (autovacuum_enabled = false); ANALYZE customers")
+    return own_database, unseen

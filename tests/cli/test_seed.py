@@ -1,16 +1,12 @@
 """`clientele seed` (issue 3 §1): realistic customers, in the stated proportions, all valid by the API's rules."""
 
-import asyncio
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import make_url
-from tests.cli.conftest import Clientele, every_customer
+from tests.cli.conftest import Clientele, every_customer, run_clientele_on, statistics_once_inserted, table_statistics
 from tests.conftest import Api, new_business, new_token
 from typer.testing import CliRunner
 
@@ -137,48 +133,16 @@ def test_seed_refuses_an_unknown_business(clientele: Clientele) -> None:
     assert result.exit_code != 0 and "No business" in result.stderr
 
 
-def customer_statistics(url: str, statement: str | None = None) -> dict[str, int]:
-    """Rows inserted into `customers` and rows read from it, as PostgreSQL counts them; `statement` runs first."""
 
-    async def read() -> dict[str, int]:
-        connection = await asyncpg.connect(url)
-        try:
-            if statement:
-                await connection.execute(statement)
-            row = await connection.fetchrow(
-                "SELECT n_tup_ins AS inserted, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS read "
-                "FROM pg_stat_user_tables WHERE relname = 'customers'")
-            return dict(row)
-        finally:
-            await connection.close()
+def test_a_seed_finds_each_customer_by_its_key_when_the_statistics_never_saw_its_business(
+        unseen_business: tuple[str, str]) -> None:
+    """Every address and tag link a seed writes has its customer looked up (the foreign key): by the table's
+    key, not by reading the business's customers. Before, each lookup read them all when the statistics had
+    never seen the business: a seed of 20,000 customers took 131 s, not 8."""
+    url, business = unseen_business
+    before = table_statistics(url, "customers")
 
-    return asyncio.run(read())
+    run_clientele_on(url, "seed", "--business", business, "--customers", SEEDED, "--random-seed", 2, "--jobs", 1)
 
-
-def test_a_seed_finds_each_customer_by_its_key_when_the_statistics_never_saw_its_business(own_database: str) -> None:
-    """`customers`' statistics were taken when another business held every customer. Every address and tag
-    link a seed writes has its customer looked up (the foreign key): by the table's key, not by reading the
-    business's customers. Before, each lookup read them all: a seed of 20,000 customers took 131 s, not 7."""
-    if make_url(own_database).get_backend_name() == "sqlite":
-        pytest.skip("the statistics and plans are PostgreSQL's")
-
-    def clientele(*args: Any) -> str:
-        result = CliRunner().invoke(app, [str(arg) for arg in args], env={"DATABASE_URL": own_database})
-        assert result.exit_code == 0, result.output + result.stderr
-        return result.stdout
-
-    clientele("migrate")
-    seen, unseen = (clientele("business", "create", name).split()[-1] for name in ("Seen", "Unseen"))
-    clientele("seed", "--business", seen, "--customers", 500, "--random-seed", 1, "--jobs", 1)
-    # So that no analysis but the one under test happens in between.
-    before = customer_statistics(own_database, "ALTER TABLE customers SET (autovacuum_enabled = false); "
-                                               "ANALYZE customers")
-
-    clientele("seed", "--business", unseen, "--customers", SEEDED, "--random-seed", 2, "--jobs", 1)
-
-    # A server process sends its counts when its client leaves, a moment after the command ends.
-    deadline = time.monotonic() + 10
-    while (after := customer_statistics(own_database))["inserted"] < before["inserted"] + SEEDED:
-        assert time.monotonic() < deadline, (before, after)
-        time.sleep(0.1)
+    after = statistics_once_inserted(url, "customers", before["inserted"] + SEEDED)
     assert after["read"] - before["read"] <= 10 * SEEDED, (before, after)
