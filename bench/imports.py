@@ -271,28 +271,27 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             print(f"  wrote {rows:,} customers ({results['file']['megabytes']} MB) "
                   f"in {results['file']['seconds_to_write']} s", flush=True)
 
+            def into_own_table(step: str, table: str, statements: list[str], log_name: str) -> dict[str, Any]:
+                """The psql statements that fill `table` from the file, timed; the table is dropped after."""
+                settle(url)
+                log = log_dir / log_name
+                run = checked(step, timed(psql_command(psql, url, *statements), env=env, log=log, stdin=file), log)
+                rows = count_rows(url, f"SELECT count(*) AS n FROM {table}")
+                database.execute(url, f"DROP TABLE {table}")
+                return figures(run, rows)
+
             phase("import: raw COPY")
             database.execute(url, bare_table_sql())
-            settle(url)
-            log = log_dir / "raw_copy.log"
-            copy = checked("psql \\copy", timed(psql_command(psql, url, copy_file_into(BARE_TABLE)),
-                                                 env=env, log=log, stdin=file), log)
-            copied = count_rows(url, f"SELECT count(*) AS n FROM {BARE_TABLE}")
-            results["raw_copy"] = figures(copy, copied)
-            database.execute(url, f"DROP TABLE {BARE_TABLE}")
-            print(f"  raw COPY (psql \\copy, bare table)          {copied:,} rows in {copy.seconds:.1f} s: "
-                  f"{copied / copy.seconds:,.0f} rows/s", flush=True)
+            copy = results["raw_copy"] = into_own_table("psql \\copy", BARE_TABLE, [copy_file_into(BARE_TABLE)],
+                                                        "raw_copy.log")
+            print(f"  raw COPY (psql \\copy, bare table)          {copy['rows']:,} rows in {copy['seconds']:.1f} s: "
+                  f"{copy['rows_per_second']:,.0f} rows/s", flush=True)
 
             phase("import: indexed after loading")
-            settle(url)
-            log = log_dir / "indexed_after.log"
-            loaded = checked("psql \\copy and CREATE INDEX", timed(
-                psql_command(psql, url, *indexed_after_statements(url)), env=env, log=log, stdin=file), log)
-            indexed = count_rows(url, f"SELECT count(*) AS n FROM {INDEXED_TABLE}")
-            results["indexed_after"] = figures(loaded, indexed)
-            database.execute(url, f"DROP TABLE {INDEXED_TABLE}")
-            print(f"  indexed after loading (\\copy, CREATE INDEX) {indexed:,} rows in {loaded.seconds:.1f} s: "
-                  f"{indexed / loaded.seconds:,.0f} rows/s", flush=True)
+            loaded = results["indexed_after"] = into_own_table(
+                "psql \\copy and CREATE INDEX", INDEXED_TABLE, indexed_after_statements(url), "indexed_after.log")
+            print(f"  indexed after loading (\\copy, CREATE INDEX) {loaded['rows']:,} rows in "
+                  f"{loaded['seconds']:.1f} s: {loaded['rows_per_second']:,.0f} rows/s", flush=True)
 
             phase("import: the checks alone")
             alone = results["checks_alone"] = checks_alone(file)
