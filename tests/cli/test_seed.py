@@ -133,7 +133,6 @@ def test_seed_refuses_an_unknown_business(clientele: Clientele) -> None:
     assert result.exit_code != 0 and "No business" in result.stderr
 
 
-
 def test_a_seed_finds_each_customer_by_its_key_when_the_statistics_never_saw_its_business(
         unseen_business: tuple[str, str]) -> None:
     """Every address and tag link a seed writes has its customer looked up (the foreign key): by the table's
