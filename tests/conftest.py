@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Executable, Table, event, make_url, select, text, update
+from sqlalchemy import Connection, Executable, Table, event, make_url, select, text, update
 
 from clientele.app import create_app
 from clientele.auth import service as auth
@@ -145,6 +145,20 @@ def own_database(settings: Settings, tmp_path: Path) -> Iterator[str]:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(administer(f"DROP DATABASE {name} WITH (FORCE)"))
+
+
+def on_database(url: str, work: Callable[[Connection], Any]) -> Any:
+    """`work(connection)` in one transaction on the database at `url`."""
+
+    async def run() -> Any:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def new_business(client: TestClient, name: str = "Test business") -> uuid.UUID:

@@ -4,37 +4,21 @@ and a database taken back to an earlier revision and up again keeps its customer
 The suite's shared database stays at head; these tests make, migrate and drop their own.
 """
 
-import asyncio
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, inspect, text
-from tests.conftest import Api, new_business, new_token
+from tests.conftest import Api, new_business, new_token, on_database
 
 from clientele.app import create_app
 from clientele.customers.counts import shared_key
-from clientele.database import alembic_config, create_engine
+from clientele.database import alembic_config
 
 REVISIONS = [path.name[:4] for path in sorted((Path(alembic_config().get_main_option("script_location"))
                                                 / "versions").glob("[0-9]*.py"))]
-
-
-def on_database(url: str, work: Callable[[Connection], Any]) -> Any:
-    """`work(connection)` in one transaction on the database at `url`."""
-
-    async def run() -> Any:
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def migrate(url: str, revision: str, *, down: bool = False) -> None:

@@ -1,15 +1,13 @@
 """Fixtures for the bulk commands: run `clientele` in this process on the test database, read what the API shows."""
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import pytest
 from click.testing import Result
-from sqlalchemy import make_url
-from tests.conftest import Api
+from sqlalchemy import Connection, make_url, text
+from tests.conftest import Api, on_database
 from typer.testing import CliRunner
 
 from clientele.cli import app
@@ -52,22 +50,12 @@ def run_clientele_on(url: str, *args: Any) -> str:
     return result.stdout
 
 
-def table_statistics(url: str, table: str, statement: str | None = None) -> dict[str, int]:
-    """Rows inserted into `table` and rows read from it, as PostgreSQL counts them; `statement` runs first."""
-
-    async def read() -> dict[str, int]:
-        connection = await asyncpg.connect(url)
-        try:
-            if statement:
-                await connection.execute(statement)
-            row = await connection.fetchrow(
-                "SELECT n_tup_ins AS inserted, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS read "
-                "FROM pg_stat_user_tables WHERE relname = $1", table)
-            return dict(row)
-        finally:
-            await connection.close()
-
-    return asyncio.run(read())
+def table_statistics(url: str, table: str) -> dict[str, int]:
+    """Rows inserted into `table` and rows read from it, as PostgreSQL counts them."""
+    row = on_database(url, lambda connection: connection.execute(text(
+        "SELECT n_tup_ins AS inserted, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS read "
+        "FROM pg_stat_user_tables WHERE relname = :table"), {"table": table}).one())
+    return dict(row._mapping)
 
 
 def statistics_once_inserted(url: str, table: str, inserted: int) -> dict[str, int]:
@@ -90,7 +78,11 @@ def unseen_business(own_database: str) -> tuple[str, str]:
     seen, unseen = (run_clientele_on(own_database, "business", "create", name).split()[-1]
                     for name in ("Seen", "Unseen"))
     run_clientele_on(own_database, "seed", "--business", seen, "--customers", 500, "--random-seed", 1, "--jobs", 1)
-    # So that no analysis but the one under test happens afterwards.
-    table_statistics(own_database, "customers",
-                     "ALTER TABLE customers SET (autovacuum_enabled = false); ANALYZE customers")
+
+    def analyse_now_and_never_again(connection: Connection) -> None:
+        # So that no analysis but the one under test happens afterwards.
+        connection.execute(text("ALTER TABLE customers SET (autovacuum_enabled = false)"))
+        connection.execute(text("ANALYZE customers"))
+
+    on_database(own_database, analyse_now_and_never_again)
     return own_database, unseen

@@ -1,6 +1,5 @@
 """`clientele import` and `clientele export` (issue 3 §4): customers in and out of a business in bulk."""
 
-import asyncio
 import csv
 import io
 import uuid
@@ -9,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from tests.cli.conftest import (
     Clientele,
     every_customer,
@@ -21,7 +20,7 @@ from tests.cli.conftest import (
     table_statistics,
 )
 from tests.cli.processes import run_clientele
-from tests.conftest import Api, next_phone
+from tests.conftest import Api, next_phone, on_database
 
 from clientele.app import create_app
 from clientele.config import Settings
@@ -288,16 +287,8 @@ def test_after_an_import_an_address_finds_its_customer_by_key_though_the_statist
     run_clientele_on(url, "import", path, "--business", business)
     token = run_clientele_on(url, "token", "create", "--business", business, "--scopes", "all").split()[-1]
 
-    async def some_customers() -> list[str]:
-        connection = await asyncpg.connect(url)
-        try:
-            rows = await connection.fetch("SELECT id FROM customers WHERE business_id = $1 LIMIT $2",
-                                          uuid.UUID(business), addresses)
-            return [str(row["id"]) for row in rows]
-        finally:
-            await connection.close()
-
-    customer_ids = asyncio.run(some_customers())
+    customer_ids = on_database(url, lambda connection: [str(customer_id) for customer_id in connection.scalars(
+        select(customers.c.id).where(customers.c.business_id == uuid.UUID(business)).limit(addresses))])
     before = table_statistics(url, "customers")
     inserted_addresses = table_statistics(url, "addresses")["inserted"]
     with TestClient(create_app(Settings(database_url=url, redis_url=None, rate_limit=0))) as client:

@@ -332,8 +332,6 @@ async def import_customers(*, engine: AsyncEngine, business_id: uuid.UUID, path:
             else:
                 with path.open("rb") as handle:
                     await pipeline(jsonl_chunks(handle, batch_size), prepare_chunk, consume, jobs=jobs)
-            if report.created:
-                await writer.analyze_when_done()
         completed = True
     finally:
         rejects.close(completed=completed)

@@ -168,8 +168,10 @@ class StagedWriter:
             await connection.execute(self.remember_first_phones)
             duplicates = [(row.line, row.first_line) for row in await connection.execute(self.find_duplicates)]
             created = {str(row.id) for row in await connection.execute(self.insert_new, {"stored_at": utcnow()})}
-            # Before the first related rows: a seed of 20,000 customers took 131 s instead of 8 without it.
-            if prepared.related and not self.analyzed and not is_sqlite(connection):
+            # Once, with the first customers a run creates and before any related rows: a seed of 20,000
+            # customers took 131 s instead of 8 without it, and the API's writes after an import read
+            # every customer of the business for each address.
+            if created and not self.analyzed and not is_sqlite(connection):
                 await analyze_customers(connection)
                 self.analyzed = True
             related_counts = {}
@@ -180,13 +182,6 @@ class StagedWriter:
         return Written(created=created, existing=len(prepared.records) - len(duplicates) - len(created),
                        duplicates=sorted(duplicates), related=related_counts)
 
-    async def analyze_when_done(self) -> None:
-        """After a run that wrote no related rows (an import), for the API's writes that follow it."""
-        if not self.analyzed and not is_sqlite(self.connection):
-            async with self.connection.begin():
-                await analyze_customers(self.connection)
-            self.analyzed = True
-
 
 async def analyze_customers(connection: AsyncConnection) -> None:
     """Take PostgreSQL's statistics of `customers` again, so that they know the business being written.
@@ -195,7 +190,7 @@ async def analyze_customers(connection: AsyncConnection) -> None:
     foreign key, by a plan made from those statistics and kept by the connection. Made while they
     have never seen the business (taken while the table was empty, or while other businesses held
     every customer), that plan may reach the customer through an index on the business alone and
-    read all its customers for each row. Analysing replaces such plans; rows the current
+    read all its customers for each row. Analysing makes every connection plan again; rows the current
     transaction has written are sampled with the rest.
     """
     await connection.execute(text(f"ANALYZE {customers.name}"))
