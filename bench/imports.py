@@ -36,10 +36,10 @@ from sqlalchemy.dialects import postgresql
 
 from bench import database
 from bench.processes import BenchError, Repeating, ensure_tool, memory_mb, process_tree, stop_group
-from clientele.customers.bulk import IMPORT_FIELDS, Chunk, csv_cell, prepare_chunk
+from clientele.bulk.files import IMPORT_FIELDS, Chunk, csv_cell, prepare_chunk
+from clientele.bulk.seeding import SPAN, SeedChunk, customer_fields, phone_offsets
 from clientele.customers.models import customers
-from clientele.customers.seeding import SPAN, SeedChunk, customer_fields, phone_offsets
-from clientele.database import utcnow
+from clientele.db.clock import utcnow
 
 IMPORT_BUSINESS = "bench import run"  # the fresh business each run imports into, removed afterwards
 BARE_TABLE = "bench_raw_copy"

@@ -22,7 +22,7 @@ from clientele.app import create_app
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.config import Settings
-from clientele.database import create_engine, migrate
+from clientele.db.engine import create_engine, migrate
 
 _phone_numbers = itertools.count(10_000_000)
 

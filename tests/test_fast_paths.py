@@ -1,4 +1,4 @@
-"""Fast paths (clientele.fast_paths): `GET /customers/{id}` and `POST /customers` answered in one
+"""Fast paths (clientele.web.fast_paths): `GET /customers/{id}` and `POST /customers` answered in one
 statement on PostgreSQL, exactly as their routes answer, and only where they can.
 
 Each request here goes to the app with its fast paths and to the same app without them, on the
@@ -27,7 +27,7 @@ from clientele.auth import scopes as scope
 from clientele.auth.service import hash_token
 from clientele.config import Settings
 from clientele.customers.fast_paths import CUSTOMERS_WITH_TOKENS
-from clientele.database import KEY_POOL_NAME
+from clientele.db.engine import KEY_POOL_NAME
 
 VARYING_HEADERS = {"date", "x-request-id"}
 # What two creations of the same body may differ in.

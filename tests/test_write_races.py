@@ -14,7 +14,8 @@ from sqlalchemy import Table, update
 from tests.conftest import Api
 
 from clientele.customers.models import customers
-from clientele.database import create_engine, utcnow
+from clientele.db.clock import utcnow
+from clientele.db.engine import create_engine
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import tags
 

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from clientele.customers.fast_paths import CUSTOMERS_WITH_TOKENS
-from clientele.database import KEY_POOL_SETTINGS, keep_session
+from clientele.db.engine import KEY_POOL_SETTINGS, keep_session
 
 BODY = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]

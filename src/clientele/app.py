@@ -15,18 +15,19 @@ from starlette.types import Receive, Scope, Send
 
 from clientele.addresses.router import router as addresses_router
 from clientele.config import Settings, load_settings
-from clientele.cursors import cursor_key
 from clientele.customers.fast_paths import FAST_PATHS as CUSTOMER_FAST_PATHS
 from clientele.customers.router import router as customers_router
-from clientele.database import Connection, create_engine, create_key_pool, is_sqlite
+from clientele.db.cursors import cursor_key
+from clientele.db.engine import create_engine, create_key_pool, is_sqlite
 from clientele.delivery_zones.router import router as delivery_zones_router
-from clientele.errors import error_responses, install_error_handlers
-from clientele.fast_paths import FastPathMiddleware
-from clientele.openapi_links import with_links
-from clientele.rate_limits import RateLimitMiddleware, add_rate_limit_responses, rate_limiter_for
-from clientele.request_context import install_request_context
 from clientele.tags.router import router as tags_router
-from clientele.wire import JSONResponse
+from clientele.web.errors import error_responses, install_error_handlers
+from clientele.web.fast_paths import FastPathMiddleware
+from clientele.web.openapi_links import with_links
+from clientele.web.rate_limits import RateLimitMiddleware, add_rate_limit_responses, rate_limiter_for
+from clientele.web.request_context import install_request_context
+from clientele.web.transaction import Connection
+from clientele.web.wire import JSONResponse
 
 DESCRIPTION = """\
 Clientele serves the Customers API of a point-of-sale platform: a client written for that
@@ -144,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # database is down now, the first list request reads it instead.
         with suppress(SQLAlchemyError, OSError):
             async with app.state.engine.connect() as connection:
-                await cursor_key(state=app.state, settings=settings, connection=connection)
+                app.state.cursor_key = await cursor_key(secret_key=settings.secret_key, connection=connection)
         settle_garbage_collector()
         try:
             yield

@@ -16,13 +16,15 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from clientele import idempotency
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
+from clientele.bulk import files as bulk
+from clientele.bulk import seeding, staging
 from clientele.config import load_settings
-from clientele.customers import bulk, seeding, staging
-from clientele.database import create_engine, exclusive_transaction, migrate
-from clientele.wire import format_timestamp, parse_uuid
+from clientele.db.engine import SchemaNotUpgradable, create_engine, exclusive_transaction, migrate
+from clientele.db.ids import parse_uuid
+from clientele.web import idempotency
+from clientele.web.wire import format_timestamp
 
 app = typer.Typer(help="Clientele, a self-hostable Customers service.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -38,18 +40,13 @@ def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]] | None = 
     """Migrate the configured database, then run `work` in one transaction taken in turn
     with other commands and server starts."""
 
-    async def main() -> T | None:
-        engine = create_engine(load_settings().database_url)
-        try:
-            await migrate(engine)
-            if work is None:
-                return None
-            async with exclusive_transaction(engine) as connection:
-                return await work(connection)
-        finally:
-            await engine.dispose()
+    async def in_turn(engine: AsyncEngine) -> T | None:
+        if work is None:
+            return None
+        async with exclusive_transaction(engine) as connection:
+            return await work(connection)
 
-    return asyncio.run(main())
+    return run_with_engine(in_turn)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -91,7 +88,7 @@ def serve(
     # A worker must import the whole app before it answers uvicorn's health check; on a busy
     # host that took over uvicorn's default 5 s, and it killed and restarted workers forever.
     uvicorn.run("clientele.app:create_app", factory=True, host=host, port=port, workers=workers,
-                http="clientele.http_protocol:BoundedHeadHttpProtocol", log_level="info", proxy_headers=True,
+                http="clientele.web.protocol:BoundedHeadHttpProtocol", log_level="info", proxy_headers=True,
                 access_log=False, log_config=serve_log_config(access_log),
                 timeout_worker_healthcheck=60)
 
@@ -207,7 +204,8 @@ def purge_idempotency_keys() -> None:
 
 
 def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Migrate the configured database, then run `work` with its engine; a BulkError ends the command."""
+    """Migrate the configured database, then run `work` with its engine; a BulkError, or a schema that
+    cannot be upgraded, ends the command with its message."""
 
     async def main() -> T:
         engine = create_engine(load_settings().database_url)
@@ -219,7 +217,7 @@ def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except staging.BulkError as error:
+    except (staging.BulkError, SchemaNotUpgradable) as error:
         raise fail(str(error)) from None
 
 

@@ -21,7 +21,7 @@ class Settings:
     rate_limit: int = 600
     # Only tests change the period: a long one makes the budget refill too slowly to matter.
     rate_limit_period_seconds: int = 60
-    # Answer the busiest requests in one statement each on PostgreSQL (clientele.fast_paths).
+    # Answer the busiest requests in one statement each on PostgreSQL (clientele.web.fast_paths).
     fast_paths: bool = True
 
 

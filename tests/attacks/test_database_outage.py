@@ -32,7 +32,7 @@ from tests.conftest import Api, next_phone
 from tests.tcp_proxy import TcpProxy
 
 from clientele.customers.models import customers
-from clientele.database import create_engine
+from clientele.db.engine import create_engine
 
 CLIENTS = 4
 WORKERS = 2

@@ -33,10 +33,10 @@ from clientele.customers import service as customers
 from clientele.customers.schemas import CustomerInput
 from clientele.delivery_zones import service as delivery_zones
 from clientele.delivery_zones.schemas import DeliveryZoneInput
-from clientele.http_protocol import MAX_REQUEST_HEAD_BYTES
-from clientele.listing import ListSpec
+from clientele.listing.spec import ListSpec
 from clientele.tags import service as tags
 from clientele.tags.schemas import TagInput
+from clientele.web.protocol import MAX_REQUEST_HEAD_BYTES
 
 MIB = 1024 * 1024
 SQL_INJECTIONS = (

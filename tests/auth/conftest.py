@@ -12,7 +12,7 @@ from tests.conftest import run_in_app
 
 from clientele.auth import service as auth
 from clientele.auth.models import tokens
-from clientele.database import utcnow
+from clientele.db.clock import utcnow
 
 
 @pytest.fixture

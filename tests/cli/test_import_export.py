@@ -23,8 +23,8 @@ from tests.cli.processes import run_clientele
 from tests.conftest import Api, next_phone, on_database
 
 from clientele.app import create_app
+from clientele.bulk import files as bulk
 from clientele.config import Settings
-from clientele.customers import bulk
 from clientele.customers.models import customers
 
 IMPORTED_FIELDS = ("name", "dial_code", "phone", "email", "gender", "birth_date", "house_account_limit",

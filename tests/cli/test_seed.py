@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from clientele.cli import app
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput
-from clientele.validation import validate_body
-from clientele.wire import TIMESTAMP_FORMAT
+from clientele.web.validation import validate_body
+from clientele.web.wire import TIMESTAMP_FORMAT
 
 SEEDED = 2000
 ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")

@@ -15,7 +15,7 @@ from tests.conftest import Api
 from tests.edge.conftest import AppWith, Clock
 from tests.tcp_proxy import TcpProxy
 
-from clientele.rate_limits import REDIS_RETRY_NS
+from clientele.web.rate_limits import REDIS_RETRY_NS
 
 # The budget would refill one request per 15 minutes: nothing refills while a test runs.
 SLOW_REFILL = {"rate_limit_period_seconds": 3600}

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select, update
 from tests.conftest import run_statement
 
-from clientele.database import utcnow
-from clientele.idempotency import KEY_HEADER, idempotency_keys
+from clientele.db.clock import utcnow
+from clientele.web.idempotency import KEY_HEADER, idempotency_keys
 
 CountStored = Callable[[Table, uuid.UUID], int]
 

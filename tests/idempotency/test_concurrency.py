@@ -18,9 +18,10 @@ from tests.conftest import Api, next_phone
 from tests.idempotency.conftest import CountStored, keyed
 
 from clientele.customers.models import customers
-from clientele.database import create_engine, utcnow
-from clientele.idempotency import KEY_IN_FLIGHT, REPLAYED_HEADER, idempotency_keys
-from clientele.wire import new_id
+from clientele.db.clock import utcnow
+from clientele.db.engine import create_engine
+from clientele.db.ids import new_id
+from clientele.web.idempotency import KEY_IN_FLIGHT, REPLAYED_HEADER, idempotency_keys
 
 # The server's pool holds as many connections, so that all of them can be seen waiting on locks.
 CONCURRENT_REQUESTS = 20
@@ -111,7 +112,7 @@ async def every_request_waiting_on_a_lock(observer: Any, sent: asyncio.Task[Any]
 
 def test_a_request_waits_a_bounded_time_for_a_key_in_flight_then_gets_409(
         api: Api, count_stored: CountStored, on_postgresql: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("clientele.idempotency.IN_FLIGHT_WAIT_MS", 200)
+    monkeypatch.setattr("clientele.web.idempotency.IN_FLIGHT_WAIT_MS", 200)
     body = {"name": "Too slow", "dial_code": 966, "phone": next_phone()}
     answers: list[httpx.Response] = []
 

@@ -11,7 +11,7 @@ from tests.conftest import Api, next_phone
 from tests.idempotency.conftest import CountStored, keyed
 
 from clientele.customers.models import customers
-from clientele.idempotency import REPLAYED_HEADER
+from clientele.web.idempotency import REPLAYED_HEADER
 
 AgeKey = Callable[[uuid.UUID, str, timedelta], None]
 JUST_EXPIRED = timedelta(hours=24, seconds=1)

@@ -15,8 +15,8 @@ from clientele.addresses.models import addresses
 from clientele.auth.scopes import ACCOUNTS_READ, ALL_SCOPES, CUSTOMERS_WRITE
 from clientele.customers.models import customers
 from clientele.delivery_zones.models import delivery_zones
-from clientele.idempotency import KEY_HEADER, KEY_LENGTH, KEY_REUSED, REPLAYED_HEADER
 from clientele.tags.models import tags
+from clientele.web.idempotency import KEY_HEADER, KEY_LENGTH, KEY_REUSED, REPLAYED_HEADER
 
 
 def new_customer() -> dict[str, Any]:

@@ -33,7 +33,7 @@ from tests.isolation.holdings import (
     tenant,
 )
 
-from clientele.cursors import INVALID, OTHER_LIST
+from clientele.db.cursors import INVALID, OTHER_LIST
 
 MAX_PAGES = 3
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at,created_at"]

@@ -33,7 +33,7 @@ from tests.isolation.holdings import (
     tenant,
 )
 
-from clientele.idempotency import REPLAYED_HEADER
+from clientele.web.idempotency import REPLAYED_HEADER
 
 idempotency_keys = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40)
 # A write of B's: method, path and body, given the id to send in place of each of A's it names.

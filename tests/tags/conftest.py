@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from tests.conftest import run_statement
 
-from clientele.database import utcnow
+from clientele.db.clock import utcnow
+from clientele.db.ids import new_id
 from clientele.tags.models import tags
-from clientele.wire import new_id
 
 
 @pytest.fixture

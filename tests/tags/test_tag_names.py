@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from clientele.database import utcnow
+from clientele.db.clock import utcnow
 
 
 def name_errors(response) -> list[str]:

@@ -3,26 +3,33 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.addresses import service
 from clientele.addresses.schemas import REQUIRED_ON_CREATE, AddressInput, AddressOut
 from clientele.auth import scopes as scope
 from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
-from clientele.database import Connection
-from clientele.errors import error_responses
-from clientele.idempotency import CREATE_RESPONSES, Idempotency
-from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
-from clientele.validation import json_object, request_body_docs
-from clientele.versions import ETAG_DOCS, record_response, require_version
-from clientele.wire import Data, JSONResponse
+from clientele.includes import address_bodies
+from clientele.listing.body import Page, page_body
+from clientele.listing.openapi import include_parameter, list_parameters
+from clientele.listing.pages import fetch_page
+from clientele.listing.query import ListQuery
+from clientele.web.errors import error_responses
+from clientele.web.idempotency import CREATE_RESPONSES, Idempotency
+from clientele.web.list_requests import include_dependency, list_query_dependency
+from clientele.web.transaction import Connection
+from clientele.web.validation import json_object, request_body_docs
+from clientele.web.versions import ETAG_DOCS, record_response, require_version
+from clientele.web.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
 
 Includes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_SPEC))]
 Body = Annotated[dict[str, Any], Depends(json_object)]
 Writer = Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_WRITE))]
-INCLUDE_DOCS = {"parameters": openapi_parameters(service.LIST_SPEC, listing=False)}
+INCLUDE_DOCS = {"parameters": include_parameter(service.LIST_SPEC)}
 
 
 async def existing_address(request: Request, address_id: str, principal: Authenticated, connection: Connection) -> Any:
@@ -36,17 +43,26 @@ async def existing_address(request: Request, address_id: str, principal: Authent
 Address = Annotated[Any, Depends(existing_address)]
 
 
+async def address_response(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
+                           includes: frozenset[str]) -> JSONResponse:
+    """One address's `{"data": …}` with its includes, and its ETag."""
+    [body] = await address_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
+    return record_response(row, body)
+
+
 @router.get("", summary="List addresses", description="Scope: `customers.list`.",
             response_model=Page[AddressOut], responses=error_responses(400, 401, 403, 503),
-            openapi_extra={"parameters": openapi_parameters(service.LIST_SPEC)})
+            openapi_extra={"parameters": list_parameters(service.LIST_SPEC)})
 async def list_addresses(
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_LIST))],
     query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
     connection: Connection,
 ) -> Response:
-    return JSONResponse(await service.list_addresses(connection=connection, request=request, principal=principal,
-                                                     query=query))
+    fetched = await fetch_page(connection=connection, query=query)
+    data = await address_bodies(connection=connection, principal=principal, rows=fetched.rows,
+                                includes=query.includes)
+    return JSONResponse(page_body(url=str(request.url), data=data, fetched=fetched, query=query))
 
 
 @router.get("/{address_id}", summary="Get an address",
@@ -59,8 +75,7 @@ async def get_address(
     address: Address,
     connection: Connection,
 ) -> Response:
-    body = await service.one_address(connection=connection, principal=principal, row=address, includes=includes)
-    return record_response(address, body)
+    return await address_response(connection=connection, principal=principal, row=address, includes=includes)
 
 
 @router.post("", summary="Create an address", status_code=201,
@@ -73,9 +88,10 @@ async def create_address(request: Request, principal: Writer, includes: Includes
                          body: Body, connection: Connection) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    data = await service.create_address(connection=connection, principal=principal, body=body, includes=includes)
+    row = await service.create_address(connection=connection, principal=principal, body=body)
+    [data] = await address_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
     response = JSONResponse({"data": data}, status_code=201,
-                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+                            headers={"Location": f"{request.url.replace(query='')}/{row.id}"})
     return await idempotency.remember(response)
 
 
@@ -86,9 +102,8 @@ async def create_address(request: Request, principal: Writer, includes: Includes
             openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput))
 async def update_address(principal: Writer, includes: Includes, body: Body, address: Address,
                          connection: Connection) -> Response:
-    stored = await service.update_address(connection=connection, principal=principal, row=address, body=body,
-                                          includes=includes)
-    return record_response(stored.row, stored.body)
+    row = await service.update_address(connection=connection, principal=principal, row=address, body=body)
+    return await address_response(connection=connection, principal=principal, row=row, includes=includes)
 
 
 @router.delete("/{address_id}", summary="Delete an address", status_code=204, response_class=Response,

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
-from clientele.validation import Body, LongOptionalText, RequiredName, decimal_rule, id_rule
+from clientele.web.validation import Body, LongOptionalText, RequiredName, decimal_rule, id_rule
+from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, Shown, Timestamp, record_stub
 
 REQUIRED_ON_CREATE = ("name", "customer_id")
 
@@ -57,15 +58,23 @@ class AddressInput(Body):
 
 
 class AddressOut(BaseModel):
-    id: str
+    id: RecordId
     name: str
     description: str | None
     latitude: str | None = Field(description="Decimal degrees as a string.")
     longitude: str | None = Field(description="Decimal degrees as a string.")
-    customer: dict[str, Any] = Field(
+    customer: Annotated[dict[str, Any], Shown(record_stub, column="customer_id")] = Field(
         description='`{"id": …}`; the whole customer with include=customer.')
-    delivery_zone: dict[str, Any] | None = Field(
+    delivery_zone: Annotated[dict[str, Any] | None, Shown(record_stub, column="delivery_zone_id")] = Field(
         description='`{"id": …}` or null; the whole zone with include=delivery_zone (null if the zone is deleted).')
-    created_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    updated_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    deleted_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    created_at: Timestamp
+    updated_at: Timestamp
+    deleted_at: OptionalTimestamp
+
+
+ADDRESS_SHAPE = RecordShape(AddressOut)
+
+
+def address_body(row: Any) -> dict[str, Any]:
+    """An address with `customer` and `delivery_zone` as `{"id": …}` stubs (includes replace them)."""
+    return ADDRESS_SHAPE.body(row)

@@ -3,60 +3,34 @@
 import uuid
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.addresses.models import addresses
-from clientele.addresses.schemas import REQUIRED_ON_CREATE, AddressInput
+from clientele.addresses.schemas import REQUIRED_ON_CREATE, AddressInput, address_body
 from clientele.auth.service import Principal
-from clientele.customers import service as customers_service
 from clientele.customers.models import customers
-from clientele.database import utcnow
+from clientele.db.clock import utcnow
+from clientele.db.ids import new_id, parse_uuid
+from clientele.db.records import changed_values, find_record, soft_delete, update_record
 from clientele.delivery_zones import service as zones_service
 from clientele.errors import Conflict, FieldErrors, Unprocessable
-from clientele.listing import (
-    ListQuery,
-    ListSpec,
-    deleted_filter,
-    fetch_page,
-    ids_filter,
-    page_body,
-    updated_after_filter,
-)
-from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
-from clientele.validation import validate_body
-from clientele.wire import format_timestamp, new_id, parse_uuid
+from clientele.listing.filters import deleted_filter, ids_filter, updated_after_filter
+from clientele.listing.spec import ListSpec
+from clientele.web.validation import validate_body
 
 a = addresses.c
 
 LIST_SPEC = ListSpec(
+    table=addresses,
     filters={
         "customer_id": ids_filter(a.customer_id.in_, "customer id"),
         "updated_after": updated_after_filter(a.updated_at),
         "is_deleted": deleted_filter(a.deleted_at),
     },
     sort_columns={"created_at": a.created_at, "updated_at": a.updated_at},
-    id_column=a.id,
-    deleted_at=a.deleted_at,
     includes=("customer", "delivery_zone"),
 )
-
-
-def serialize_address(row: Row[Any]) -> dict[str, Any]:
-    """An address with `customer` and `delivery_zone` as `{"id": …}` stubs (includes replace them)."""
-    return {
-        "id": str(row.id),
-        "name": row.name,
-        "description": row.description,
-        "latitude": row.latitude,
-        "longitude": row.longitude,
-        "customer": {"id": str(row.customer_id)},
-        "delivery_zone": None if row.delivery_zone_id is None else {"id": str(row.delivery_zone_id)},
-        "created_at": format_timestamp(row.created_at),
-        "updated_at": format_timestamp(row.updated_at),
-        "deleted_at": format_timestamp(row.deleted_at),
-    }
 
 
 async def attach_delivery_zones(*, connection: AsyncConnection, business_id: uuid.UUID, rows: list[Row[Any]],
@@ -66,33 +40,6 @@ async def attach_delivery_zones(*, connection: AsyncConnection, business_id: uui
     zones = await zones_service.active_zones_by_ids(connection=connection, business_id=business_id, ids=zone_ids)
     for row, body in zip(rows, bodies, strict=True):
         body["delivery_zone"] = zones.get(row.delivery_zone_id)
-
-
-async def attach_customers(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
-                           bodies: list[dict[str, Any]]) -> None:
-    """Replace customer stubs with customers as the caller may see them, in one query."""
-    customer_ids = list({row.customer_id for row in rows})
-    by_id = await customers_service.customers_by_ids(connection=connection, principal=principal, ids=customer_ids)
-    for row, body in zip(rows, bodies, strict=True):
-        body["customer"] = by_id[row.customer_id]
-
-
-async def serialize_with_includes(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
-                                  includes: frozenset[str]) -> list[dict[str, Any]]:
-    """Serialise addresses and attach the included relations, one query per relation."""
-    bodies = [serialize_address(row) for row in rows]
-    if "customer" in includes:
-        await attach_customers(connection=connection, principal=principal, rows=rows, bodies=bodies)
-    if "delivery_zone" in includes:
-        await attach_delivery_zones(connection=connection, business_id=principal.business_id, rows=rows,
-                                    bodies=bodies)
-    return bodies
-
-
-async def one_address(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                      includes: frozenset[str]) -> dict[str, Any]:
-    [body] = await serialize_with_includes(connection=connection, principal=principal, rows=[row], includes=includes)
-    return body
 
 
 async def addresses_of_customers(*, connection: AsyncConnection, business_id: uuid.UUID,
@@ -105,7 +52,7 @@ async def addresses_of_customers(*, connection: AsyncConnection, business_id: uu
         select(addresses)
         .where(a.business_id == business_id, a.customer_id.in_(customer_ids), a.deleted_at.is_(None))
         .order_by(a.created_at, a.id)))
-    bodies = [serialize_address(row) for row in rows]
+    bodies = [address_body(row) for row in rows]
     if with_delivery_zone:
         await attach_delivery_zones(connection=connection, business_id=business_id, rows=rows, bodies=bodies)
     by_customer: dict[uuid.UUID, list[dict[str, Any]]] = {}
@@ -119,16 +66,6 @@ async def find_address(*, connection: AsyncConnection, business_id: uuid.UUID, a
     """The business's address with this id, deleted or not; 404 for anything else."""
     return await find_record(connection=connection, table=addresses, business_id=business_id, record_id=address_id,
                              missing="Address not found.", for_update=for_update)
-
-
-async def list_addresses(*, connection: AsyncConnection, request: Request, principal: Principal,
-                         query: ListQuery) -> dict[str, Any]:
-    """One page of the business's addresses, filtered, sorted and with includes."""
-    fetched = await fetch_page(connection=connection, query=query, base=select(addresses),
-                               scope=[a.business_id == principal.business_id])
-    data = await serialize_with_includes(connection=connection, principal=principal, rows=fetched.rows,
-                                         includes=query.includes)
-    return page_body(request=request, data=data, fetched=fetched, query=query)
 
 
 async def is_active_customer(*, connection: AsyncConnection, business_id: uuid.UUID,
@@ -170,8 +107,7 @@ async def resolved_references(*, connection: AsyncConnection, business_id: uuid.
     return resolved
 
 
-async def create_address(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any],
-                         includes: frozenset[str]) -> dict[str, Any]:
+async def create_address(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> Row[Any]:
     """Validate and store a new address for a live customer (and, optionally, a live zone)."""
     parsed = validate_body(AddressInput, body, required=REQUIRED_ON_CREATE)
     values = parsed.model_dump(exclude_unset=True)
@@ -180,12 +116,11 @@ async def create_address(*, connection: AsyncConnection, principal: Principal, b
     address_id = new_id()
     await connection.execute(insert(addresses).values(
         business_id=principal.business_id, id=address_id, created_at=now, updated_at=now, **values))
-    row = await find_address(connection=connection, business_id=principal.business_id, address_id=str(address_id))
-    return await one_address(connection=connection, principal=principal, row=row, includes=includes)
+    return await find_address(connection=connection, business_id=principal.business_id, address_id=str(address_id))
 
 
 async def update_address(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                         body: dict[str, Any], includes: frozenset[str]) -> Stored:
+                         body: dict[str, Any]) -> Row[Any]:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted address cannot be updated.")
@@ -193,8 +128,9 @@ async def update_address(*, connection: AsyncConnection, principal: Principal, r
     sent = parsed.model_dump(exclude_unset=True)
     sent |= await resolved_references(connection=connection, business_id=principal.business_id, sent=sent)
     changes = changed_values(row, sent)
-    fresh = await update_record(connection=connection, table=addresses, row=row, values=changes) if changes else row
-    return Stored(fresh, await one_address(connection=connection, principal=principal, row=fresh, includes=includes))
+    if not changes:
+        return row
+    return await update_record(connection=connection, table=addresses, row=row, values=changes)
 
 
 async def delete_address(*, connection: AsyncConnection, row: Row[Any]) -> None:

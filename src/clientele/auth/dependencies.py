@@ -7,8 +7,8 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clientele.auth.service import Principal, authenticate
-from clientele.database import Connection
 from clientele.errors import Forbidden, Unauthenticated
+from clientele.web.transaction import Connection
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="A Clientele API token.")
 

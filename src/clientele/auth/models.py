@@ -2,7 +2,7 @@
 
 from sqlalchemy import Column, DateTime, ForeignKeyConstraint, Index, String, Table, Text, Uuid
 
-from clientele.database import metadata
+from clientele.db.metadata import metadata
 
 businesses = Table(
     "businesses",

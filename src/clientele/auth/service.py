@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.models import businesses, tokens
 from clientele.auth.scopes import ALL_SCOPES
-from clientele.database import utcnow
-from clientele.wire import new_id
+from clientele.db.clock import utcnow
+from clientele.db.ids import new_id
 
 TOKEN_PREFIX = "clt_"
 

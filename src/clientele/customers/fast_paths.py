@@ -1,4 +1,4 @@
-"""The customer requests a point of sale sends most, in one statement each (see clientele.fast_paths)."""
+"""The customer requests a point of sale sends most, in one statement each (see clientele.web.fast_paths)."""
 
 from functools import lru_cache
 from types import SimpleNamespace
@@ -10,16 +10,17 @@ from starlette.datastructures import URL
 
 from clientele.auth import scopes as scope
 from clientele.customers.models import customers
-from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput
-from clientele.customers.service import GUARDED_FIELDS, serialize_customer
-from clientele.database import utcnow
+from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, customer_body
+from clientele.customers.service import GUARDED_FIELDS
+from clientele.db.clock import utcnow
+from clientele.db.ids import new_id, parse_uuid
 from clientele.errors import ApiError
-from clientele.fast_paths import Caller, FastPath, Statement, accepted_token
-from clientele.validation import validate_body
-from clientele.versions import record_response
-from clientele.wire import JSONResponse, new_id, parse_uuid
+from clientele.web.fast_paths import Caller, FastPath, Statement, accepted_token
+from clientele.web.validation import validate_body
+from clientele.web.versions import record_response
+from clientele.web.wire import JSONResponse
 
-# Each request's token and customer, in one statement for a batch of requests (clientele.fast_paths.Batch):
+# Each request's token and customer, in one statement for a batch of requests (clientele.web.fast_paths.Batch):
 # a customer of another business than the request's token's never joins.
 CUSTOMERS_WITH_TOKENS = """
 SELECT asked.n, tokens.token_hash, tokens.scopes, tokens.expires_at, tokens.revoked_at, customers.*
@@ -44,7 +45,7 @@ def customer_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse | No
     if not accepted_token(caller.token_hash, record, scope.CUSTOMERS_GET):
         return None
     row = as_row(record)
-    return record_response(row, serialize_customer(row, frozenset(record["scopes"].split())))
+    return record_response(row, customer_body(row, frozenset(record["scopes"].split())))
 
 
 @lru_cache(maxsize=256)
@@ -95,7 +96,7 @@ def create_statement(caller: Caller) -> Statement | None:
 
 def created_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse:
     location = f"{URL(scope=caller.scope).replace(query='')}/{record['id']}"
-    return JSONResponse({"data": serialize_customer(as_row(record), frozenset(record["scopes"].split()))},
+    return JSONResponse({"data": customer_body(as_row(record), frozenset(record["scopes"].split()))},
                         status_code=201, headers={"Location": location})
 
 

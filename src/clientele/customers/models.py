@@ -1,6 +1,7 @@
-"""The customers table."""
+"""The customers table, and the counters PostgreSQL keeps of it."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Computed,
@@ -9,14 +10,16 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    MetaData,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Uuid,
     text,
 )
 
-from clientele.database import metadata
+from clientele.db.metadata import metadata
 
 customers = Table(
     "customers",
@@ -40,7 +43,7 @@ customers = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("deleted_at", DateTime, nullable=True),
-    # What the case-insensitive substring filters search (migration 0006 says why).
+    # What the case-insensitive substring filters search (docs/decisions.md, "Substring filters").
     Column("name_lower", String(255), Computed("lower(name)")),
     Column("email_lower", String(255), Computed("lower(email)")),
     ForeignKeyConstraint(["business_id"], ["businesses.id"]),
@@ -56,4 +59,15 @@ customers = Table(
     ),
     Index("ix_customers_business_id_created_at_id", "business_id", "created_at", "id"),
     Index("ix_customers_business_id_updated_at_id", "business_id", "updated_at", "id"),
+)
+
+# Per business, in 16 slot rows that are summed, kept by triggers on PostgreSQL only (the initial
+# migration), so on metadata of its own.
+customer_counts = Table(
+    "customer_counts",
+    MetaData(),
+    Column("business_id", Uuid, primary_key=True),
+    Column("slot", SmallInteger, primary_key=True),
+    *(Column(name, BigInteger, nullable=False)
+      for name in ("active", "deleted", "blacklisted", "house_account_enabled", "loyalty_enabled", "with_orders")),
 )

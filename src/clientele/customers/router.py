@@ -3,25 +3,32 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth import scopes as scope
 from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.customers import service
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, CustomerOut
-from clientele.database import Connection
-from clientele.errors import error_responses
-from clientele.idempotency import CREATE_RESPONSES, Idempotency
-from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
-from clientele.validation import json_object, request_body_docs
-from clientele.versions import ETAG_DOCS, record_response, require_version
-from clientele.wire import Data, JSONResponse
+from clientele.includes import customer_bodies
+from clientele.listing.body import Page, page_body
+from clientele.listing.openapi import include_parameter, list_parameters
+from clientele.listing.pages import fetch_page
+from clientele.listing.query import ListQuery
+from clientele.web.errors import error_responses
+from clientele.web.idempotency import CREATE_RESPONSES, Idempotency
+from clientele.web.list_requests import include_dependency, list_query_dependency
+from clientele.web.transaction import Connection
+from clientele.web.validation import json_object, request_body_docs
+from clientele.web.versions import ETAG_DOCS, record_response, require_version
+from clientele.web.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 Includes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_SPEC))]
 Body = Annotated[dict[str, Any], Depends(json_object)]
-INCLUDE_DOCS = {"parameters": openapi_parameters(service.LIST_SPEC, listing=False)}
+INCLUDE_DOCS = {"parameters": include_parameter(service.LIST_SPEC)}
 
 
 async def existing_customer(request: Request, customer_id: str, principal: Authenticated,
@@ -36,17 +43,26 @@ async def existing_customer(request: Request, customer_id: str, principal: Authe
 Customer = Annotated[Any, Depends(existing_customer)]
 
 
+async def customer_response(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
+                            includes: frozenset[str]) -> JSONResponse:
+    """One customer's `{"data": …}` with its includes, and its ETag."""
+    [body] = await customer_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
+    return record_response(row, body)
+
+
 @router.get("", summary="List customers", description="Scope: `customers.list`.",
             response_model=Page[CustomerOut], responses=error_responses(400, 401, 403, 503),
-            openapi_extra={"parameters": openapi_parameters(service.LIST_SPEC)})
+            openapi_extra={"parameters": list_parameters(service.LIST_SPEC)})
 async def list_customers(
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_LIST))],
     query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
     connection: Connection,
 ) -> Response:
-    return JSONResponse(await service.list_customers(connection=connection, request=request, principal=principal,
-                                                     query=query))
+    fetched = await fetch_page(connection=connection, query=query)
+    data = await customer_bodies(connection=connection, principal=principal, rows=fetched.rows,
+                                 includes=query.includes)
+    return JSONResponse(page_body(url=str(request.url), data=data, fetched=fetched, query=query))
 
 
 @router.get("/{customer_id}", summary="Get a customer",
@@ -59,8 +75,7 @@ async def get_customer(
     customer: Customer,
     connection: Connection,
 ) -> Response:
-    body = await service.one_customer(connection=connection, principal=principal, row=customer, includes=includes)
-    return record_response(customer, body)
+    return await customer_response(connection=connection, principal=principal, row=customer, includes=includes)
 
 
 @router.post("", summary="Create a customer", status_code=201,
@@ -78,9 +93,10 @@ async def create_customer(
 ) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    data = await service.create_customer(connection=connection, principal=principal, body=body, includes=includes)
+    row = await service.create_customer(connection=connection, principal=principal, body=body)
+    [data] = await customer_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
     response = JSONResponse({"data": data}, status_code=201,
-                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+                            headers={"Location": f"{request.url.replace(query='')}/{row.id}"})
     return await idempotency.remember(response)
 
 
@@ -96,9 +112,8 @@ async def update_customer(
     customer: Customer,
     connection: Connection,
 ) -> Response:
-    stored = await service.update_customer(connection=connection, principal=principal, row=customer, body=body,
-                                           includes=includes)
-    return record_response(stored.row, stored.body)
+    row = await service.update_customer(connection=connection, principal=principal, row=customer, body=body)
+    return await customer_response(connection=connection, principal=principal, row=row, includes=includes)
 
 
 @router.delete("/{customer_id}", summary="Delete a customer", status_code=204,
@@ -124,6 +139,5 @@ async def restore_customer(
     customer: Customer,
     connection: Connection,
 ) -> Response:
-    stored = await service.restore_customer(connection=connection, principal=principal, row=customer,
-                                            includes=includes)
-    return record_response(stored.row, stored.body)
+    row = await service.restore_customer(connection=connection, row=customer)
+    return await customer_response(connection=connection, principal=principal, row=row, includes=includes)

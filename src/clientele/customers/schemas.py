@@ -7,14 +7,17 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
-from clientele.validation import (
-    Body,
-    Flag,
-    RequiredName,
-    boolean_rule,
-    date_rule,
-    email_rule,
-    integer_rule,
+from clientele.auth import scopes as scope
+from clientele.web.validation import Body, Flag, RequiredName, boolean_rule, date_rule, email_rule, integer_rule
+from clientele.web.wire import (
+    Included,
+    OptionalDate,
+    OptionalTimestamp,
+    ReadScope,
+    RecordId,
+    RecordShape,
+    Shown,
+    Timestamp,
 )
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -181,23 +184,36 @@ class CustomerImport(CustomerInput):
 class CustomerOut(BaseModel):
     """A customer as every response shows it."""
 
-    id: str
+    id: RecordId
     name: str
     dial_code: int
     phone: str
     email: str | None
     gender: int | None
-    birth_date: str | None = Field(description="YYYY-MM-DD")
-    house_account_limit: int | None = Field(None, description="Present only with customers.accounts.read.")
-    house_account_balance: float = Field(0, description="Present only with customers.accounts.read.")
-    loyalty_balance: float = Field(0, description="Present only with customers.loyalty.read.")
+    birth_date: OptionalDate
+    house_account_limit: Annotated[int | None, ReadScope(scope.ACCOUNTS_READ)] = Field(
+        None, description="Present only with customers.accounts.read.")
+    house_account_balance: Annotated[float, Shown(float), ReadScope(scope.ACCOUNTS_READ)] = Field(
+        0, description="Present only with customers.accounts.read.")
+    loyalty_balance: Annotated[float, Shown(float), ReadScope(scope.LOYALTY_READ)] = Field(
+        0, description="Present only with customers.loyalty.read.")
     is_loyalty_enabled: bool
     is_blacklisted: bool
     is_house_account_enabled: bool
-    last_order_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    last_order_at: OptionalTimestamp
     order_count: int
-    created_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    updated_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    deleted_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    tags: list[dict[str, Any]] | None = Field(None, description="Present only with include=tags.")
-    addresses: list[dict[str, Any]] | None = Field(None, description="Present only with include=addresses.")
+    created_at: Timestamp
+    updated_at: Timestamp
+    deleted_at: OptionalTimestamp
+    tags: Annotated[list[dict[str, Any]] | None, Included()] = Field(
+        None, description="Present only with include=tags.")
+    addresses: Annotated[list[dict[str, Any]] | None, Included()] = Field(
+        None, description="Present only with include=addresses.")
+
+
+CUSTOMER_SHAPE = RecordShape(CustomerOut)
+
+
+def customer_body(row: Any, scopes: frozenset[str]) -> dict[str, Any]:
+    """A customer as a token with these scopes sees it, without relations."""
+    return CUSTOMER_SHAPE.body(row, scopes)

@@ -1,43 +1,35 @@
-"""Customers: listing, reading, writing, soft delete and restore, with field visibility by scope."""
+"""Customers: the list they make, reading, writing, soft delete and restore, and the guarded-field rule."""
 
 import uuid
-from functools import partial
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Row, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clientele.addresses import service as addresses_service
 from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
-from clientele.customers.counts import count_and_remember, known_totals
-from clientele.customers.models import customers
-from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput
-from clientele.database import utcnow
+from clientele.customers.models import customer_counts, customers
+from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, customer_body
+from clientele.db.clock import utcnow
+from clientele.db.ids import new_id, parse_uuid
+from clientele.db.records import changed_values, find_record, soft_delete, update_record
 from clientele.errors import Conflict, FieldErrors, Forbidden, Unprocessable
-from clientele.listing import (
-    ListQuery,
-    ListSpec,
+from clientele.listing.filters import (
     boolean_column_filter,
     boolean_filter,
     deleted_filter,
     email_filter,
-    fetch_page,
-    gathering_pays,
     ids_filter,
     integer_filter,
     lowered_substring_filter,
-    page_body,
     phone_filter,
     updated_after_filter,
 )
-from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
+from clientele.listing.spec import Counters, ListSpec
 from clientele.tags import service as tags_service
 from clientele.tags.models import customer_tags, tags
-from clientele.validation import validate_body
-from clientele.wire import format_date, format_timestamp, new_id, parse_uuid
+from clientele.web.validation import validate_body
 
 c = customers.c
 
@@ -57,6 +49,7 @@ def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
 
 
 LIST_SPEC = ListSpec(
+    table=customers,
     filters={
         "name": lowered_substring_filter(c.name_lower, "name"),
         "email": email_filter(c.email_lower, c.email),
@@ -71,10 +64,14 @@ LIST_SPEC = ListSpec(
         "is_deleted": deleted_filter(c.deleted_at),
     },
     sort_columns={"created_at": c.created_at, "updated_at": c.updated_at},
-    id_column=c.id,
-    deleted_at=c.deleted_at,
     includes=("tags", "addresses", "addresses.delivery_zone"),
     implied_includes={"addresses.delivery_zone": "addresses"},
+    counters=Counters(table=customer_counts, active="active", deleted="deleted", flags={
+        "is_blacklisted": "blacklisted",
+        "is_house_account_enabled": "house_account_enabled",
+        "is_loyalty_enabled": "loyalty_enabled",
+        "has_orders": "with_orders",
+    }),
 )
 
 # Fields a token may change only with a write scope, and their values on a new customer.
@@ -87,58 +84,13 @@ PHONE_TAKEN: FieldErrors = {"phone": ["The phone has already been taken."]}
 TAGS_INVALID: FieldErrors = {"tags": ["The selected tags are invalid: each must be an existing tag."]}
 
 
-def serialize_customer(row: Row[Any], scopes: frozenset[str]) -> dict[str, Any]:
-    """A customer as the API shows it; balance and limit fields only with their read scope."""
-    body: dict[str, Any] = {"id": str(row.id), "name": row.name, "dial_code": row.dial_code, "phone": row.phone,
-                            "email": row.email, "gender": row.gender, "birth_date": format_date(row.birth_date)}
-    if scope.ACCOUNTS_READ in scopes:
-        body["house_account_limit"] = row.house_account_limit
-        body["house_account_balance"] = float(row.house_account_balance)
-    if scope.LOYALTY_READ in scopes:
-        body["loyalty_balance"] = float(row.loyalty_balance)
-    body["is_loyalty_enabled"] = row.is_loyalty_enabled
-    body["is_blacklisted"] = row.is_blacklisted
-    body["is_house_account_enabled"] = row.is_house_account_enabled
-    body["last_order_at"] = format_timestamp(row.last_order_at)
-    body["order_count"] = row.order_count
-    body["created_at"] = format_timestamp(row.created_at)
-    body["updated_at"] = format_timestamp(row.updated_at)
-    body["deleted_at"] = format_timestamp(row.deleted_at)
-    return body
-
-
-async def serialize_with_includes(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
-                                  includes: frozenset[str]) -> list[dict[str, Any]]:
-    """Serialise customers and attach the included relations, one query per relation."""
-    bodies = [serialize_customer(row, principal.scopes) for row in rows]
-    ids = [row.id for row in rows]
-    if "tags" in includes:
-        by_customer = await tags_service.tags_of_customers(
-            connection=connection, business_id=principal.business_id, customer_ids=ids)
-        for customer_id, body in zip(ids, bodies, strict=True):
-            body["tags"] = by_customer.get(customer_id, [])
-    if "addresses" in includes:
-        by_customer = await addresses_service.addresses_of_customers(
-            connection=connection, business_id=principal.business_id, customer_ids=ids,
-            with_delivery_zone="addresses.delivery_zone" in includes)
-        for customer_id, body in zip(ids, bodies, strict=True):
-            body["addresses"] = by_customer.get(customer_id, [])
-    return bodies
-
-
 async def customers_by_ids(*, connection: AsyncConnection, principal: Principal,
                            ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """Customers of the business by id, serialised for the caller (for other domains' includes)."""
+    """Customers of the business by id, as the caller may see them (for other records' includes)."""
     if not ids:
         return {}
     rows = await connection.execute(select(customers).where(c.business_id == principal.business_id, c.id.in_(ids)))
-    return {row.id: serialize_customer(row, principal.scopes) for row in rows}
-
-
-async def one_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                       includes: frozenset[str]) -> dict[str, Any]:
-    [body] = await serialize_with_includes(connection=connection, principal=principal, rows=[row], includes=includes)
-    return body
+    return {row.id: customer_body(row, principal.scopes) for row in rows}
 
 
 async def find_customer(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: str,
@@ -146,23 +98,6 @@ async def find_customer(*, connection: AsyncConnection, business_id: uuid.UUID, 
     """The business's customer with this id, deleted or not; 404 for anything else."""
     return await find_record(connection=connection, table=customers, business_id=business_id, record_id=customer_id,
                              missing="Customer not found.", for_update=for_update)
-
-
-async def list_customers(*, connection: AsyncConnection, request: Request, principal: Principal,
-                         query: ListQuery) -> dict[str, Any]:
-    """One page of the business's customers, filtered, sorted and with includes."""
-    business_id = principal.business_id
-    # How selective the filter is decides how its page is fetched, where that can matter (see fetch_page).
-    known = await known_totals(connection=connection, business_id=business_id, filters=query.filters,
-                               population=gathering_pays(query))
-    fetched = await fetch_page(connection=connection, query=query, base=select(customers),
-                               scope=[c.business_id == business_id], known_total=known.total,
-                               population=known.population, at_least=known.counted,
-                               count=partial(count_and_remember, connection=connection, business_id=business_id,
-                                             filters=query.filters, known=known))
-    data = await serialize_with_includes(connection=connection, principal=principal, rows=fetched.rows,
-                                         includes=query.includes)
-    return page_body(request=request, data=data, fetched=fetched, query=query)
 
 
 def guarded_field_violation(*, principal: Principal, changes: dict[str, Any],
@@ -214,8 +149,7 @@ async def phone_taken(*, connection: AsyncConnection, business_id: uuid.UUID, di
     return await connection.scalar(select(exists(holders))) or False
 
 
-async def create_customer(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any],
-                          includes: frozenset[str]) -> dict[str, Any]:
+async def create_customer(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> Row[Any]:
     """Validate and store a new customer (422 on a field, then 403 on a guarded field)."""
     parsed = validate_body(CustomerInput, body, required=REQUIRED_ON_CREATE)
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
@@ -232,11 +166,11 @@ async def create_customer(*, connection: AsyncConnection, principal: Principal, 
     row = result.one()
     await tags_service.link_tags(connection=connection, business_id=principal.business_id,
                                  customer_id=row.id, tag_ids=tag_ids or [])
-    return await one_customer(connection=connection, principal=principal, row=row, includes=includes)
+    return row
 
 
 async def update_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                          body: dict[str, Any], includes: frozenset[str]) -> Stored:
+                          body: dict[str, Any]) -> Row[Any]:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted customer cannot be updated; restore it first.")
@@ -261,7 +195,7 @@ async def update_customer(*, connection: AsyncConnection, principal: Principal, 
             fresh = await update_record(connection=connection, table=customers, row=row, values=changes)
         except IntegrityError:
             raise Unprocessable(PHONE_TAKEN) from None
-    return Stored(fresh, await one_customer(connection=connection, principal=principal, row=fresh, includes=includes))
+    return fresh
 
 
 async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None:
@@ -269,8 +203,7 @@ async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None
     await soft_delete(connection=connection, table=customers, row=row)
 
 
-async def restore_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                           includes: frozenset[str]) -> Stored:
+async def restore_customer(*, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
     """Clear `deleted_at`; 409 if an active customer has taken the phone meanwhile."""
     if row.deleted_at is not None:
         try:
@@ -278,4 +211,4 @@ async def restore_customer(*, connection: AsyncConnection, principal: Principal,
         except IntegrityError:
             raise Conflict("The customer cannot be restored: an active customer has the same phone.",
                            errors=PHONE_TAKEN) from None
-    return Stored(row, await one_customer(connection=connection, principal=principal, row=row, includes=includes))
+    return row

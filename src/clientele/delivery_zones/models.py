@@ -2,7 +2,7 @@
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKeyConstraint, Index, String, Table, Uuid, text
 
-from clientele.database import metadata
+from clientele.db.metadata import metadata
 
 delivery_zones = Table(
     "delivery_zones",

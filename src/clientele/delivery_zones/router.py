@@ -7,15 +7,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from clientele.auth import scopes as scope
 from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
-from clientele.database import Connection
 from clientele.delivery_zones import service
-from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput, DeliveryZoneOut
-from clientele.errors import error_responses
-from clientele.idempotency import CREATE_RESPONSES, Idempotency
-from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
-from clientele.validation import json_object, request_body_docs
-from clientele.versions import ETAG_DOCS, record_response, require_version
-from clientele.wire import Data, JSONResponse
+from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput, DeliveryZoneOut, zone_body
+from clientele.listing.body import Page, page_body
+from clientele.listing.openapi import list_parameters
+from clientele.listing.pages import fetch_page
+from clientele.listing.query import ListQuery
+from clientele.web.errors import error_responses
+from clientele.web.idempotency import CREATE_RESPONSES, Idempotency
+from clientele.web.list_requests import include_dependency, list_query_dependency
+from clientele.web.transaction import Connection
+from clientele.web.validation import json_object, request_body_docs
+from clientele.web.versions import ETAG_DOCS, record_response, require_version
+from clientele.web.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/delivery_zones", tags=["delivery zones"])
 
@@ -41,19 +45,21 @@ Zone = Annotated[Any, Depends(existing_zone)]
             description="Scope: `general.read`. `filter[name]` matches a case-insensitive substring; "
                         "`filter[reference]` matches the exact reference only.",
             response_model=Page[DeliveryZoneOut], responses=error_responses(400, 401, 403, 503),
-            openapi_extra={"parameters": openapi_parameters(service.LIST_SPEC)})
+            openapi_extra={"parameters": list_parameters(service.LIST_SPEC)})
 async def list_zones(request: Request, principal: Reader,
                      query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
                      connection: Connection) -> Response:
-    return JSONResponse(await service.list_zones(connection=connection, request=request, principal=principal,
-                                                 query=query))
+    fetched = await fetch_page(connection=connection, query=query)
+    data = [zone_body(row) for row in fetched.rows]
+    return JSONResponse(page_body(url=str(request.url), data=data, fetched=fetched, query=query))
+
 
 
 @router.get("/{zone_id}", summary="Get a delivery zone",
             description="Scope: `general.read`. Deleted zones are returned too, with `deleted_at`.",
             response_model=Data[DeliveryZoneOut], responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS)
 async def get_zone(principal: Reader, _: NoIncludes, zone: Zone) -> Response:
-    return record_response(zone, service.serialize_zone(zone))
+    return record_response(zone, zone_body(zone))
 
 
 @router.post("", summary="Create a delivery zone", status_code=201,
@@ -65,9 +71,9 @@ async def create_zone(request: Request, principal: Writer, _: NoIncludes, idempo
                       connection: Connection) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    data = await service.create_zone(connection=connection, principal=principal, body=body)
-    response = JSONResponse({"data": data}, status_code=201,
-                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    row = await service.create_zone(connection=connection, principal=principal, body=body)
+    response = JSONResponse({"data": zone_body(row)}, status_code=201,
+                            headers={"Location": f"{request.url.replace(query='')}/{row.id}"})
     return await idempotency.remember(response)
 
 
@@ -77,8 +83,8 @@ async def create_zone(request: Request, principal: Writer, _: NoIncludes, idempo
             responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=request_body_docs(DeliveryZoneInput))
 async def update_zone(principal: Writer, _: NoIncludes, body: Body, zone: Zone, connection: Connection) -> Response:
-    stored = await service.update_zone(connection=connection, row=zone, body=body)
-    return record_response(stored.row, stored.body)
+    row = await service.update_zone(connection=connection, row=zone, body=body)
+    return record_response(row, zone_body(row))
 
 
 @router.delete("/{zone_id}", summary="Delete a delivery zone", status_code=204, response_class=Response,

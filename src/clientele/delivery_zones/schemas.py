@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
-from clientele.validation import Body, OptionalText, RequiredName, text_rule
+from clientele.web.validation import Body, OptionalText, RequiredName, text_rule
+from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, Timestamp
 
 REQUIRED_ON_CREATE = ("name",)
 
@@ -69,11 +70,18 @@ class DeliveryZoneInput(Body):
 
 
 class DeliveryZoneOut(BaseModel):
-    id: str
+    id: RecordId
     name: str
     name_localized: str | None
     reference: str | None
     coordinates: list[list[float]] | None = Field(description="Closed ring of [longitude, latitude] pairs.")
-    created_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    updated_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    deleted_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    created_at: Timestamp
+    updated_at: Timestamp
+    deleted_at: OptionalTimestamp
+
+
+ZONE_SHAPE = RecordShape(DeliveryZoneOut)
+
+
+def zone_body(row: Any) -> dict[str, Any]:
+    return ZONE_SHAPE.body(row)

@@ -1,63 +1,38 @@
 """Delivery zones: their own CRUD, and the lookups addresses use for includes."""
 
-import dataclasses
 import uuid
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Row, insert, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.service import Principal
-from clientele.database import utcnow
+from clientele.db.clock import utcnow
+from clientele.db.ids import new_id
+from clientele.db.records import changed_values, find_record, soft_delete, update_record
 from clientele.delivery_zones.models import delivery_zones
-from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput
+from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput, zone_body
 from clientele.errors import Conflict, Unprocessable
-from clientele.listing import (
-    ListQuery,
-    ListSpec,
-    deleted_filter,
-    exact_text_filter,
-    fetch_page,
-    page_body,
-    substring_filter,
-    updated_after_filter,
-)
-from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
-from clientele.validation import validate_body
-from clientele.wire import format_timestamp, new_id
+from clientele.listing.filters import deleted_filter, exact_text_filter, substring_filter, updated_after_filter
+from clientele.listing.spec import ListSpec
+from clientele.web.validation import validate_body
 
 z = delivery_zones.c
 
 LIST_SPEC = ListSpec(
+    table=delivery_zones,
     filters={
         "name": substring_filter(z.name, "name"),
         # Exact, not a substring: a reference is an external system's key for the zone.
-        "reference": dataclasses.replace(
-            exact_text_filter(z.reference, "reference"),
-            description="Exact reference (the whole value, case-sensitive; not a substring match)."),
+        "reference": exact_text_filter(
+            z.reference, "Exact reference (the whole value, case-sensitive; not a substring match)."),
         "updated_after": updated_after_filter(z.updated_at),
         "is_deleted": deleted_filter(z.deleted_at),
     },
     sort_columns={"created_at": z.created_at, "updated_at": z.updated_at},
-    id_column=z.id,
-    deleted_at=z.deleted_at,
 )
 REFERENCE_TAKEN = {"reference": ["The reference has already been taken."]}
-
-
-def serialize_zone(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "name": row.name,
-        "name_localized": row.name_localized,
-        "reference": row.reference,
-        "coordinates": row.coordinates,
-        "created_at": format_timestamp(row.created_at),
-        "updated_at": format_timestamp(row.updated_at),
-        "deleted_at": format_timestamp(row.deleted_at),
-    }
 
 
 def stored_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -74,15 +49,7 @@ async def find_zone(*, connection: AsyncConnection, business_id: uuid.UUID, zone
                              missing="Delivery zone not found.", for_update=for_update)
 
 
-async def list_zones(*, connection: AsyncConnection, request: Request, principal: Principal,
-                     query: ListQuery) -> dict[str, Any]:
-    fetched = await fetch_page(connection=connection, query=query, base=select(delivery_zones),
-                               scope=[z.business_id == principal.business_id])
-    return page_body(request=request, data=[serialize_zone(row) for row in fetched.rows], fetched=fetched,
-                     query=query)
-
-
-async def create_zone(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+async def create_zone(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> Row[Any]:
     """Validate and store a new zone; 422 if its reference is taken by an active zone."""
     parsed = validate_body(DeliveryZoneInput, body, required=REQUIRED_ON_CREATE)
     now = utcnow()
@@ -94,24 +61,22 @@ async def create_zone(*, connection: AsyncConnection, principal: Principal, body
     except IntegrityError:
         # The only constraint a valid body can break is the partial unique index on reference.
         raise Unprocessable(REFERENCE_TAKEN) from None
-    row = await find_zone(connection=connection, business_id=principal.business_id, zone_id=str(zone_id))
-    return serialize_zone(row)
+    return await find_zone(connection=connection, business_id=principal.business_id, zone_id=str(zone_id))
 
 
-async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Stored:
+async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Row[Any]:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted delivery zone cannot be updated.")
     parsed = validate_body(DeliveryZoneInput, body)
     changes = changed_values(row, parsed.model_dump(exclude_unset=True))
-    fresh = row
-    if changes:
-        try:
-            fresh = await update_record(connection=connection, table=delivery_zones, row=row,
-                                        values=stored_values(changes))
-        except IntegrityError:
-            raise Unprocessable(REFERENCE_TAKEN) from None
-    return Stored(fresh, serialize_zone(fresh))
+    if not changes:
+        return row
+    try:
+        return await update_record(connection=connection, table=delivery_zones, row=row,
+                                   values=stored_values(changes))
+    except IntegrityError:
+        raise Unprocessable(REFERENCE_TAKEN) from None
 
 
 async def delete_zone(*, connection: AsyncConnection, row: Row[Any]) -> None:
@@ -141,4 +106,4 @@ async def active_zones_by_ids(*, connection: AsyncConnection, business_id: uuid.
         return {}
     rows = await connection.execute(
         select(delivery_zones).where(z.business_id == business_id, z.id.in_(ids), z.deleted_at.is_(None)))
-    return {row.id: serialize_zone(row) for row in rows}
+    return {row.id: zone_body(row) for row in rows}

@@ -2,7 +2,7 @@
 
 from sqlalchemy import Column, DateTime, ForeignKeyConstraint, Index, String, Table, Uuid, text
 
-from clientele.database import metadata
+from clientele.db.metadata import metadata
 
 tags = Table(
     "tags",

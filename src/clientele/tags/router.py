@@ -7,15 +7,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from clientele.auth import scopes as scope
 from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
-from clientele.database import Connection
-from clientele.errors import error_responses
-from clientele.idempotency import CREATE_RESPONSES, Idempotency
-from clientele.listing import ListQuery, Page, include_dependency, list_query_dependency, openapi_parameters
+from clientele.listing.body import Page, page_body
+from clientele.listing.openapi import list_parameters
+from clientele.listing.pages import fetch_page
+from clientele.listing.query import ListQuery
 from clientele.tags import service
-from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput, TagOut
-from clientele.validation import json_object, request_body_docs
-from clientele.versions import ETAG_DOCS, record_response, require_version
-from clientele.wire import Data, JSONResponse
+from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput, TagOut, tag_body
+from clientele.web.errors import error_responses
+from clientele.web.idempotency import CREATE_RESPONSES, Idempotency
+from clientele.web.list_requests import include_dependency, list_query_dependency
+from clientele.web.transaction import Connection
+from clientele.web.validation import json_object, request_body_docs
+from clientele.web.versions import ETAG_DOCS, record_response, require_version
+from clientele.web.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/tags", tags=["tags"])
 
@@ -39,18 +43,20 @@ Tag = Annotated[Any, Depends(existing_tag)]
 
 @router.get("", summary="List tags", description="Scope: `general.read`.", response_model=Page[TagOut],
             responses=error_responses(400, 401, 403, 503),
-            openapi_extra={"parameters": openapi_parameters(service.LIST_SPEC)})
+            openapi_extra={"parameters": list_parameters(service.LIST_SPEC)})
 async def list_tags(request: Request, principal: Reader,
                     query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
                     connection: Connection) -> Response:
-    return JSONResponse(await service.list_tags(connection=connection, request=request, principal=principal,
-                                                query=query))
+    fetched = await fetch_page(connection=connection, query=query)
+    data = [tag_body(row) for row in fetched.rows]
+    return JSONResponse(page_body(url=str(request.url), data=data, fetched=fetched, query=query))
+
 
 
 @router.get("/{tag_id}", summary="Get a tag", description="Scope: `general.read`.", response_model=Data[TagOut],
             responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS)
 async def get_tag(principal: Reader, _: NoIncludes, tag: Tag) -> Response:
-    return record_response(tag, service.serialize_tag(tag))
+    return record_response(tag, tag_body(tag))
 
 
 @router.post("", summary="Create a tag", status_code=201, description="Scope: `general.write`.",
@@ -61,9 +67,9 @@ async def create_tag(request: Request, principal: Writer, _: NoIncludes, idempot
                      connection: Connection) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    data = await service.create_tag(connection=connection, principal=principal, body=body)
-    response = JSONResponse({"data": data}, status_code=201,
-                            headers={"Location": f"{request.url.replace(query='')}/{data['id']}"})
+    row = await service.create_tag(connection=connection, principal=principal, body=body)
+    response = JSONResponse({"data": tag_body(row)}, status_code=201,
+                            headers={"Location": f"{request.url.replace(query='')}/{row.id}"})
     return await idempotency.remember(response)
 
 
@@ -72,8 +78,8 @@ async def create_tag(request: Request, principal: Writer, _: NoIncludes, idempot
             responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
             openapi_extra=request_body_docs(TagInput))
 async def update_tag(principal: Writer, _: NoIncludes, body: Body, tag: Tag, connection: Connection) -> Response:
-    stored = await service.update_tag(connection=connection, row=tag, body=body)
-    return record_response(stored.row, stored.body)
+    row = await service.update_tag(connection=connection, row=tag, body=body)
+    return record_response(row, tag_body(row))
 
 
 @router.delete("/{tag_id}", summary="Delete a tag", status_code=204, response_class=Response,

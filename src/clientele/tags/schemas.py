@@ -1,8 +1,11 @@
 """The tag on the wire."""
 
-from pydantic import BaseModel, Field
+from typing import Any
 
-from clientele.validation import Body, OptionalText, RequiredName
+from pydantic import BaseModel
+
+from clientele.web.validation import Body, OptionalText, RequiredName
+from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, Timestamp
 
 REQUIRED_ON_CREATE = ("name",)
 
@@ -15,9 +18,16 @@ class TagInput(Body):
 
 
 class TagOut(BaseModel):
-    id: str
+    id: RecordId
     name: str
     name_localized: str | None
-    created_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    updated_at: str = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
-    deleted_at: str | None = Field(description="UTC, YYYY-MM-DD HH:MM:SS")
+    created_at: Timestamp
+    updated_at: Timestamp
+    deleted_at: OptionalTimestamp
+
+
+TAG_SHAPE = RecordShape(TagOut)
+
+
+def tag_body(row: Any) -> dict[str, Any]:
+    return TAG_SHAPE.body(row)

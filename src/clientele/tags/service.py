@@ -3,53 +3,33 @@
 import uuid
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.service import Principal
-from clientele.database import utcnow
+from clientele.db.clock import utcnow
+from clientele.db.ids import new_id
+from clientele.db.records import changed_values, find_record, soft_delete, update_record
 from clientele.errors import Conflict, Unprocessable
-from clientele.listing import (
-    ListQuery,
-    ListSpec,
-    deleted_filter,
-    fetch_page,
-    page_body,
-    substring_filter,
-    updated_after_filter,
-)
-from clientele.records import Stored, changed_values, find_record, soft_delete, update_record
+from clientele.listing.filters import deleted_filter, substring_filter, updated_after_filter
+from clientele.listing.spec import ListSpec
 from clientele.tags.models import customer_tags, tags
-from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput
-from clientele.validation import validate_body
-from clientele.wire import format_timestamp, new_id
+from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput, tag_body
+from clientele.web.validation import validate_body
 
 t = tags.c
 
 LIST_SPEC = ListSpec(
+    table=tags,
     filters={
         "name": substring_filter(t.name, "name"),
         "updated_after": updated_after_filter(t.updated_at),
         "is_deleted": deleted_filter(t.deleted_at),
     },
     sort_columns={"created_at": t.created_at, "updated_at": t.updated_at},
-    id_column=t.id,
-    deleted_at=t.deleted_at,
 )
 NAME_TAKEN = {"name": ["The name has already been taken."]}
-
-
-def serialize_tag(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "name": row.name,
-        "name_localized": row.name_localized,
-        "created_at": format_timestamp(row.created_at),
-        "updated_at": format_timestamp(row.updated_at),
-        "deleted_at": format_timestamp(row.deleted_at),
-    }
 
 
 async def find_tag(*, connection: AsyncConnection, business_id: uuid.UUID, tag_id: str,
@@ -59,15 +39,7 @@ async def find_tag(*, connection: AsyncConnection, business_id: uuid.UUID, tag_i
                              missing="Tag not found.", for_update=for_update)
 
 
-async def list_tags(*, connection: AsyncConnection, request: Request, principal: Principal,
-                    query: ListQuery) -> dict[str, Any]:
-    fetched = await fetch_page(connection=connection, query=query, base=select(tags),
-                               scope=[t.business_id == principal.business_id])
-    return page_body(request=request, data=[serialize_tag(row) for row in fetched.rows], fetched=fetched,
-                     query=query)
-
-
-async def create_tag(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+async def create_tag(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> Row[Any]:
     parsed = validate_body(TagInput, body, required=REQUIRED_ON_CREATE)
     now = utcnow()
     tag_id = new_id()
@@ -76,22 +48,20 @@ async def create_tag(*, connection: AsyncConnection, principal: Principal, body:
                                                      updated_at=now, **parsed.model_dump(exclude_unset=True)))
     except IntegrityError:
         raise Unprocessable(NAME_TAKEN) from None
-    row = await find_tag(connection=connection, business_id=principal.business_id, tag_id=str(tag_id))
-    return serialize_tag(row)
+    return await find_tag(connection=connection, business_id=principal.business_id, tag_id=str(tag_id))
 
 
-async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Stored:
+async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Row[Any]:
     if row.deleted_at is not None:
         raise Conflict("A deleted tag cannot be updated.")
     parsed = validate_body(TagInput, body)
     changes = changed_values(row, parsed.model_dump(exclude_unset=True))
-    fresh = row
-    if changes:
-        try:
-            fresh = await update_record(connection=connection, table=tags, row=row, values=changes)
-        except IntegrityError:
-            raise Unprocessable(NAME_TAKEN) from None
-    return Stored(fresh, serialize_tag(fresh))
+    if not changes:
+        return row
+    try:
+        return await update_record(connection=connection, table=tags, row=row, values=changes)
+    except IntegrityError:
+        raise Unprocessable(NAME_TAKEN) from None
 
 
 async def delete_tag(*, connection: AsyncConnection, row: Row[Any]) -> None:
@@ -126,7 +96,7 @@ async def tags_of_customers(*, connection: AsyncConnection, business_id: uuid.UU
     )
     by_customer: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for row in rows:
-        by_customer.setdefault(row.customer_id, []).append(serialize_tag(row))
+        by_customer.setdefault(row.customer_id, []).append(tag_body(row))
     return by_customer
 
 

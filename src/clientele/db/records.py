@@ -1,0 +1,63 @@
+"""One business record at a time: load it by the id a client sent, change it, soft-delete it.
+
+Every domain's single-record routes go through these, so that 404s, `updated_at` and
+soft deletes behave the same for customers, tags, delivery zones and addresses.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clientele.db.clock import utcnow
+from clientele.db.ids import parse_uuid
+from clientele.errors import NotFound
+
+
+async def find_record(*, connection: AsyncConnection, table: Table, business_id: uuid.UUID, record_id: str,
+                      missing: str, for_update: bool = False) -> Row[Any]:
+    """A business's record by the id a client sent, deleted or not; 404 for anything else.
+
+    `for_update` locks the row (PostgreSQL) so that a write racing a delete of the same
+    record waits for it and then sees it deleted, instead of writing to it regardless.
+    """
+    parsed = parse_uuid(record_id)
+    if parsed is None:
+        raise NotFound(missing)
+    statement = select(table).where(table.c.business_id == business_id, table.c.id == parsed)
+    if for_update:
+        statement = statement.with_for_update()
+    row = (await connection.execute(statement)).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+def next_updated_at(row: Row[Any]) -> datetime:
+    """Now, but always after the stored `updated_at`: each write makes a new version (ETag),
+    even when two land within one tick of the clock or the clock steps back."""
+    return max(utcnow(), row.updated_at + timedelta(microseconds=1))
+
+
+def changed_values(row: Row[Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """The sent values that differ from the stored ones: only these are written."""
+    return {field: value for field, value in sent.items() if getattr(row, field) != value}
+
+
+async def update_record(*, connection: AsyncConnection, table: Table, row: Row[Any],
+                        values: dict[str, Any]) -> Row[Any]:
+    """Write changed values and move `updated_at` (callers pass only real changes); the row as stored."""
+    result = await connection.execute(
+        update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
+        .values(updated_at=next_updated_at(row), **values).returning(*table.c))
+    return result.one()
+
+
+async def soft_delete(*, connection: AsyncConnection, table: Table, row: Row[Any]) -> None:
+    """Set `deleted_at` once; deleting a deleted record again changes nothing."""
+    if row.deleted_at is None:
+        now = next_updated_at(row)
+        await connection.execute(update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
+                                 .values(deleted_at=now, updated_at=now))

@@ -1,0 +1,212 @@
+"""The kinds of `filter[name]` a list can offer: how each reads its value, and the condition it makes."""
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, and_, false, func, literal
+
+from clientele.db.ids import parse_uuid
+from clientele.errors import BadRequest
+
+PHONE_SEPARATORS = re.compile(r"[\s\-.()+]")
+BOOLEAN_VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+# How /openapi.json types a filter's value. Each admits only values the filter accepts, so that a
+# client generated from the document never sends a 400; a filter may accept more (`1`/`0` for a
+# boolean, separators in a phone, values that match nothing).
+TEXT_VALUE: dict[str, Any] = {"type": "string"}
+BOOLEAN_VALUE: dict[str, Any] = {"type": "boolean"}
+PHONE_VALUE: dict[str, Any] = {"type": "string", "pattern": r"^[0-9 ().+-]*[0-9][0-9 ().+-]*$"}
+# A calendar date (29 February aside) from year 1000, optionally with a time of day.
+UPDATED_AFTER_VALUE: dict[str, Any] = {
+    "type": "string",
+    "pattern": (
+        r"^[1-9][0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+        r"|(?:0[13578]|1[02])-31)(?:[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])?$"
+    ),
+}
+
+
+def comma_list(items: dict[str, Any]) -> dict[str, Any]:
+    """A comma-separated list, as OpenAPI says it (`include=tags,addresses`)."""
+    return {"schema": {"type": "array", "items": items}, "style": "form", "explode": False}
+
+
+def invalid(parameter: str, sentence: str) -> BadRequest:
+    """The 400 for a query parameter, naming it."""
+    return BadRequest(sentence, errors={parameter: [sentence]})
+
+
+def as_text(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One `filter[name]`: how its text is read (400 where it cannot be), the condition the value
+    makes, and how /openapi.json describes it."""
+
+    condition: Callable[[Any], ColumnElement[bool]]
+    description: str
+    parse: Callable[[str], Any] = as_text
+    documented: dict[str, Any] = field(default_factory=lambda: {"schema": TEXT_VALUE})
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def longer_than(column: Column[Any], value: str) -> bool:
+    """Whether `value` is longer than any text `column` holds, and so matches nothing in it. Such a
+    value is not sent: SQLite refuses a LIKE pattern over 50,000 bytes, an error where the answer is plain."""
+    return len(value) > column.type.length  # type: ignore[attr-defined]
+
+
+def within_column(
+    column: Column[Any], condition: Callable[[str], ColumnElement[bool]]
+) -> Callable[[str], ColumnElement[bool]]:
+    """`condition`, except that a value longer than `column` can hold matches nothing."""
+    return lambda value: false() if longer_than(column, value) else condition(value)
+
+
+def substring_filter(column: Column[Any], what: str) -> Filter:
+    """Case-insensitive substring match."""
+    return Filter(
+        condition=within_column(column, lambda value: column.ilike(f"%{escape_like(value)}%", escape="\\")),
+        description=f"Case-insensitive substring of the {what}.",
+    )
+
+
+def lowered_contains(lowered: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    """`value` is a case-insensitive substring of `lowered`, a lowered text: ILIKE's match, which
+    lowers both sides, without lowering each row as it is read where `lowered` is stored so."""
+    return lowered.like(func.lower(literal(f"%{escape_like(value)}%")), escape="\\")
+
+
+def lowered_substring_filter(lowered: Column[Any], what: str) -> Filter:
+    """Case-insensitive substring of a text whose lowered copy is the column `lowered`."""
+    return Filter(
+        condition=within_column(lowered, lambda value: lowered_contains(lowered, value)),
+        description=f"Case-insensitive substring of the {what}.",
+    )
+
+
+def email_filter(lowered: Column[Any], column: Column[Any]) -> Filter:
+    """Case-insensitive substring of the email (`lowered` holds it lowered); docs/decisions.md,
+    "Substring filters", says why the part before an `@` is searched on its own."""
+
+    def condition(value: str) -> ColumnElement[bool]:
+        local_part, at, _ = value.rpartition("@")
+        if not at or len(local_part) < 3:
+            return lowered_contains(lowered, value)
+        # The whole value is checked on `lower(column)`, which no index covers, so that the
+        # index is asked for the local part only.
+        return and_(lowered_contains(lowered, local_part), lowered_contains(func.lower(column), value))
+
+    return Filter(condition=within_column(lowered, condition), description="Case-insensitive substring of the email.")
+
+
+def exact_text_filter(column: Column[Any], description: str) -> Filter:
+    return Filter(condition=within_column(column, lambda value: column == value), description=description)
+
+
+def phone_digits(value: str) -> str:
+    """The digits of a phone filter, separators dropped; 400 if anything else is left."""
+    digits = PHONE_SEPARATORS.sub("", value)
+    if not digits.isdigit() or not digits.isascii():
+        raise invalid("filter[phone]", "The phone filter must contain digits only.")
+    return digits
+
+
+def phone_filter(column: Column[Any]) -> Filter:
+    """Substring of the stored digits; separators in the value are ignored."""
+    return Filter(
+        parse=phone_digits,
+        condition=within_column(column, lambda digits: column.like(f"%{digits}%")),
+        description="Substring of the stored phone digits (separators are ignored).",
+        documented={"schema": PHONE_VALUE},
+    )
+
+
+def integer_filter(column: Column[Any], name: str, *, minimum: int, maximum: int) -> Filter:
+    """An exact integer; any integer is taken, and the document offers the range that can match."""
+
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"-?[0-9]{1,9}", value):
+            raise invalid(f"filter[{name}]", f"The {name} filter must be an integer.")
+        return int(value)
+
+    return Filter(
+        parse=parse,
+        condition=lambda number: column == number,
+        description=f"Exact {name} (integer).",
+        documented={"schema": {"type": "integer", "minimum": minimum, "maximum": maximum}},
+    )
+
+
+def parse_boolean(parameter: str, value: str) -> bool:
+    parsed = BOOLEAN_VALUES.get(value.lower())
+    if parsed is None:
+        raise invalid(parameter, f"The {parameter} value must be one of true, false, 1, 0.")
+    return parsed
+
+
+def boolean_filter(
+    name: str, when_true: ColumnElement[bool], when_false: ColumnElement[bool], description: str
+) -> Filter:
+    return Filter(
+        parse=lambda value: parse_boolean(f"filter[{name}]", value),
+        condition=lambda flag: when_true if flag else when_false,
+        description=f"{description} (`true`, `false`, `1` or `0`).",
+        documented={"schema": BOOLEAN_VALUE},
+    )
+
+
+def boolean_column_filter(column: Column[Any], name: str) -> Filter:
+    return boolean_filter(name, column.is_(True), column.is_(False), f"Whether {name.removeprefix('is_')}")
+
+
+def parse_timestamp(parameter: str, value: str) -> datetime:
+    for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, layout)
+        except ValueError:
+            continue
+    raise invalid(parameter, f"The {parameter} value must be a date YYYY-MM-DD or a UTC time YYYY-MM-DD HH:MM:SS.")
+
+
+def updated_after_filter(column: Column[Any]) -> Filter:
+    return Filter(
+        parse=lambda value: parse_timestamp("filter[updated_after]", value),
+        condition=lambda moment: column > moment,
+        description="Updated strictly after this UTC time (`YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`).",
+        documented={"schema": UPDATED_AFTER_VALUE},
+    )
+
+
+def parse_ids(value: str) -> list[uuid.UUID]:
+    """The UUIDs of a comma list; values that are not UUIDs are dropped, so they match nothing."""
+    return [parsed for part in value.split(",") if (parsed := parse_uuid(part.strip())) is not None]
+
+
+def ids_filter(match_any: Callable[[list[uuid.UUID]], ColumnElement[bool]], name: str) -> Filter:
+    """Any of a comma list of ids; values that are not UUIDs match nothing."""
+    return Filter(
+        parse=parse_ids,
+        condition=lambda ids: match_any(ids) if ids else false(),
+        description=f"Comma-separated {name}s; a record with any of them matches.",
+        documented=comma_list({"type": "string", "format": "uuid"}),
+    )
+
+
+def deleted_filter(deleted_at: Column[Any]) -> Filter:
+    return boolean_filter(
+        "is_deleted",
+        deleted_at.is_not(None),
+        deleted_at.is_(None),
+        "`true` lists only deleted records; `false` or absent, only non-deleted ones",
+    )

@@ -1,0 +1,50 @@
+"""A list's query parameters, described for /openapi.json from its `ListSpec`."""
+
+from typing import Any
+
+from clientele.listing.filters import comma_list
+from clientele.listing.query import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
+from clientele.listing.spec import ListSpec
+
+CURSOR_DESCRIPTION = (
+    "Keyset paging, for syncs and deep walks: the `meta.next_cursor` of the previous response. "
+    "Send it with the same `sort` and filters (`per_page` and `include` may change); the page is the rows "
+    "after the last row of that response, found through an index, so it costs the same at any depth, and "
+    "rows written during a walk never make it skip a row that was already there. Not together with `page`. "
+    "A cursor page never counts: its `meta.total`, `last_page`, `current_page`, `from` and `to` are null; "
+    "`per_page` and `path` are as for numbered pages; `links.next` carries the next cursor; `links.prev` "
+    "and `links.last` are null (cursors only go forward); `links.first` is the numbered first page. A cursor "
+    "that was altered, or that belongs to another sort, filter, list or business, is a 400 naming `cursor`."
+)
+
+
+def include_parameter(spec: ListSpec) -> list[dict[str, Any]]:
+    """The `include` parameter, where the list has relations to include."""
+    if not spec.includes:
+        return []
+    return [{
+        "name": "include", "in": "query", "required": False,
+        "description": "Comma-separated relations to include: " + ", ".join(spec.includes) + ".",
+        **comma_list({"type": "string", "enum": list(spec.includes)}),
+    }]
+
+
+def list_parameters(spec: ListSpec) -> list[dict[str, Any]]:
+    """Every query parameter of the list route."""
+    filters = [{"name": f"filter[{name}]", "in": "query", "required": False, "description": list_filter.description,
+                **list_filter.documented} for name, list_filter in spec.filters.items()]
+    sorts = [f"{prefix}{name}" for name in spec.sort_columns for prefix in ("", "-")]
+    return [
+        *include_parameter(spec),
+        *filters,
+        {"name": "sort", "in": "query", "required": False,
+         "description": "Comma-separated sort keys: " + ", ".join(spec.sort_columns)
+         + "; prefix `-` for descending. Default `created_at`; ties are broken by id.",
+         **comma_list({"type": "string", "enum": sorts})},
+        {"name": "page", "in": "query", "required": False, "description": "Page number, from 1.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
+        {"name": "cursor", "in": "query", "required": False, "description": CURSOR_DESCRIPTION,
+         "schema": {"type": "string"}},
+        {"name": "per_page", "in": "query", "required": False, "description": "Page size, 1 to 1000.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}},
+    ]

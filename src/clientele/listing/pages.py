@@ -1,0 +1,84 @@
+"""One page of a list: by number (OFFSET, with the exact total) or after a cursor (keyset, no total)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, and_, literal, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clientele.listing.query import ListQuery, SortKey
+from clientele.listing.totals import total_of
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    rows: list[Any]
+    total: int | None
+    """The rows of every page together; None on a cursor page, which never counts."""
+    next_cursor: str | None
+
+
+async def fetch_page(*, connection: AsyncConnection, query: ListQuery) -> FetchedPage:
+    """The query's page of rows, its total (numbered pages only) and the cursor of the rows after it."""
+    matching = select(query.spec.table).where(*query.conditions).order_by(*query.order_by)
+    if query.after is not None:
+        # One row more than the page tells whether another page follows.
+        rows = list(await connection.execute(
+            matching.where(after_condition(query.sort, query.after)).limit(query.per_page + 1)))
+        more = len(rows) > query.per_page
+        return page_of(query, rows[:query.per_page], total=None, more=more)
+    total = await total_of(connection=connection, query=query)
+    offset = (query.page - 1) * query.per_page
+    if offset >= total:
+        # Past the last row: nothing to fetch, and an offset this large could overflow the database's integer.
+        return FetchedPage(rows=[], total=total, next_cursor=None)
+    rows = list(await connection.execute(matching.limit(query.per_page).offset(offset)))
+    return page_of(query, rows, total=total, more=offset + len(rows) < total)
+
+
+def page_of(query: ListQuery, rows: list[Any], *, total: int | None, more: bool) -> FetchedPage:
+    """These rows as a page, with a cursor for the rows after them if there are more."""
+    next_cursor = cursor_after(query, rows[-1]) if more and rows else None
+    return FetchedPage(rows=rows, total=total, next_cursor=next_cursor)
+
+
+def cursor_after(query: ListQuery, row: Any) -> str:
+    """The cursor for the rows after `row`."""
+    return query.cursors.sign([str(row._mapping[key.column.name]) for key in query.sort])
+
+
+def after_condition(sort: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+    """The rows strictly after `values` in the order `sort`, in a form the indexes can serve.
+
+    Consecutive keys in one direction compare as one row value, `(a, b) > (x, y)`, which both
+    engines answer with an index range. Where the direction changes, the comparison expands
+    to "past this group, or equal on it and past the rest", and a bound on the first group
+    (`>=` or `<=`) still tells the index where to start.
+    """
+    groups: list[tuple[bool, list[tuple[Column[Any], Any]]]] = []
+    for key, value in zip(sort, values, strict=True):
+        if groups and groups[-1][0] == key.descending:
+            groups[-1][1].append((key.column, value))
+        else:
+            groups.append((key.descending, [(key.column, value)]))
+    *outer, (last_descending, last_keys) = groups
+    condition = past(last_descending, last_keys)
+    for descending, keys in reversed(outer):
+        condition = or_(past(descending, keys), and_(equal(keys), condition))
+    if outer:
+        condition = and_(past(*groups[0], inclusive=True), condition)
+    return condition
+
+
+def past(descending: bool, keys: list[tuple[Column[Any], Any]], *, inclusive: bool = False) -> ColumnElement[bool]:
+    """These columns after these values in the sort direction, compared as one row value where several."""
+    columns = [column for column, _ in keys]
+    values = [literal(value, column.type) for column, value in keys]
+    left, right = (columns[0], values[0]) if len(keys) == 1 else (tuple_(*columns), tuple_(*values))
+    if descending:
+        return left <= right if inclusive else left < right
+    return left >= right if inclusive else left > right
+
+
+def equal(keys: list[tuple[Column[Any], Any]]) -> ColumnElement[bool]:
+    return and_(*(column == literal(value, column.type) for column, value in keys))

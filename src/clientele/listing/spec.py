@@ -1,0 +1,32 @@
+"""What one list offers: its table, filters, sorts and includes, and the counters behind its totals."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Column, Table
+
+from clientele.listing.filters import Filter
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Per-business counts kept by triggers (PostgreSQL; docs/decisions.md, "Totals"), in slot rows
+    that are summed: the active records, the deleted ones, and, per boolean filter, the active
+    records for which it is true."""
+
+    table: Table
+    active: str
+    deleted: str
+    flags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What one list route accepts. Sort columns are NOT NULL: cursors compare their values."""
+
+    table: Table
+    filters: dict[str, Filter]
+    sort_columns: dict[str, Column[Any]]
+    includes: tuple[str, ...] = ()
+    implied_includes: dict[str, str] = field(default_factory=dict)
+    counters: Counters | None = None

@@ -1,0 +1,41 @@
+"""The list engine at the HTTP edge: a route's parsed list query and includes, as dependencies."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clientele.auth.dependencies import Authenticated
+from clientele.db.cursors import cursor_key
+from clientele.listing.query import ListQuery, parse_includes, parse_list_query
+from clientele.listing.spec import ListSpec
+from clientele.web.transaction import Connection
+
+
+async def signing_key(request: Request, connection: AsyncConnection) -> bytes:
+    """The key that signs list cursors, read once per process."""
+    state = request.app.state
+    key: bytes | None = getattr(state, "cursor_key", None)
+    if key is None:
+        key = state.cursor_key = await cursor_key(secret_key=state.settings.secret_key, connection=connection)
+    return key
+
+
+def list_query_dependency(spec: ListSpec) -> Callable[..., Awaitable[ListQuery]]:
+    """The route dependency; after the caller's own (401, 403), since cursors are tied to its business."""
+
+    async def list_query(request: Request, principal: Authenticated, connection: Connection) -> ListQuery:
+        key = await signing_key(request, connection)
+        return parse_list_query(request.query_params, spec, business_id=principal.business_id, signing_key=key)
+
+    return list_query
+
+
+def include_dependency(spec: ListSpec) -> Callable[[Request], Awaitable[frozenset[str]]]:
+    """The parsed `include` of a single-record route."""
+
+    # Async although it awaits nothing: FastAPI runs a plain function in a worker thread.
+    async def includes(request: Request) -> frozenset[str]:
+        return parse_includes(request.query_params.get("include"), spec)
+
+    return includes
