@@ -97,8 +97,9 @@ SMALL_TABLES = frozenset({"customer_counts"})
 
 def plan_flags(plan: str) -> list[str]:
     """Plan nodes worth a flag: every sequential scan, with its table, but of the small tables."""
-    return sorted({match[0] for match in re.finditer(r"(?:Parallel )?Seq Scan on (\w+)", plan)
-                   if match[1] not in SMALL_TABLES})
+    return sorted(
+        {match[0] for match in re.finditer(r"(?:Parallel )?Seq Scan on (\w+)", plan) if match[1] not in SMALL_TABLES}
+    )
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,16 @@ async def explain(url: str, statements: list[Statement]) -> list[Plan]:
             generic = "\n".join(row[0] for row in await connection.fetch(f"EXPLAIN {execute}"))
             await connection.execute(f"RESET plan_cache_mode; DEALLOCATE {name}")
             found = re.search(r"Execution Time: ([\d.]+) ms", analyzed)
-            plans.append(Plan(statement=statement.inlined(), analyzed=analyzed,
-                              execution_ms=float(found[1]) if found else None, generic=generic,
-                              flags=plan_flags(analyzed), generic_flags=plan_flags(generic)))
+            plans.append(
+                Plan(
+                    statement=statement.inlined(),
+                    analyzed=analyzed,
+                    execution_ms=float(found[1]) if found else None,
+                    generic=generic,
+                    flags=plan_flags(analyzed),
+                    generic_flags=plan_flags(generic),
+                )
+            )
     finally:
         await connection.close()
     return plans

@@ -45,8 +45,10 @@ def checked_url(url: str) -> str:
         raise BenchError(f"The harness runs on PostgreSQL only; DATABASE_URL is {scheme}://…")
     name = database_name(url)
     if not name or FORBIDDEN.match(name):
-        raise BenchError(f"Refusing to use the database {name!r}: it belongs to the test suites. "
-                         f"Point DATABASE_URL at a bench database (default {DEFAULT_URL}).")
+        raise BenchError(
+            f"Refusing to use the database {name!r}: it belongs to the test suites. "
+            f"Point DATABASE_URL at a bench database (default {DEFAULT_URL})."
+        )
     return url
 
 
@@ -88,14 +90,17 @@ def prepare_database(url: str, *, rebuild: bool) -> None:
     """Create the bench database if missing (or rebuild it); refuse one the harness did not make."""
     name = database_name(url)
     maintenance = with_database(url, "postgres")
-    rows = fetch(maintenance, "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database "
-                              "WHERE datname = $1", name)
+    rows = fetch(
+        maintenance, "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1", name
+    )
     quoted = '"' + name.replace('"', '""') + '"'
     if rows and rows[0]["comment"] != OWNER_COMMENT:
         tables = fetch(url, "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'")[0]["n"]
         if tables:
-            raise BenchError(f"The database {name!r} exists and was not made by the harness; it will not seed "
-                             "or drop it. Point DATABASE_URL at another database name.")
+            raise BenchError(
+                f"The database {name!r} exists and was not made by the harness; it will not seed "
+                "or drop it. Point DATABASE_URL at another database name."
+            )
         execute(maintenance, f"COMMENT ON DATABASE {quoted} IS '{OWNER_COMMENT}'")
     if rows and rebuild:
         print(f"Dropping the bench database {name!r} to seed it again", flush=True)
@@ -115,8 +120,10 @@ def clientele(url: str, *arguments: str, echo: bool = False) -> str:
     else:
         result = subprocess.run([CLIENTELE, *arguments], env=env, check=False, capture_output=True, text=True)
     if result.returncode != 0:
-        raise BenchError(f"`clientele {' '.join(arguments)}` failed ({result.returncode}):\n"
-                         f"{result.stdout[-2000:]}{(result.stderr or '')[-2000:]}")
+        raise BenchError(
+            f"`clientele {' '.join(arguments)}` failed ({result.returncode}):\n"
+            f"{result.stdout[-2000:]}{(result.stderr or '')[-2000:]}"
+        )
     return result.stdout
 
 
@@ -138,8 +145,11 @@ class Business:
 
 def bench_businesses(url: str) -> dict[str, tuple[uuid.UUID, int]]:
     """Bench businesses by name, with how many customers each holds."""
-    rows = fetch(url, "SELECT b.id, b.name, (SELECT count(*) FROM customers c WHERE c.business_id = b.id) AS n "
-                      "FROM businesses b WHERE b.name LIKE 'bench % customers'")
+    rows = fetch(
+        url,
+        "SELECT b.id, b.name, (SELECT count(*) FROM customers c WHERE c.business_id = b.id) AS n "
+        "FROM businesses b WHERE b.name LIKE 'bench % customers'",
+    )
     return {row["name"]: (row["id"], row["n"]) for row in rows}
 
 
@@ -152,8 +162,11 @@ def seeded_businesses(url: str, sizes: list[int], *, reseed: bool) -> list[Busin
     prepare_database(url, rebuild=reseed)
     clientele(url, "migrate")
     existing = bench_businesses(url)
-    wrong = [name for name, (_, count) in existing.items()
-             if name in {business_name(size) for size in sizes} and count != int(name.split()[1])]
+    wrong = [
+        name
+        for name, (_, count) in existing.items()
+        if name in {business_name(size) for size in sizes} and count != int(name.split()[1])
+    ]
     if wrong:
         print(f"The bench businesses {', '.join(wrong)} do not hold their customer counts: reseeding", flush=True)
         prepare_database(url, rebuild=True)
@@ -169,8 +182,9 @@ def seeded_businesses(url: str, sizes: list[int], *, reseed: bool) -> list[Busin
             continue
         business_id = create_business(url, name)
         print(f"Seeding {name} ({business_id}) with `clientele seed`…", flush=True)
-        clientele(url, "seed", "--business", str(business_id), "--customers", str(size),
-                  "--random-seed", str(size), echo=True)
+        clientele(
+            url, "seed", "--business", str(business_id), "--customers", str(size), "--random-seed", str(size), echo=True
+        )
         businesses.append(Business(customers=size, id=business_id))
         seeded_any = True
     if seeded_any:
@@ -181,8 +195,9 @@ def seeded_businesses(url: str, sizes: list[int], *, reseed: bool) -> list[Busin
 
 
 def issue_token(url: str, business: Business) -> Business:
-    token = last_line(clientele(url, "token", "create", "--business", str(business.id), "--scopes", "all",
-                                "--name", "bench"))
+    token = last_line(
+        clientele(url, "token", "create", "--business", str(business.id), "--scopes", "all", "--name", "bench")
+    )
     return Business(customers=business.customers, id=business.id, token=token)
 
 
@@ -211,33 +226,53 @@ def sample(url: str, business_id: uuid.UUID, size: int = 1000) -> Sample:
         try:
             rows = await connection.fetch(
                 "SELECT id, name, email, phone FROM customers WHERE business_id = $1 AND deleted_at IS NULL "
-                "ORDER BY random() LIMIT $2", business_id, size)
+                "ORDER BY random() LIMIT $2",
+                business_id,
+                size,
+            )
             dial_codes = await connection.fetch(
                 "SELECT dial_code, count(*) AS n FROM customers WHERE business_id = $1 AND deleted_at IS NULL "
-                "GROUP BY dial_code ORDER BY n DESC, dial_code", business_id)
+                "GROUP BY dial_code ORDER BY n DESC, dial_code",
+                business_id,
+            )
             tags = await connection.fetch(
                 "SELECT t.id, count(ct.customer_id) AS n FROM tags t LEFT JOIN customer_tags ct "
                 "ON ct.business_id = t.business_id AND ct.tag_id = t.id "
-                "WHERE t.business_id = $1 AND t.deleted_at IS NULL GROUP BY t.id ORDER BY n DESC, t.id", business_id)
+                "WHERE t.business_id = $1 AND t.deleted_at IS NULL GROUP BY t.id ORDER BY n DESC, t.id",
+                business_id,
+            )
             times = await connection.fetchrow(
                 "SELECT percentile_disc(0.995) WITHIN GROUP (ORDER BY updated_at) AS p995, min(updated_at) AS low "
-                "FROM customers WHERE business_id = $1 AND deleted_at IS NULL", business_id)
+                "FROM customers WHERE business_id = $1 AND deleted_at IS NULL",
+                business_id,
+            )
         finally:
             await connection.close()
-        return Sample(ids=[row["id"] for row in rows], names=[row["name"] for row in rows],
-                      emails=[row["email"] for row in rows if row["email"]], phones=[row["phone"] for row in rows],
-                      dial_codes=[(row["dial_code"], row["n"]) for row in dial_codes],
-                      tags=[(row["id"], row["n"]) for row in tags],
-                      updated_at_995=times["p995"], updated_at_min=times["low"])
+        return Sample(
+            ids=[row["id"] for row in rows],
+            names=[row["name"] for row in rows],
+            emails=[row["email"] for row in rows if row["email"]],
+            phones=[row["phone"] for row in rows],
+            dial_codes=[(row["dial_code"], row["n"]) for row in dial_codes],
+            tags=[(row["id"], row["n"]) for row in tags],
+            updated_at_995=times["p995"],
+            updated_at_min=times["low"],
+        )
 
     return run(work)
 
 
 def free_phone_prefix(url: str, business_id: uuid.UUID, dial_code: int, taken: set[str]) -> str:
     """A 3-digit phone prefix no customer of the business has under this dial code, for create runs."""
-    used = {row["prefix"] for row in fetch(
-        url, "SELECT DISTINCT left(phone, 3) AS prefix FROM customers WHERE business_id = $1 AND dial_code = $2",
-        business_id, dial_code)}
+    used = {
+        row["prefix"]
+        for row in fetch(
+            url,
+            "SELECT DISTINCT left(phone, 3) AS prefix FROM customers WHERE business_id = $1 AND dial_code = $2",
+            business_id,
+            dial_code,
+        )
+    }
     for number in range(200, 1000):
         prefix = str(number)
         if prefix not in used and prefix not in taken:
@@ -247,8 +282,13 @@ def free_phone_prefix(url: str, business_id: uuid.UUID, dial_code: int, taken: s
 
 def remove_created(url: str, business_ids: list[uuid.UUID]) -> int:
     """Delete the customers that create runs added, so the seeded counts stay as they were."""
-    rows = fetch(url, "WITH gone AS (DELETE FROM customers WHERE business_id = ANY($1::uuid[]) AND name LIKE $2 "
-                      "RETURNING 1) SELECT count(*) AS n FROM gone", business_ids, f"{CREATED_NAME} %")
+    rows = fetch(
+        url,
+        "WITH gone AS (DELETE FROM customers WHERE business_id = ANY($1::uuid[]) AND name LIKE $2 "
+        "RETURNING 1) SELECT count(*) AS n FROM gone",
+        business_ids,
+        f"{CREATED_NAME} %",
+    )
     return rows[0]["n"]
 
 
@@ -261,8 +301,11 @@ def forget_shared_counts(url: str) -> None:
 def move_list_version(url: str, business_id: uuid.UUID) -> None:
     """A write to one of the business's customers that changes nothing a client sees, but moves the
     version of its list segment, as any real write does: the next list counts that segment again."""
-    execute(url, f"UPDATE customers SET name = name WHERE business_id = '{business_id}' AND id = "
-                 f"(SELECT id FROM customers WHERE business_id = '{business_id}' LIMIT 1)")
+    execute(
+        url,
+        f"UPDATE customers SET name = name WHERE business_id = '{business_id}' AND id = "
+        f"(SELECT id FROM customers WHERE business_id = '{business_id}' LIMIT 1)",
+    )
 
 
 def wait_until_idle(url: str, timeout: float = 300) -> float:
@@ -273,9 +316,12 @@ def wait_until_idle(url: str, timeout: float = 300) -> float:
     """
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        busy = fetch(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
-                          "AND state = 'active' AND backend_type = 'client backend' "
-                          "AND pid <> pg_backend_pid()")[0]["n"]
+        busy = fetch(
+            url,
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()",
+        )[0]["n"]
         if not busy:
             break
         time.sleep(0.2)

@@ -91,10 +91,11 @@ class Timed:
 def timed(command: list[str], *, env: dict[str, str], log: Path, stdin: Path | None = None) -> Timed:
     """Run a command with its output in `log`; stopped with its whole process group if the run is interrupted."""
     peak = largest = 0.0
-    with log.open("wb") as output, (stdin.open("rb") if stdin else open(os.devnull, "rb")) as source:
+    with log.open("wb") as output, stdin.open("rb") if stdin else open(os.devnull, "rb") as source:
         started = time.monotonic()
-        process = subprocess.Popen(command, env=env, stdin=source, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, stdin=source, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
         def sample() -> None:
             nonlocal peak, largest
@@ -115,9 +116,14 @@ def timed(command: list[str], *, env: dict[str, str], log: Path, stdin: Path | N
         finally:
             sampler.stop()
             stop_group(process)
-    return Timed(seconds=seconds, returncode=process.returncode, output=log.read_text(errors="replace"),
-                 peak_rss_mb=round(peak, 1), largest_rss_mb=round(largest, 1),
-                 cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1))
+    return Timed(
+        seconds=seconds,
+        returncode=process.returncode,
+        output=log.read_text(errors="replace"),
+        peak_rss_mb=round(peak, 1),
+        largest_rss_mb=round(largest, 1),
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1),
+    )
 
 
 def checked(step: str, run: Timed, log: Path) -> Timed:
@@ -127,8 +133,12 @@ def checked(step: str, run: Timed, log: Path) -> Timed:
 
 
 def figures(run: Timed, rows: int) -> dict[str, Any]:
-    return asdict(run) | {"rows": rows, "seconds": round(run.seconds, 2), "rows_per_second": rows / run.seconds,
-                          "output": run.output[-1000:]}
+    return asdict(run) | {
+        "rows": rows,
+        "seconds": round(run.seconds, 2),
+        "rows_per_second": rows / run.seconds,
+        "output": run.output[-1000:],
+    }
 
 
 # --- the bench database --------------------------------------------------------------------------
@@ -148,9 +158,11 @@ def copy_file_into(table: str) -> str:
 
 # An id as the API makes it (UUIDv7), in SQL: the first 48 bits a millisecond clock, the version
 # nibble 7 (bits 52 and 53 set in a version 4 UUID).
-TIME_ORDERED_ID = ("encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
-                   "substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
-                   "FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid")
+TIME_ORDERED_ID = (
+    "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
+    "substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
+    "FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"
+)
 UTC_NOW = "now() AT TIME ZONE 'UTC'"
 
 
@@ -160,8 +172,10 @@ def database_part_statements(business_id: uuid.UUID) -> list[str]:
     c = customers.c
     columns = ", ".join(IMPORT_FIELDS)
     # What import fills in for a missing cell: the column's default.
-    values = ", ".join(f"coalesce({name}, {c[name].server_default.arg})" if c[name].server_default is not None
-                       else name for name in IMPORT_FIELDS)
+    values = ", ".join(
+        f"coalesce({name}, {c[name].server_default.arg})" if c[name].server_default is not None else name
+        for name in IMPORT_FIELDS
+    )
     return [
         bare_table_sql(STAGED_TABLE, temporary=True),
         copy_file_into(STAGED_TABLE),
@@ -176,21 +190,35 @@ def indexed_after_statements(url: str) -> list[str]:
     (as the database defines them now) built on it, with the memory a one-off bulk load would give them."""
     c = customers.c
     # A missing cell is left NULL where import would write the column's default: that costs the database less.
-    nullable = [f"ALTER {name} DROP NOT NULL" for name in IMPORT_FIELDS
-                if c[name].server_default is not None and not c[name].nullable]
-    made_as_in_customers = [f"ALTER business_id SET DEFAULT '{uuid.uuid4()}'",
-                            f"ALTER id SET DEFAULT {TIME_ORDERED_ID}",
-                            f"ALTER created_at SET DEFAULT {UTC_NOW}", f"ALTER updated_at SET DEFAULT {UTC_NOW}"]
-    indexes = database.fetch(url, "SELECT indexname, indexdef FROM pg_indexes "
-                                  "WHERE schemaname = current_schema() AND tablename = 'customers'")
+    nullable = [
+        f"ALTER {name} DROP NOT NULL"
+        for name in IMPORT_FIELDS
+        if c[name].server_default is not None and not c[name].nullable
+    ]
+    made_as_in_customers = [
+        f"ALTER business_id SET DEFAULT '{uuid.uuid4()}'",
+        f"ALTER id SET DEFAULT {TIME_ORDERED_ID}",
+        f"ALTER created_at SET DEFAULT {UTC_NOW}",
+        f"ALTER updated_at SET DEFAULT {UTC_NOW}",
+    ]
+    indexes = database.fetch(
+        url,
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'customers'",
+    )
     return [
         f"CREATE TABLE {INDEXED_TABLE} (LIKE customers INCLUDING DEFAULTS INCLUDING GENERATED)",
         f"ALTER TABLE {INDEXED_TABLE} {', '.join(made_as_in_customers + nullable)}",
         copy_file_into(INDEXED_TABLE),
         "SET maintenance_work_mem = '1GB'",
-        *(re.sub(rf"INDEX {re.escape(index['indexname'])} ON (\S+\.)?customers ",
-                 f"INDEX {INDEXED_TABLE}_{number} ON {INDEXED_TABLE} ", index["indexdef"], count=1)
-          for number, index in enumerate(indexes)),
+        *(
+            re.sub(
+                rf"INDEX {re.escape(index['indexname'])} ON (\S+\.)?customers ",
+                f"INDEX {INDEXED_TABLE}_{number} ON {INDEXED_TABLE} ",
+                index["indexdef"],
+                count=1,
+            )
+            for number, index in enumerate(indexes)
+        ),
     ]
 
 
@@ -204,9 +232,14 @@ def checks_alone(file: Path) -> dict[str, Any]:
     prepared = prepare_chunk(Chunk(format="csv", header=header, lines=lines, position=0))
     seconds = time.perf_counter() - started
     cores = os.cpu_count() or 1
-    return {"rows": len(lines), "seconds": round(seconds, 2), "rejected": len(prepared.rejects), "cores": cores,
-            "microseconds_per_row": round(seconds / len(lines) * 1e6, 1),
-            "rows_per_second": cores * len(lines) / seconds}
+    return {
+        "rows": len(lines),
+        "seconds": round(seconds, 2),
+        "rejected": len(prepared.rejects),
+        "cores": cores,
+        "microseconds_per_row": round(seconds / len(lines) * 1e6, 1),
+        "rows_per_second": cores * len(lines) / seconds,
+    }
 
 
 def remove_import_businesses(url: str) -> int:
@@ -216,14 +249,26 @@ def remove_import_businesses(url: str) -> int:
     if not ids:
         return 0
     # Import makes customers only, and the counters their triggers keep; nothing refers to those counters.
-    referring = [row["name"] for row in database.fetch(
-        url, "SELECT DISTINCT conrelid::regclass::text AS name FROM pg_constraint "
-             "WHERE contype = 'f' AND confrelid = 'businesses'::regclass AND conrelid <> 'customers'::regclass")]
+    referring = [
+        row["name"]
+        for row in database.fetch(
+            url,
+            "SELECT DISTINCT conrelid::regclass::text AS name FROM pg_constraint "
+            "WHERE contype = 'f' AND confrelid = 'businesses'::regclass AND conrelid <> 'customers'::regclass",
+        )
+    ]
     quoted = "ARRAY[" + ", ".join(f"'{business_id}'::uuid" for business_id in ids) + "]"
     # One string of statements: asyncpg runs it as one transaction.
-    database.execute(url, "; ".join([f"DELETE FROM customers WHERE business_id = ANY({quoted})",
-                                     *(f"DELETE FROM {name} WHERE business_id = ANY({quoted})" for name in referring),
-                                     f"DELETE FROM businesses WHERE id = ANY({quoted})"]))
+    database.execute(
+        url,
+        "; ".join(
+            [
+                f"DELETE FROM customers WHERE business_id = ANY({quoted})",
+                *(f"DELETE FROM {name} WHERE business_id = ANY({quoted})" for name in referring),
+                f"DELETE FROM businesses WHERE id = ANY({quoted})",
+            ]
+        ),
+    )
     return len(ids)
 
 
@@ -243,8 +288,15 @@ def customers_of(url: str, business_id: uuid.UUID) -> int:
 
 def psql_command(psql: str, url: str, *statements: str) -> list[str]:
     """psql running these statements (`\\copy` included) in one session, stopping at the first error."""
-    return [psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", url,
-            *(argument for statement in statements for argument in ("-c", statement))]
+    return [
+        psql,
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        url,
+        *(argument for statement in statements for argument in ("-c", statement)),
+    ]
 
 
 # --- the phase -------------------------------------------------------------------------------------
@@ -265,11 +317,17 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             phase("import: writing the file")
             started = time.monotonic()
             write_file(file, rows)
-            results["file"] = {"path": str(file), "megabytes": round(file.stat().st_size / 1e6, 1),
-                               "seconds_to_write": round(time.monotonic() - started, 1),
-                               "columns": list(IMPORT_FIELDS)}
-            print(f"  wrote {rows:,} customers ({results['file']['megabytes']} MB) "
-                  f"in {results['file']['seconds_to_write']} s", flush=True)
+            results["file"] = {
+                "path": str(file),
+                "megabytes": round(file.stat().st_size / 1e6, 1),
+                "seconds_to_write": round(time.monotonic() - started, 1),
+                "columns": list(IMPORT_FIELDS),
+            }
+            print(
+                f"  wrote {rows:,} customers ({results['file']['megabytes']} MB) "
+                f"in {results['file']['seconds_to_write']} s",
+                flush=True,
+            )
 
             def into_own_table(step: str, table: str, statements: list[str], log_name: str) -> dict[str, Any]:
                 """The psql statements that fill `table` from the file, timed; the table is dropped after."""
@@ -282,33 +340,50 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
 
             phase("import: raw COPY")
             database.execute(url, bare_table_sql())
-            copy = results["raw_copy"] = into_own_table("psql \\copy", BARE_TABLE, [copy_file_into(BARE_TABLE)],
-                                                        "raw_copy.log")
-            print(f"  raw COPY (psql \\copy, bare table)          {copy['rows']:,} rows in {copy['seconds']:.1f} s: "
-                  f"{copy['rows_per_second']:,.0f} rows/s", flush=True)
+            copy = results["raw_copy"] = into_own_table(
+                "psql \\copy", BARE_TABLE, [copy_file_into(BARE_TABLE)], "raw_copy.log"
+            )
+            print(
+                f"  raw COPY (psql \\copy, bare table)          {copy['rows']:,} rows in {copy['seconds']:.1f} s: "
+                f"{copy['rows_per_second']:,.0f} rows/s",
+                flush=True,
+            )
 
             phase("import: indexed after loading")
             loaded = results["indexed_after"] = into_own_table(
-                "psql \\copy and CREATE INDEX", INDEXED_TABLE, indexed_after_statements(url), "indexed_after.log")
-            print(f"  indexed after loading (\\copy, CREATE INDEX) {loaded['rows']:,} rows in "
-                  f"{loaded['seconds']:.1f} s: {loaded['rows_per_second']:,.0f} rows/s", flush=True)
+                "psql \\copy and CREATE INDEX", INDEXED_TABLE, indexed_after_statements(url), "indexed_after.log"
+            )
+            print(
+                f"  indexed after loading (\\copy, CREATE INDEX) {loaded['rows']:,} rows in "
+                f"{loaded['seconds']:.1f} s: {loaded['rows_per_second']:,.0f} rows/s",
+                flush=True,
+            )
 
             phase("import: the checks alone")
             alone = results["checks_alone"] = checks_alone(file)
-            print(f"  the checks alone ({alone['rows']:,} rows, one process)   {alone['microseconds_per_row']} µs "
-                  f"a row: {alone['rows_per_second']:,.0f} rows/s on {alone['cores']} cores", flush=True)
+            print(
+                f"  the checks alone ({alone['rows']:,} rows, one process)   {alone['microseconds_per_row']} µs "
+                f"a row: {alone['rows_per_second']:,.0f} rows/s on {alone['cores']} cores",
+                flush=True,
+            )
 
             phase("import: the database's part")
             # Its customers stay while the import runs: the import writes into the larger table.
             reference_id = database.create_business(url, IMPORT_BUSINESS)
             settle(url)
             log = log_dir / "database_part.log"
-            part = checked("psql \\copy and INSERT", timed(
-                psql_command(psql, url, *database_part_statements(reference_id)), env=env, log=log, stdin=file), log)
+            part = checked(
+                "psql \\copy and INSERT",
+                timed(psql_command(psql, url, *database_part_statements(reference_id)), env=env, log=log, stdin=file),
+                log,
+            )
             inserted = customers_of(url, reference_id)
             results["database_part"] = figures(part, inserted)
-            print(f"  the database's part (\\copy, INSERT … SELECT) {inserted:,} rows in {part.seconds:.1f} s: "
-                  f"{inserted / part.seconds:,.0f} rows/s", flush=True)
+            print(
+                f"  the database's part (\\copy, INSERT … SELECT) {inserted:,} rows in {part.seconds:.1f} s: "
+                f"{inserted / part.seconds:,.0f} rows/s",
+                flush=True,
+            )
 
             phase("import: clientele import")
             business_id = database.create_business(url, IMPORT_BUSINESS)
@@ -316,21 +391,43 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             settle(url)
             log = log_dir / "import.log"
             rejects = log_dir / "import.rejects.jsonl"
-            run = checked("clientele import", timed(
-                [database.CLIENTELE, "import", str(file), "--business", str(business_id), "--rejects", str(rejects)],
-                env=env, log=log), log)
+            run = checked(
+                "clientele import",
+                timed(
+                    [
+                        database.CLIENTELE,
+                        "import",
+                        str(file),
+                        "--business",
+                        str(business_id),
+                        "--rejects",
+                        str(rejects),
+                    ],
+                    env=env,
+                    log=log,
+                ),
+                log,
+            )
             stored = customers_of(url, business_id)
             report = IMPORTED.search(run.output)
             if report is None:
                 raise BenchError(f"`clientele import` did not print its summary; see {log}")
             read, own_seconds, created, skipped, rejected = report.groups()
             results["import"] = figures(run, rows) | {
-                "read": int(read), "created": int(created), "skipped": int(skipped), "rejected": int(rejected),
-                "stored": stored, "own_seconds": float(own_seconds),
-                "rejects_file": str(rejects) if int(rejected) else None}
-            print(f"  clientele import                           {rows:,} rows in {run.seconds:.1f} s: "
-                  f"{rows / run.seconds:,.0f} rows/s; {stored:,} stored, {rejected} rejected; "
-                  f"peak RSS {run.peak_rss_mb:.0f} MB", flush=True)
+                "read": int(read),
+                "created": int(created),
+                "skipped": int(skipped),
+                "rejected": int(rejected),
+                "stored": stored,
+                "own_seconds": float(own_seconds),
+                "rejects_file": str(rejects) if int(rejected) else None,
+            }
+            print(
+                f"  clientele import                           {rows:,} rows in {run.seconds:.1f} s: "
+                f"{rows / run.seconds:,.0f} rows/s; {stored:,} stored, {rejected} rejected; "
+                f"peak RSS {run.peak_rss_mb:.0f} MB",
+                flush=True,
+            )
 
             # The export reads what the import just wrote: vacuumed first, as an export some time later
             # would find it, and so that autovacuum does not start in the middle of it.
@@ -339,15 +436,32 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             settle(url)
             log = log_dir / "export.log"
             exported_file = Path(folder) / "export.csv"
-            run = checked("clientele export", timed(
-                [database.CLIENTELE, "export", "--business", str(business_id), "--format", "csv",
-                 "--output", str(exported_file)], env=env, log=log), log)
+            run = checked(
+                "clientele export",
+                timed(
+                    [
+                        database.CLIENTELE,
+                        "export",
+                        "--business",
+                        str(business_id),
+                        "--format",
+                        "csv",
+                        "--output",
+                        str(exported_file),
+                    ],
+                    env=env,
+                    log=log,
+                ),
+                log,
+            )
             counted = EXPORTED.search(run.output)
             exported = int(counted[1]) if counted else sum(1 for _ in exported_file.open("rb")) - 1
-            results["export"] = figures(run, exported) | {
-                "megabytes": round(exported_file.stat().st_size / 1e6, 1)}
-            print(f"  clientele export --format csv              {exported:,} rows in {run.seconds:.1f} s: "
-                  f"{exported / run.seconds:,.0f} rows/s; peak RSS {run.peak_rss_mb:.0f} MB", flush=True)
+            results["export"] = figures(run, exported) | {"megabytes": round(exported_file.stat().st_size / 1e6, 1)}
+            print(
+                f"  clientele export --format csv              {exported:,} rows in {run.seconds:.1f} s: "
+                f"{exported / run.seconds:,.0f} rows/s; peak RSS {run.peak_rss_mb:.0f} MB",
+                flush=True,
+            )
     finally:
         database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}, {INDEXED_TABLE}")
         removed = remove_import_businesses(url)

@@ -81,13 +81,31 @@ def run_one_client(*, port: int, path: str, token: str, seconds: float) -> Measu
     def percentile(share: float) -> float:
         return round(took[max(0, math.ceil(share * len(took)) - 1)], 3)
 
-    return Measurement(requests=len(took), seconds=round(elapsed, 2), rps=round(len(took) / elapsed, 1),
-                       p50=percentile(0.50), p95=percentile(0.95), p99=percentile(0.99), max=round(took[-1], 3),
-                       errors=errors, connections=1)
+    return Measurement(
+        requests=len(took),
+        seconds=round(elapsed, 2),
+        rps=round(len(took) / elapsed, 1),
+        p50=percentile(0.50),
+        p95=percentile(0.95),
+        p99=percentile(0.99),
+        max=round(took[-1], 3),
+        errors=errors,
+        connections=1,
+    )
 
 
-def run_wrk(*, wrk: str, base_url: str, requests: list[Request], token: str | None, connections: int,
-            seconds: float, work_dir: Path, name: str, sequence_start: int = 0) -> Measurement:
+def run_wrk(
+    *,
+    wrk: str,
+    base_url: str,
+    requests: list[Request],
+    token: str | None,
+    connections: int,
+    seconds: float,
+    work_dir: Path,
+    name: str,
+    sequence_start: int = 0,
+) -> Measurement:
     """Drive a server with wrk over a rotation of requests; errors are transport errors and non-2xx/3xx.
 
     `sequence_start` is where the per-thread counter of templated bodies starts (see requests.lua).
@@ -95,38 +113,74 @@ def run_wrk(*, wrk: str, base_url: str, requests: list[Request], token: str | No
     request_file = work_dir / f"{name}.requests"
     request_file.write_text("\n".join(request.line() for request in requests) + "\n")
     threads = min(2, connections)
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={WRK_TIMEOUT}",
-               "-s", str(LUA_SCRIPT), base_url]
-    env = {"BENCH_REQUESTS": str(request_file), "BENCH_TOKEN": token or "", "BENCH_SEQ_START": str(sequence_start),
-           "PATH": "/usr/bin:/bin"}
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        f"--timeout={WRK_TIMEOUT}",
+        "-s",
+        str(LUA_SCRIPT),
+        base_url,
+    ]
+    env = {
+        "BENCH_REQUESTS": str(request_file),
+        "BENCH_TOKEN": token or "",
+        "BENCH_SEQ_START": str(sequence_start),
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     (work_dir / f"{name}.wrk.txt").write_text(result.stdout + result.stderr)
     marker = [line for line in result.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
     if result.returncode != 0 or not marker:
-        raise BenchError(f"wrk failed for {name} ({result.returncode}):\n"
-                         f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        raise BenchError(
+            f"wrk failed for {name} ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     raw = json.loads(marker[-1].removeprefix("BENCH_RESULT "))
     elapsed = raw["duration_us"] / 1e6
     errors = sum(raw[key] for key in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
-    return Measurement(requests=raw["requests"], seconds=round(elapsed, 2), rps=round(raw["requests"] / elapsed, 1),
-                       p50=raw["p50_us"] / 1000, p95=raw["p95_us"] / 1000, p99=raw["p99_us"] / 1000,
-                       max=raw["max_us"] / 1000, errors=errors, connections=connections)
+    return Measurement(
+        requests=raw["requests"],
+        seconds=round(elapsed, 2),
+        rps=round(raw["requests"] / elapsed, 1),
+        p50=raw["p50_us"] / 1000,
+        p95=raw["p95_us"] / 1000,
+        p99=raw["p99_us"] / 1000,
+        max=raw["max_us"] / 1000,
+        errors=errors,
+        connections=connections,
+    )
 
 
 # pgbench picks one of its scripts at random per transaction and takes at most 128 of them.
 PGBENCH_MAX_SCRIPTS = 128
 
 
-def run_pgbench(*, pgbench: str, dsn_args: list[str], scripts: list[str], clients: int, seconds: float,
-                work_dir: Path, name: str) -> Measurement:
+def run_pgbench(
+    *, pgbench: str, dsn_args: list[str], scripts: list[str], clients: int, seconds: float, work_dir: Path, name: str
+) -> Measurement:
     """Run SQL scripts (one picked at random per transaction) with prepared statements, like the app's driver.
 
     Latency percentiles come from pgbench's per-transaction log.
     """
     run_dir = work_dir / f"{name}.pgbench"
     run_dir.mkdir(exist_ok=True)
-    command = [pgbench, *dsn_args, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)),
-               "-T", str(max(1, round(seconds))), "-l", "--log-prefix", str(run_dir / "log")]
+    command = [
+        pgbench,
+        *dsn_args,
+        "-n",
+        "-M",
+        "prepared",
+        "-c",
+        str(clients),
+        "-j",
+        str(min(2, clients)),
+        "-T",
+        str(max(1, round(seconds))),
+        "-l",
+        "--log-prefix",
+        str(run_dir / "log"),
+    ]
     for index, script in enumerate(scripts[:PGBENCH_MAX_SCRIPTS]):
         path = run_dir / f"script_{index}.sql"
         path.write_text(script + "\n")
@@ -148,9 +202,17 @@ def run_pgbench(*, pgbench: str, dsn_args: list[str], scripts: list[str], client
     if not latencies_us:
         raise BenchError(f"pgbench logged no transactions for {name}")
     cuts = statistics.quantiles(latencies_us, n=100, method="inclusive")
-    return Measurement(requests=transactions, seconds=elapsed, rps=round(tps(result.stdout), 1),
-                       p50=cuts[49] / 1000, p95=cuts[94] / 1000, p99=cuts[98] / 1000,
-                       max=max(latencies_us) / 1000, errors=failed, connections=clients)
+    return Measurement(
+        requests=transactions,
+        seconds=elapsed,
+        rps=round(tps(result.stdout), 1),
+        p50=cuts[49] / 1000,
+        p95=cuts[94] / 1000,
+        p99=cuts[98] / 1000,
+        max=max(latencies_us) / 1000,
+        errors=failed,
+        connections=clients,
+    )
 
 
 def processed(output: str) -> int:

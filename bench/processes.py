@@ -76,8 +76,16 @@ class Server:
 
 
 @contextmanager
-def serving(name: str, command: list[str], *, env: dict[str, str], port: int, log_dir: Path,
-            ready_path: str = "/healthz", timeout: float = 90) -> Iterator[Server]:
+def serving(
+    name: str,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    port: int,
+    log_dir: Path,
+    ready_path: str = "/healthz",
+    timeout: float = 90,
+) -> Iterator[Server]:
     """Start a server, wait until `ready_path` answers 200, and stop it (and its workers) on exit."""
     log = log_dir / f"{name}.log"
     with log.open("wb") as output:
@@ -94,8 +102,10 @@ def wait_until_ready(server: Server, path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise BenchError(f"{server.name} exited with {server.process.returncode}; see {server.log}:\n"
-                             + server.log.read_text(errors="replace")[-3000:])
+            raise BenchError(
+                f"{server.name} exited with {server.process.returncode}; see {server.log}:\n"
+                + server.log.read_text(errors="replace")[-3000:]
+            )
         try:
             with urllib.request.urlopen(server.base_url + path, timeout=2) as response:
                 if response.status == 200:
@@ -136,8 +146,11 @@ def memory_mb(pid: int) -> dict[str, float]:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return {}
-    return {name: int(rest.split()[0]) / 1024 for name, _, rest in (line.partition(":") for line in lines)
-            if name in ("VmRSS", "VmHWM")}
+    return {
+        name: int(rest.split()[0]) / 1024
+        for name, _, rest in (line.partition(":") for line in lines)
+        if name in ("VmRSS", "VmHWM")
+    }
 
 
 def rss_mb(pid: int) -> float | None:
@@ -208,7 +221,7 @@ def process_table() -> dict[int, tuple[int, str, int]]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        name = stat[stat.index("(") + 1: stat.rindex(")")]
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         # After the name: state, ppid, …; utime and stime are the 12th and 13th of these.
         # The name may hold spaces and parentheses, hence the split after its last ")".
@@ -243,8 +256,11 @@ class MachineWatch:
             grown = {pid for pid, (parent, _, _) in table.items() if parent in ours} - ours
             ours |= grown
             changed = bool(grown)
-        return {pid: ticks for pid, (_, name, ticks) in table.items()
-                if pid not in ours and not (name == "postgres" and f" {self.database} " in command_line(pid))}
+        return {
+            pid: ticks
+            for pid, (_, name, ticks) in table.items()
+            if pid not in ours and not (name == "postgres" and f" {self.database} " in command_line(pid))
+        }
 
     def _sample(self) -> None:
         with self._lock:
@@ -261,8 +277,10 @@ class MachineWatch:
             if self._current is not None:
                 seconds = now - self._started
                 capacity = seconds * TICKS_PER_SECOND * (os.cpu_count() or 1)
-                self.phases[self._current] = {"seconds": round(seconds, 1),
-                                              "others_cpu_share": round(self._ticks / capacity, 3)}
+                self.phases[self._current] = {
+                    "seconds": round(seconds, 1),
+                    "others_cpu_share": round(self._ticks / capacity, 3),
+                }
             self._current, self._started, self._ticks = phase, now, 0
 
     def __enter__(self) -> "MachineWatch":

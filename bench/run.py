@@ -56,28 +56,40 @@ RATE_LIMIT_PER_MINUTE = "1000000000"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: the 10k business only, 3 s runs, a 5 s soak")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: the 10k business only, 3 s runs, a 5 s soak")
     parser.add_argument("--reseed", action="store_true", help="drop the bench database and seed it again")
     parser.add_argument("--duration", type=float, help="seconds per load run (default 10; 3 with --quick)")
-    parser.add_argument("--latency-duration", type=float,
-                        help="seconds per single-client latency run (default 5; 2 with --quick)")
-    parser.add_argument("--connections", type=int, default=16,
-                        help="connections of a load run, and pgbench clients (default 16)")
+    parser.add_argument(
+        "--latency-duration", type=float, help="seconds per single-client latency run (default 5; 2 with --quick)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=16, help="connections of a load run, and pgbench clients (default 16)"
+    )
     parser.add_argument("--soak-seconds", type=float, help="length of the 64-connection run (default 60; 5 quick)")
     parser.add_argument("--soak-connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before measuring, wait up to this long for other work to take < 10%% of the CPU")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before measuring, wait up to this long for other work to take < 10%% of the CPU",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where latest.md and latest.json go")
-    parser.add_argument("--import-rows", type=int,
-                        help=f"customers in the import file (default {FULL_IMPORT_ROWS:,}; {QUICK_IMPORT_ROWS:,} "
-                             "with --quick)")
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        help=f"customers in the import file (default {FULL_IMPORT_ROWS:,}; {QUICK_IMPORT_ROWS:,} with --quick)",
+    )
     phases = parser.add_mutually_exclusive_group()
-    phases.add_argument("--import-only", action="store_true",
-                        help="only the import/export phase: no seeding, no HTTP runs, no references")
+    phases.add_argument(
+        "--import-only",
+        action="store_true",
+        help="only the import/export phase: no seeding, no HTTP runs, no references",
+    )
     phases.add_argument("--no-import", action="store_true", help="skip the import/export phase")
     args = parser.parse_args(argv)
     if args.import_rows is not None and args.import_rows < 1:
@@ -101,9 +113,15 @@ class Harness:
         shutil.rmtree(self.logs, ignore_errors=True)
         self.logs.mkdir(parents=True)
         self.warmup = 1.0 if args.quick else 2.0
-        self.results: dict[str, Any] = {"settings": {key: str(value) for key, value in vars(args).items()},
-                                        "load": {}, "references": {}, "latency": {}, "rss": {}, "notes": [],
-                                        "load_average": {}}
+        self.results: dict[str, Any] = {
+            "settings": {key: str(value) for key, value in vars(args).items()},
+            "load": {},
+            "references": {},
+            "latency": {},
+            "rss": {},
+            "notes": [],
+            "load_average": {},
+        }
         self.wrk = ""
         self.pgbench = ""
         self.variants: dict[int, list[Variant]] = {}  # the list requests measured, by business size
@@ -115,46 +133,101 @@ class Harness:
 
     def serve_clientele(self) -> Any:
         port = free_port()
-        command = [database.CLIENTELE, "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(self.args.workers)]
-        return serving("clientele", command, env=self.env(RATE_LIMIT_PER_MINUTE=RATE_LIMIT_PER_MINUTE), port=port,
-                       log_dir=self.logs, ready_path="/readyz")
+        command = [
+            database.CLIENTELE,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(self.args.workers),
+        ]
+        return serving(
+            "clientele",
+            command,
+            env=self.env(RATE_LIMIT_PER_MINUTE=RATE_LIMIT_PER_MINUTE),
+            port=port,
+            log_dir=self.logs,
+            ready_path="/readyz",
+        )
 
     def serve_reference(self, name: str, module: str, *options: str, **extra: str) -> Any:
         # uvicorn as `clientele serve` runs it (workers, info log level, proxy headers), but with
         # uvicorn's access log on unless an option turns it off, as most services run.
         port = free_port()
-        command = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(self.args.workers), "--log-level", "info", "--proxy-headers", *options]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{module}:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(self.args.workers),
+            "--log-level",
+            "info",
+            "--proxy-headers",
+            *options,
+        ]
         return serving(name, command, env=self.env(PYTHONPATH=str(ROOT), **extra), port=port, log_dir=self.logs)
 
-    def measure(self, server: Server, name: str, requests: list[Request], token: str, *,
-                connections: int | None = None, seconds: float | None = None, warm: bool = True) -> dict[str, Any]:
+    def measure(
+        self,
+        server: Server,
+        name: str,
+        requests: list[Request],
+        token: str,
+        *,
+        connections: int | None = None,
+        seconds: float | None = None,
+        warm: bool = True,
+    ) -> dict[str, Any]:
         """One wrk run (after a short warm-up with the same requests); an error is recorded, not raised."""
         connections = connections or self.args.connections
         try:
             if warm:
-                run_wrk(wrk=self.wrk, base_url=server.base_url, requests=requests, token=token,
-                        connections=connections, seconds=self.warmup, work_dir=self.logs, name=f"{name}.warmup")
+                run_wrk(
+                    wrk=self.wrk,
+                    base_url=server.base_url,
+                    requests=requests,
+                    token=token,
+                    connections=connections,
+                    seconds=self.warmup,
+                    work_dir=self.logs,
+                    name=f"{name}.warmup",
+                )
                 database.wait_until_idle(self.url)
-            result = run_wrk(wrk=self.wrk, base_url=server.base_url, requests=requests, token=token,
-                             connections=connections, seconds=seconds or self.args.duration, work_dir=self.logs,
-                             name=name, sequence_start=MEASURED_SEQUENCE_START).as_dict()
+            result = run_wrk(
+                wrk=self.wrk,
+                base_url=server.base_url,
+                requests=requests,
+                token=token,
+                connections=connections,
+                seconds=seconds or self.args.duration,
+                work_dir=self.logs,
+                name=name,
+                sequence_start=MEASURED_SEQUENCE_START,
+            ).as_dict()
         except BenchError as error:
             result = {"error": str(error)}
         # Requests still running when wrk stops would otherwise slow the next run down.
         result["drain_seconds"] = round(database.wait_until_idle(self.url), 1)
         if result.get("requests") == 0:
-            result["error"] = (f"no request completed within {seconds or self.args.duration:g} s "
-                               f"with {connections} connections")
+            result["error"] = (
+                f"no request completed within {seconds or self.args.duration:g} s with {connections} connections"
+            )
         print(f"  {name:<42} {report.short(result)}", flush=True)
         return result
 
     def one_client(self, server: Server, name: str, path: str, token: str) -> dict[str, Any]:
         """One client's requests, one after another, cold: a worker's first count of a filter is among them."""
         try:
-            result = run_one_client(port=server.port, path=path, token=token,
-                                    seconds=self.args.latency_duration).as_dict()
+            result = run_one_client(
+                port=server.port, path=path, token=token, seconds=self.args.latency_duration
+            ).as_dict()
         except (OSError, http.client.HTTPException) as error:
             result = {"error": f"{type(error).__name__}: {error}"}
         result["drain_seconds"] = round(database.wait_until_idle(self.url), 1)
@@ -174,8 +247,9 @@ class Harness:
             # Neither seeds nor drops: the database only has to be the harness's own and migrated.
             database.prepare_database(self.url, rebuild=False)
             database.clientele(self.url, "migrate")
-            self.results["environment"] = report.environment(self.url, shutil.which("wrk") or "wrk",
-                                                             shutil.which("pgbench") or "pgbench")
+            self.results["environment"] = report.environment(
+                self.url, shutil.which("wrk") or "wrk", shutil.which("pgbench") or "pgbench"
+            )
             self.wait_quiet()
         else:
             self.http()
@@ -189,9 +263,13 @@ class Harness:
         if self.args.wait_quiet:
             quiet = wait_for_quiet(database.database_name(self.url), share=QUIET_SHARE, timeout=self.args.wait_quiet)
             self.results["notes"].append(
-                f"Waited for other work to take < {QUIET_SHARE:.0%} of the CPU: " + (
-                    f"it took {quiet:.0%} when the run began." if quiet is not None
-                    else f"it never did within {self.args.wait_quiet:g} s; the run went ahead."))
+                f"Waited for other work to take < {QUIET_SHARE:.0%} of the CPU: "
+                + (
+                    f"it took {quiet:.0%} when the run began."
+                    if quiet is not None
+                    else f"it never did within {self.args.wait_quiet:g} s; the run went ahead."
+                )
+            )
 
     def http(self) -> None:
         """Seeding, the HTTP runs, the references and the plans."""
@@ -237,12 +315,14 @@ class Harness:
         """`clientele import` against a raw COPY of the same file, then `clientele export`."""
         print(f"Bulk import and export ({self.args.import_rows:,} customers)", flush=True)
         with MachineWatch(database.database_name(self.url)) as self.watch:
-            self.results["imports"] = imports.measure(self.url, rows=self.args.import_rows, log_dir=self.logs,
-                                                      phase=self.phase)
+            self.results["imports"] = imports.measure(
+                self.url, rows=self.args.import_rows, log_dir=self.logs, phase=self.phase
+            )
         self.results["other_work"] = self.results.get("other_work", {}) | self.watch.phases
 
-    def prepare(self, app: Server, big: Business, small: Business, businesses: list[Business],
-                sample: database.Sample) -> bytes:
+    def prepare(
+        self, app: Server, big: Business, small: Business, businesses: list[Business], sample: database.Sample
+    ) -> bytes:
         """Totals, filter values and list requests for each business; the body the bare app returns."""
         self.results["businesses"] = {}
         for business in businesses:
@@ -255,8 +335,9 @@ class Harness:
                 continue
             own = sample if business is big else database.sample(self.url, business.id, ROTATION)
             filters = chosen_filters(app.base_url, business.token, own)
-            self.variants[business.customers] = list_variants(base_url=app.base_url, token=business.token,
-                                                              active=active, filters=filters)
+            self.variants[business.customers] = list_variants(
+                base_url=app.base_url, token=business.token, active=active, filters=filters
+            )
         answer = get(app.base_url, f"/customers/{sample.ids[0]}", big.token)
         if answer.status != 200:
             raise BenchError(f"GET /customers/{{id}} answered {answer.status}: {answer.body[:500]!r}")
@@ -274,10 +355,14 @@ class Harness:
                 entry: dict[str, Any] = asdict(variant) | {"status": answer.status, "bytes": len(answer.body)}
                 if answer.status == 200:
                     meta = answer.json["meta"]
-                    entry |= {"total": meta["total"], "share": meta["total"] / active if active else None,
-                              "rows": len(answer.json["data"])}
-                    entry["run"] = self.one_client(app, f"latency-{business.customers}-{variant.key}", variant.path,
-                                                   business.token)
+                    entry |= {
+                        "total": meta["total"],
+                        "share": meta["total"] / active if active else None,
+                        "rows": len(answer.json["data"]),
+                    }
+                    entry["run"] = self.one_client(
+                        app, f"latency-{business.customers}-{variant.key}", variant.path, business.token
+                    )
                     if variant.kind == "filter":
                         entry["cold"] = self.after_writes(app, business, variant)
                 else:
@@ -302,11 +387,15 @@ class Harness:
             connection.close()
         return {"samples": samples, "p50": statistics.median(took), "max": max(took)}
 
-    def load(self, app: Server, big: Business, sample: database.Sample, id_requests: list[Request],
-             prefixes: set[str]) -> None:
+    def load(
+        self, app: Server, big: Business, sample: database.Sample, id_requests: list[Request], prefixes: set[str]
+    ) -> None:
         """Throughput at the big business, server memory, and the long 64-connection run."""
-        print(f"Load runs ({self.args.connections} connections, {self.args.duration:g} s each, "
-              f"{big.customers:,} customers)", flush=True)
+        print(
+            f"Load runs ({self.args.connections} connections, {self.args.duration:g} s each, "
+            f"{big.customers:,} customers)",
+            flush=True,
+        )
         self.phase("load runs")
         variants = {variant.key: variant for variant in self.variants[big.customers]}
         runs: list[tuple[str, str, list[Request]]] = [
@@ -317,16 +406,23 @@ class Harness:
             variant = variants.get(f"filter[{name}]:narrow") or variants.get(f"filter[{name}]:true")
             if variant is not None:
                 runs.append((f"list-filter-{name}", f"GET /customers {variant.label}", [Request("GET", variant.path)]))
-        for key, label in (("include", "GET /customers include=tags,addresses"),
-                           ("deep-offset", "GET /customers deep page by offset"),
-                           ("deep-cursor", "GET /customers deep page by cursor")):
+        for key, label in (
+            ("include", "GET /customers include=tags,addresses"),
+            ("deep-offset", "GET /customers deep page by offset"),
+            ("deep-cursor", "GET /customers deep page by cursor"),
+        ):
             if key in variants:
                 runs.append((f"list-{key}", label, [Request("GET", variants[key].path)]))
         prefix = database.free_phone_prefix(self.url, big.id, 1, prefixes)
         prefixes.add(prefix)
         runs.append(("create", "POST /customers", [create_request(prefix)]))
-        runs.append(("update", "PUT /customers/{id}",
-                     [Request("PUT", request.path, '{"house_account_limit": {num}}') for request in id_requests]))
+        runs.append(
+            (
+                "update",
+                "PUT /customers/{id}",
+                [Request("PUT", request.path, '{"house_account_limit": {num}}') for request in id_requests],
+            )
+        )
         workers = app.worker_pids()
         with RssSampler(workers) as sampler:
             for name, label, requests in runs:
@@ -339,9 +435,16 @@ class Harness:
         self.phase("soak")
         with RssSampler(workers) as sampler:
             self.results["load"]["soak"] = self.measure(
-                app, "soak", id_requests, big.token, connections=self.args.soak_connections,
-                seconds=self.args.soak_seconds) | {"label": f"GET /customers/{{id}}, {self.args.soak_connections} "
-                                                             f"connections, {self.args.soak_seconds:g} s"}
+                app,
+                "soak",
+                id_requests,
+                big.token,
+                connections=self.args.soak_connections,
+                seconds=self.args.soak_seconds,
+            ) | {
+                "label": f"GET /customers/{{id}}, {self.args.soak_connections} "
+                f"connections, {self.args.soak_seconds:g} s"
+            }
         self.results["rss"]["peak_soak_mb"] = round(max(sampler.peak.values(), default=0), 1)
 
     def big_pages(self, app: Server, big: Business, workers: list[int]) -> None:
@@ -351,17 +454,24 @@ class Harness:
         for round_number in (1, 2, 3):
             with RssSampler(workers) as sampler:
                 before = dict(sampler.last)
-                run = self.measure(app, f"page-1000-includes-{round_number}", [Request("GET", path)], big.token,
-                                   warm=False)
-            rounds.append({"before_mb": [round(before.get(pid, 0), 1) for pid in workers],
-                           "peak_mb": [round(sampler.peak.get(pid, 0), 1) for pid in workers],
-                           "after_mb": [round(sampler.last.get(pid, 0), 1) for pid in workers]})
+                run = self.measure(
+                    app, f"page-1000-includes-{round_number}", [Request("GET", path)], big.token, warm=False
+                )
+            rounds.append(
+                {
+                    "before_mb": [round(before.get(pid, 0), 1) for pid in workers],
+                    "peak_mb": [round(sampler.peak.get(pid, 0), 1) for pid in workers],
+                    "after_mb": [round(sampler.last.get(pid, 0), 1) for pid in workers],
+                }
+            )
             self.results["load"][f"page-1000-includes-{round_number}"] = run | {
-                "label": f"GET /customers per_page=1000 include=tags,addresses (round {round_number})"}
+                "label": f"GET /customers per_page=1000 include=tags,addresses (round {round_number})"
+            }
         self.results["rss"]["page_1000_rounds"] = rounds
 
-    def references(self, big: Business, sample: database.Sample, id_requests: list[Request], body: bytes,
-                   prefixes: set[str]) -> list[str]:
+    def references(
+        self, big: Business, sample: database.Sample, id_requests: list[Request], body: bytes, prefixes: set[str]
+    ) -> list[str]:
         """Every reference; the pgbench scripts of the GET route's read by key (none if it could not be captured)."""
         print("References", flush=True)
         self.phase("references")
@@ -370,27 +480,38 @@ class Harness:
         references = self.results["references"]
         with self.serve_reference("bare_asgi", "bench.baselines.bare_asgi", BENCH_BODY_FILE=str(body_file)) as bare:
             references["bare_asgi"] = self.measure(bare, "bare-asgi", id_requests, big.token) | {
-                "label": f"bare ASGI, pre-serialised body of {len(body)} bytes"}
+                "label": f"bare ASGI, pre-serialised body of {len(body)} bytes"
+            }
         # The same without uvicorn's access log, which `clientele serve` turns off too: the like-for-like
         # HTTP ceiling, and what that log costs.
-        with self.serve_reference("bare_asgi_quiet", "bench.baselines.bare_asgi", "--no-access-log",
-                                  BENCH_BODY_FILE=str(body_file)) as bare:
-            references["bare_asgi_quiet"] = self.measure(bare, "bare-asgi-no-access-log", id_requests,
-                                                         big.token) | {"label": "bare ASGI without the access log"}
+        with self.serve_reference(
+            "bare_asgi_quiet", "bench.baselines.bare_asgi", "--no-access-log", BENCH_BODY_FILE=str(body_file)
+        ) as bare:
+            references["bare_asgi_quiet"] = self.measure(bare, "bare-asgi-no-access-log", id_requests, big.token) | {
+                "label": "bare ASGI without the access log"
+            }
         # HTTP and one driver round trip, nothing else: where uvicorn and asyncpg alone stand
         # between the two ceilings above.
-        with self.serve_reference("asyncpg_asgi", "bench.baselines.asyncpg_asgi", "--no-access-log",
-                                  BENCH_BODY_FILE=str(body_file), BENCH_DSN=self.url) as bare:
+        with self.serve_reference(
+            "asyncpg_asgi",
+            "bench.baselines.asyncpg_asgi",
+            "--no-access-log",
+            BENCH_BODY_FILE=str(body_file),
+            BENCH_DSN=self.url,
+        ) as bare:
             references["asyncpg_asgi"] = self.measure(bare, "bare-asgi-asyncpg", id_requests, big.token) | {
-                "label": "bare ASGI without the access log, sending the GET statement through asyncpg"}
+                "label": "bare ASGI without the access log, sending the GET statement through asyncpg"
+            }
         scripts = self.pgbench_ceiling(big, sample)
         with self.serve_reference("orm_app", "bench.baselines.orm_app") as orm:
             references["orm_get"] = self.measure(orm, "orm-get", id_requests, big.token) | {
-                "label": "FastAPI + ORM baseline: GET /customers/{id}"}
+                "label": "FastAPI + ORM baseline: GET /customers/{id}"
+            }
             prefix = database.free_phone_prefix(self.url, big.id, 1, prefixes)
             prefixes.add(prefix)
             references["orm_create"] = self.measure(orm, "orm-create", [create_request(prefix)], big.token) | {
-                "label": "FastAPI + ORM baseline: POST /customers"}
+                "label": "FastAPI + ORM baseline: POST /customers"
+            }
         return scripts
 
     def in_turns(self, big: Business, id_requests: list[Request], scripts: list[str]) -> None:
@@ -411,13 +532,17 @@ class Harness:
         the scripts of its read by key."""
         path = f"/customers/{sample.ids[0]}"
         captured = capture.capture(self.url, big.token, [path])[path]
-        select = [statement for statement in captured.statements
-                  if capture.touches_customers(statement) and sample.ids[0] in statement.parameters]
+        select = [
+            statement
+            for statement in captured.statements
+            if capture.touches_customers(statement) and sample.ids[0] in statement.parameters
+        ]
         if captured.status == 200 and not captured.statements:
             # Answered by its fast path, which sends its one statement outside the engine: here, as it
             # is sent for a request alone.
-            select = [capture.Statement(sql=CUSTOMERS_WITH_TOKENS,
-                                        parameters=([hash_token(big.token)], [sample.ids[0]]))]
+            select = [
+                capture.Statement(sql=CUSTOMERS_WITH_TOKENS, parameters=([hash_token(big.token)], [sample.ids[0]]))
+            ]
             captured = capture.Captured(status=200, statements=select)
         if captured.status != 200 or not select:
             self.results["notes"].append("pgbench: the GET route's SELECT could not be captured.")
@@ -428,20 +553,29 @@ class Harness:
             swapped = [with_id(statement, sample.ids[0], customer_id) for statement in captured.statements]
             scripts.append(with_id(select[0], sample.ids[0], customer_id).inlined() + ";")
             routes.append("BEGIN;\n" + "".join(statement.inlined() + ";\n" for statement in swapped) + "COMMIT;")
-        self.results["pgbench_statements"] = {"select": select[0].inlined(),
-                                              "route": [statement.inlined() for statement in captured.statements]}
-        for name, chosen, label in (("pgbench_get", scripts, "pgbench: the GET route's SELECT by key"),
-                                    ("pgbench_route", routes,
-                                     "pgbench: all of the GET route's statements, in one transaction")):
+        self.results["pgbench_statements"] = {
+            "select": select[0].inlined(),
+            "route": [statement.inlined() for statement in captured.statements],
+        }
+        for name, chosen, label in (
+            ("pgbench_get", scripts, "pgbench: the GET route's SELECT by key"),
+            ("pgbench_route", routes, "pgbench: all of the GET route's statements, in one transaction"),
+        ):
             self.results["references"][name] = self.pgbench_run(name, chosen) | {"label": label}
         return scripts
 
     def pgbench_run(self, name: str, scripts: list[str]) -> dict[str, Any]:
         """One pgbench run with the load runs' clients and length; an error is recorded, not raised."""
         try:
-            result = run_pgbench(pgbench=self.pgbench, dsn_args=[self.url], scripts=scripts,
-                                 clients=self.args.connections, seconds=self.args.duration,
-                                 work_dir=self.logs, name=name).as_dict()
+            result = run_pgbench(
+                pgbench=self.pgbench,
+                dsn_args=[self.url],
+                scripts=scripts,
+                clients=self.args.connections,
+                seconds=self.args.duration,
+                work_dir=self.logs,
+                name=name,
+            ).as_dict()
         except BenchError as error:
             result = {"error": str(error)}
         print(f"  {name:<42} {report.short(result)}", flush=True)
@@ -458,8 +592,9 @@ class Harness:
         captured = capture.capture(self.url, business.token, [variant.path for variant in variants])
         for variant in variants:
             entry = self.results["latency"][str(business.customers)][variant.key]
-            statements = [statement for statement in captured[variant.path].statements
-                          if capture.touches_customers(statement)]
+            statements = [
+                statement for statement in captured[variant.path].statements if capture.touches_customers(statement)
+            ]
             try:
                 entry["plans"] = [asdict(plan) for plan in capture.explain_all(self.url, statements)]
             except Exception as error:  # a plan that cannot be had is reported, not fatal
@@ -470,8 +605,11 @@ class Harness:
 
 def create_request(prefix: str) -> Request:
     """A create whose phone is unique per request: a free prefix, then the wrk thread and a counter."""
-    return Request("POST", "/customers",
-                   f'{{"name": "{database.CREATED_NAME} {{seq}}", "dial_code": 1, "phone": "{prefix}{{seq}}"}}')
+    return Request(
+        "POST",
+        "/customers",
+        f'{{"name": "{database.CREATED_NAME} {{seq}}", "dial_code": 1, "phone": "{prefix}{{seq}}"}}',
+    )
 
 
 def with_id(statement: capture.Statement, old: uuid.UUID, new: uuid.UUID) -> capture.Statement:

@@ -16,8 +16,19 @@ from bench.database import Sample
 NARROW_SHARE = 0.01
 BOOLEAN_FILTERS = ("is_blacklisted", "is_house_account_enabled", "is_loyalty_enabled", "has_orders", "is_deleted")
 TEXT_FILTERS = ("name", "email", "phone")
-ALL_FILTERS = ("name", "email", "phone", "dial_code", "tags.id", "is_blacklisted", "is_house_account_enabled",
-               "is_loyalty_enabled", "has_orders", "updated_after", "is_deleted")
+ALL_FILTERS = (
+    "name",
+    "email",
+    "phone",
+    "dial_code",
+    "tags.id",
+    "is_blacklisted",
+    "is_house_account_enabled",
+    "is_loyalty_enabled",
+    "has_orders",
+    "updated_after",
+    "is_deleted",
+)
 SORTS = ("-created_at", "updated_at", "-updated_at")
 DEEP_SHARE = 0.9  # deep pages start at 90% of the business's customers (page 9000 of 100 at 1M)
 DEEP_PER_PAGE = 100
@@ -46,8 +57,9 @@ def list_path(**parameters: str | int) -> str:
     """`/customers?…` with the names written as the API spells them (`filter[name]`), values encoded."""
     if not parameters:
         return "/customers"
-    return "/customers?" + "&".join(f"{quote(name, safe='[]')}={quote(str(value), safe=',')}"
-                                    for name, value in parameters.items())
+    return "/customers?" + "&".join(
+        f"{quote(name, safe='[]')}={quote(str(value), safe=',')}" for name, value in parameters.items()
+    )
 
 
 def filter_path(name: str, value: str) -> str:
@@ -84,8 +96,10 @@ def candidates(sample: Sample) -> dict[str, tuple[list[str], list[str]]]:
         "name": (sample.names[:4], [most_common_character(sample.names)]),
         "email": (sample.emails[:4], ["@", most_common_character(sample.emails)]),
         "phone": (sample.phones[:4], [most_common_character(sample.phones)]),
-        "dial_code": ([str(code) for code, _ in reversed(sample.dial_codes[-3:])],
-                      [str(sample.dial_codes[0][0])] if sample.dial_codes else []),
+        "dial_code": (
+            [str(code) for code, _ in reversed(sample.dial_codes[-3:])],
+            [str(sample.dial_codes[0][0])] if sample.dial_codes else [],
+        ),
         "tags.id": (tags[:3], [",".join(str(t) for t, _ in sample.tags[:50])] if sample.tags else []),
         "updated_after": ([sample.updated_at_995.strftime("%Y-%m-%d %H:%M:%S")], [low.strftime("%Y-%m-%d")]),
     }
@@ -123,17 +137,31 @@ def list_variants(*, base_url: str, token: str, active: int, filters: list[tuple
     ]
     variants += [Variant(f"sort={sort}", f"sort={sort}", list_path(sort=sort), "sort") for sort in SORTS]
     for name, label, value, _ in filters:
-        variants.append(Variant(f"filter[{name}]:{label}", f"filter[{name}] {label} ({shorten(value)})",
-                                filter_path(name, value), "filter", name))
+        variants.append(
+            Variant(
+                f"filter[{name}]:{label}",
+                f"filter[{name}] {label} ({shorten(value)})",
+                filter_path(name, value),
+                "filter",
+                name,
+            )
+        )
     variants.append(Variant("include", "include=tags,addresses", list_path(include="tags,addresses"), "include"))
     offset_path = list_path(page=deep_page, per_page=DEEP_PER_PAGE)
-    variants.append(Variant("deep-offset", f"deep page by offset (page {deep_page} of {DEEP_PER_PAGE})",
-                            offset_path, "deep"))
+    variants.append(
+        Variant("deep-offset", f"deep page by offset (page {deep_page} of {DEEP_PER_PAGE})", offset_path, "deep")
+    )
     answer = get(base_url, offset_path, token)
     cursor = answer.json["meta"].get("next_cursor") if answer.status == 200 else None
     if cursor:
-        variants.append(Variant("deep-cursor", f"deep page by cursor (after row {deep_page * DEEP_PER_PAGE:,})",
-                                list_path(per_page=DEEP_PER_PAGE, cursor=cursor), "deep"))
+        variants.append(
+            Variant(
+                "deep-cursor",
+                f"deep page by cursor (after row {deep_page * DEEP_PER_PAGE:,})",
+                list_path(per_page=DEEP_PER_PAGE, cursor=cursor),
+                "deep",
+            )
+        )
     return variants
 
 

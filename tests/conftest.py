@@ -168,11 +168,13 @@ def new_business(client: TestClient, name: str = "Test business") -> uuid.UUID:
     return run_in_app(client, work)
 
 
-def new_token(client: TestClient, business_id: uuid.UUID, scopes: Iterable[str] = ALL_SCOPES,
-              expires_days: int | None = None) -> auth.IssuedToken:
+def new_token(
+    client: TestClient, business_id: uuid.UUID, scopes: Iterable[str] = ALL_SCOPES, expires_days: int | None = None
+) -> auth.IssuedToken:
     async def work(connection: Any) -> auth.IssuedToken:
-        return await auth.create_token(connection=connection, business_id=business_id, scopes=list(scopes),
-                                       expires_days=expires_days)
+        return await auth.create_token(
+            connection=connection, business_id=business_id, scopes=list(scopes), expires_days=expires_days
+        )
 
     return run_in_app(client, work)
 
@@ -212,8 +214,11 @@ def anonymous(client: TestClient, business: uuid.UUID) -> Api:
     return Api(client, None, business)
 
 
-def run_statement(client: TestClient, statement: Executable, params: dict[str, Any] | None = None,
-                  ) -> list[dict[str, Any]]:
+def run_statement(
+    client: TestClient,
+    statement: Executable,
+    params: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Run one statement in its own committed transaction on the app's engine; the rows it returns."""
 
     async def work(connection: Any) -> list[dict[str, Any]]:

@@ -8,10 +8,10 @@ import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import Api, next_phone
 
 from clientele.app import create_app
 from clientele.config import Settings
+from tests.conftest import Api, next_phone
 
 MIB = 1024 * 1024
 UNKNOWN = str(uuid.uuid4())
@@ -119,7 +119,7 @@ def test_a_streamed_body_over_one_mebibyte_is_refused_without_a_content_length(a
     def chunks() -> Iterator[bytes]:
         body = oversized_body()
         for start in range(0, len(body), 64 * 1024):
-            yield body[start:start + 64 * 1024]
+            yield body[start : start + 64 * 1024]
 
     assert_error(api.post("/tags", content=chunks()), 413)
     assert api.get("/tags").json()["data"] == []
@@ -137,8 +137,9 @@ def test_an_unknown_route_is_a_json_404(api: Api) -> None:
 
 def test_a_path_with_a_trailing_slash_is_served_as_the_path_without_it(api: Api, anonymous: Api) -> None:
     # As the platform's router does; a redirect has no JSON body, and not every client follows one.
-    created = api.post("/customers/", json={"name": "Slash", "dial_code": 966, "phone": next_phone()},
-                       follow_redirects=False)
+    created = api.post(
+        "/customers/", json={"name": "Slash", "dial_code": 966, "phone": next_phone()}, follow_redirects=False
+    )
     assert created.status_code == 201, created.text
     customer_id = created.json()["data"]["id"]
 
@@ -160,8 +161,7 @@ def test_a_wrong_method_is_a_json_405(api: Api) -> None:
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
 
 
-def test_every_client_error_is_json_with_a_message(api: Api, anonymous: Api,
-                                                   api_with: Callable[..., Api]) -> None:
+def test_every_client_error_is_json_with_a_message(api: Api, anonymous: Api, api_with: Callable[..., Api]) -> None:
     customer = api.make_customer()
     api.make_customer(phone="500000001")
     api.delete(f"/customers/{customer['id']}")
@@ -181,8 +181,16 @@ def test_every_client_error_is_json_with_a_message(api: Api, anonymous: Api,
         assert set(response.json()) <= {"message", "errors"}
 
 
-@pytest.mark.parametrize("path, name", [("/customers", "name"), ("/customers", "email"), ("/tags", "name"),
-                                        ("/delivery_zones", "name"), ("/delivery_zones", "reference")])
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/customers", "name"),
+        ("/customers", "email"),
+        ("/tags", "name"),
+        ("/delivery_zones", "name"),
+        ("/delivery_zones", "reference"),
+    ],
+)
 def test_a_nul_character_in_a_filter_is_a_400_naming_the_filter(api: Api, path: str, name: str) -> None:
     response = api.get(path, params={f"filter[{name}]": "a\x00b"})
 
@@ -224,8 +232,11 @@ def test_a_request_that_waits_out_its_pool_gives_503_with_retry_after(settings: 
         client.portal.start_task_soon(hold_the_only_connections)
         client.portal.call(held.wait)
         caller = Api(client, api.token, api.business_id)
-        responses = [caller.get("/customers"), caller.get(f"/customers/{customer['id']}"),
-                     caller.post("/customers", json={"name": "Waits", "dial_code": 966, "phone": next_phone()})]
+        responses = [
+            caller.get("/customers"),
+            caller.get(f"/customers/{customer['id']}"),
+            caller.post("/customers", json={"name": "Waits", "dial_code": 966, "phone": next_phone()}),
+        ]
         client.portal.call(release.set)
         after = caller.get(f"/customers/{customer['id']}")
 
@@ -236,8 +247,9 @@ def test_a_request_that_waits_out_its_pool_gives_503_with_retry_after(settings: 
     assert after.status_code == 200
 
 
-def test_an_unexpected_exception_is_a_bare_500_and_is_logged(settings: Settings,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unexpected_exception_is_a_bare_500_and_is_logged(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(settings)
 
     @app.get("/explode")
@@ -253,16 +265,32 @@ def test_an_unexpected_exception_is_a_bare_500_and_is_logged(settings: Settings,
     assert any(record.exc_info and "secret internal detail" in str(record.exc_info[1]) for record in caplog.records)
 
 
-def test_a_client_that_leaves_mid_body_is_no_server_error(client: TestClient, api: Api,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_client_that_leaves_mid_body_is_no_server_error(
+    client: TestClient, api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     """wrk and impatient clients hang up during a POST: logged as a 499, no traceback, nothing stored."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": "/tags", "raw_path": b"/tags", "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {api.token}".encode()),
-                         (b"content-type", b"application/json"), (b"content-length", b"64")],
-             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
-    messages = iter([{"type": "http.request", "body": b'{"name": "half', "more_body": True},
-                     {"type": "http.disconnect"}])
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/tags",
+        "raw_path": b"/tags",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {api.token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"64"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    messages = iter(
+        [{"type": "http.request", "body": b'{"name": "half', "more_body": True}, {"type": "http.disconnect"}]
+    )
     sent: list[dict] = []
 
     async def receive() -> dict:

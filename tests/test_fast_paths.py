@@ -20,7 +20,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from tests.conftest import Api, new_token, next_phone
 
 from clientele.app import create_app
 from clientele.auth import scopes as scope
@@ -28,6 +27,7 @@ from clientele.auth.service import hash_token
 from clientele.config import Settings
 from clientele.customers.fast_paths import CUSTOMERS_WITH_TOKENS
 from clientele.db.engine import KEY_POOL_NAME
+from tests.conftest import Api, new_token, next_phone
 
 VARYING_HEADERS = {"date", "x-request-id"}
 # What two creations of the same body may differ in.
@@ -39,16 +39,18 @@ def routes_only(settings: Settings) -> Iterator[TestClient]:
     """The same app on the same database, with its fast paths turned off."""
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("Fast paths run on PostgreSQL only; on SQLite every request goes to its route")
-    with TestClient(create_app(dataclasses.replace(settings, fast_paths=False)),
-                    raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(dataclasses.replace(settings, fast_paths=False)), raise_server_exceptions=False
+    ) as client:
         yield client
 
 
 class BothWays:
     """Sends a request to the app with fast paths (counting the engine's statements) or without."""
 
-    def __init__(self, client: TestClient, routes_only: TestClient,
-                 statement_count: Callable[[Callable[[], Any]], int]) -> None:
+    def __init__(
+        self, client: TestClient, routes_only: TestClient, statement_count: Callable[[Callable[[], Any]], int]
+    ) -> None:
         self.client = client
         self.routes_only = routes_only
         self.statement_count = statement_count
@@ -57,7 +59,8 @@ class BothWays:
         """The answer of the app with fast paths, and how many statements it sent through the engine."""
         answers: list[httpx.Response] = []
         statements = self.statement_count(
-            lambda: answers.append(Api(self.client, api.token, api.business_id).request(method, path, **kwargs)))
+            lambda: answers.append(Api(self.client, api.token, api.business_id).request(method, path, **kwargs))
+        )
         return answers[0], statements
 
     def route(self, api: Api, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -74,13 +77,19 @@ def both_ways(client: TestClient, routes_only: TestClient, statement_count: Call
 
 
 def comparable_headers(response: httpx.Response, *, leaving_out: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    return [(name, value) for name, value in response.headers.multi_items()
-            if name not in VARYING_HEADERS and name not in leaving_out]
+    return [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name not in VARYING_HEADERS and name not in leaving_out
+    ]
 
 
 def assert_same_answer(fast: httpx.Response, route: httpx.Response) -> None:
     assert (fast.status_code, comparable_headers(fast), fast.content) == (
-        route.status_code, comparable_headers(route), route.content)
+        route.status_code,
+        comparable_headers(route),
+        route.content,
+    )
 
 
 # --- GET /customers/{id} ------------------------------------------------------------------------
@@ -88,8 +97,15 @@ def assert_same_answer(fast: httpx.Response, route: httpx.Response) -> None:
 
 @pytest.mark.parametrize("prefix", ["", "/v5"])
 def test_a_customer_read_by_id_is_the_routes_answer_byte_for_byte(both_ways, api, prefix) -> None:
-    customer = api.make_customer(name="سارة Ünal", email="sara@example.com", gender=2, birth_date="1990-02-03",
-                                 house_account_limit=500, is_loyalty_enabled=True, is_blacklisted=True)
+    customer = api.make_customer(
+        name="سارة Ünal",
+        email="sara@example.com",
+        gender=2,
+        birth_date="1990-02-03",
+        house_account_limit=500,
+        is_loyalty_enabled=True,
+        is_blacklisted=True,
+    )
 
     fast, route, statements = both_ways.both(api, "GET", f"{prefix}/customers/{customer['id']}")
 
@@ -127,8 +143,7 @@ def test_the_fast_paths_connections_are_reopened_after_the_database_closed_them(
     assert both_ways.fast(api, "GET", path)[1] == 0
 
     # As a database restart does.
-    stored("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name",
-           name=KEY_POOL_NAME)
+    stored("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name", name=KEY_POOL_NAME)
     answers = [both_ways.fast(api, "GET", path) for _ in range(3)]
 
     assert [(answer.status_code, answer.json()["data"]) for answer, _ in answers] == [(200, customer)] * 3
@@ -140,17 +155,28 @@ def test_the_fast_paths_connections_are_reopened_after_the_database_closed_them(
 def token_changed_behind_the_api(client: TestClient, api: Api, stored: Callable[..., Any], column: str) -> Api:
     """A new token of the business whose `revoked_at` or `expires_at` is a second ago."""
     issued = new_token(client, api.business_id)
-    stored(f"UPDATE tokens SET {column} = now() AT TIME ZONE 'UTC' - interval '1 second' WHERE id = :id",
-           id=issued.id)
+    stored(f"UPDATE tokens SET {column} = now() AT TIME ZONE 'UTC' - interval '1 second' WHERE id = :id", id=issued.id)
     return Api(client, issued.token, api.business_id)
 
 
-@pytest.mark.parametrize("case", [
-    "no token", "unknown token", "scheme in lowercase", "revoked token", "expired token", "no customers.get",
-    "another business", "unknown id", "malformed id", "include", "stale If-Match", "current If-Match",
-])
-def test_every_other_read_is_answered_by_the_route(both_ways, client, api, api_with, other_api, stored,
-                                                   case) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no token",
+        "unknown token",
+        "scheme in lowercase",
+        "revoked token",
+        "expired token",
+        "no customers.get",
+        "another business",
+        "unknown id",
+        "malformed id",
+        "include",
+        "stale If-Match",
+        "current If-Match",
+    ],
+)
+def test_every_other_read_is_answered_by_the_route(both_ways, client, api, api_with, other_api, stored, case) -> None:
     customer = api.make_customer()
     caller, path, headers = api, f"/customers/{customer['id']}", {}
     if case == "no token":
@@ -238,9 +264,13 @@ class TokensLocked:
 
 
 def waiting_key_pool_backends(stored: Callable[..., Any]) -> list[int]:
-    return [row["pid"] for row in stored(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = :name AND wait_event_type = 'Lock'",
-        name=KEY_POOL_NAME)]
+    return [
+        row["pid"]
+        for row in stored(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = :name AND wait_event_type = 'Lock'",
+            name=KEY_POOL_NAME,
+        )
+    ]
 
 
 def wait_for(condition: Callable[[], Any]) -> Any:
@@ -266,8 +296,13 @@ def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
-def reads_sent_together(client: TestClient, stored: Callable[..., Any], reads: list[tuple[Api, str]], *,
-                        while_waiting: Callable[[], None] = lambda: None) -> list[httpx.Response]:
+def reads_sent_together(
+    client: TestClient,
+    stored: Callable[..., Any],
+    reads: list[tuple[Api, str]],
+    *,
+    while_waiting: Callable[[], None] = lambda: None,
+) -> list[httpx.Response]:
     """The answers to these reads, the first sent alone and held at the database, the others sent while
     it is held (so that they go together), `while_waiting` done before the database lets them go."""
     with ThreadPoolExecutor(len(reads)) as pool, TokensLocked(client):
@@ -280,8 +315,9 @@ def reads_sent_together(client: TestClient, stored: Callable[..., Any], reads: l
     return [first.result(10)] + [answer.result(10) for answer in others]
 
 
-def test_reads_sent_together_are_each_answered_as_the_route_answers_it(both_ways, client, api, api_with, other_api,
-                                                                        stored, batch_sizes) -> None:
+def test_reads_sent_together_are_each_answered_as_the_route_answers_it(
+    both_ways, client, api, api_with, other_api, stored, batch_sizes
+) -> None:
     ours, deleted, theirs = api.make_customer(), api.make_customer(), other_api.make_customer()
     assert api.delete(f"/customers/{deleted['id']}").status_code == 204
     reads = [
@@ -307,11 +343,16 @@ def test_reads_sent_together_are_each_answered_as_the_route_answers_it(both_ways
         assert_same_answer(answer, both_ways.route(caller, "GET", path))
 
 
-def test_reads_whose_statement_failed_are_each_answered_by_the_route(both_ways, client, api, other_api, stored,
-                                                                     batch_sizes) -> None:
+def test_reads_whose_statement_failed_are_each_answered_by_the_route(
+    both_ways, client, api, other_api, stored, batch_sizes
+) -> None:
     ours, theirs = api.make_customer(), other_api.make_customer()
-    reads = [(api, f"/customers/{ours['id']}"), (other_api, f"/customers/{theirs['id']}"),
-             (api, f"/customers/{ours['id']}"), (other_api, f"/customers/{ours['id']}")]
+    reads = [
+        (api, f"/customers/{ours['id']}"),
+        (other_api, f"/customers/{theirs['id']}"),
+        (api, f"/customers/{ours['id']}"),
+        (other_api, f"/customers/{ours['id']}"),
+    ]
 
     def database_closes_the_connections() -> None:
         # As a database restart does: the first read's connection, then the batch's, which waits in turn.
@@ -336,9 +377,13 @@ def test_the_key_pool_plans_the_batched_read_once(both_ways, client, api) -> Non
         async with client.app.state.key_pool.acquire() as connection:  # type: ignore[attr-defined]
             for customer in customers * 4:
                 await connection.fetch(CUSTOMERS_WITH_TOKENS, [hash_token(api.token)], [uuid.UUID(customer["id"])])
-            return [tuple(row) for row in await connection.fetch(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-                CUSTOMERS_WITH_TOKENS)]
+            return [
+                tuple(row)
+                for row in await connection.fetch(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+                    CUSTOMERS_WITH_TOKENS,
+                )
+            ]
 
     # PostgreSQL's own choice plans at least the first five runs afresh, and on some data every run.
     assert client.portal.call(plans_after_reads) == [(12, 0)]  # type: ignore[union-attr]
@@ -350,8 +395,12 @@ def test_the_key_pool_plans_the_batched_read_once(both_ways, client, api) -> Non
 def comparable_creation(response: httpx.Response) -> tuple[Any, ...]:
     """A create's answer without what differs between two creations of one body."""
     data = {field: value for field, value in response.json()["data"].items() if field not in CREATION_FIELDS}
-    return (response.status_code, data, response.headers["Location"].rsplit("/", 1)[0],
-            comparable_headers(response, leaving_out=("location",)))
+    return (
+        response.status_code,
+        data,
+        response.headers["Location"].rsplit("/", 1)[0],
+        comparable_headers(response, leaving_out=("location",)),
+    )
 
 
 def created_then_freed(api: Api, response: httpx.Response) -> httpx.Response:
@@ -361,17 +410,19 @@ def created_then_freed(api: Api, response: httpx.Response) -> httpx.Response:
     return response
 
 
-@pytest.mark.parametrize(("prefix", "fields"), [
-    ("", {}),
-    ("/v5", {}),
-    ("", {"email": "Nour@Example.com", "gender": 1, "birth_date": "2001-12-31", "is_blacklisted": True}),
-    ("", {"name": "  نور الهدى  ", "email": None, "gender": None, "birth_date": None}),
-    ("", {"house_account_limit": None, "is_house_account_enabled": False, "is_loyalty_enabled": False}),
-    ("", {"house_account_limit": 250, "is_house_account_enabled": True, "is_loyalty_enabled": True}),
-    ("", {"id": "ignored", "order_count": 9, "loyalty_balance": 5, "created_at": "2020-01-01 00:00:00"}),
-])
-def test_a_customer_created_by_the_fast_path_is_the_routes_creation(both_ways, api, stored, prefix,
-                                                                       fields) -> None:
+@pytest.mark.parametrize(
+    ("prefix", "fields"),
+    [
+        ("", {}),
+        ("/v5", {}),
+        ("", {"email": "Nour@Example.com", "gender": 1, "birth_date": "2001-12-31", "is_blacklisted": True}),
+        ("", {"name": "  نور الهدى  ", "email": None, "gender": None, "birth_date": None}),
+        ("", {"house_account_limit": None, "is_house_account_enabled": False, "is_loyalty_enabled": False}),
+        ("", {"house_account_limit": 250, "is_house_account_enabled": True, "is_loyalty_enabled": True}),
+        ("", {"id": "ignored", "order_count": 9, "loyalty_balance": 5, "created_at": "2020-01-01 00:00:00"}),
+    ],
+)
+def test_a_customer_created_by_the_fast_path_is_the_routes_creation(both_ways, api, stored, prefix, fields) -> None:
     phone = next_phone()
     body = {"name": "Nour", "dial_code": 966, "phone": f"0{phone[:2]} {phone[2:]}"} | fields
 
@@ -382,19 +433,35 @@ def test_a_customer_created_by_the_fast_path_is_the_routes_creation(both_ways, a
     assert statements == 0
     assert comparable_creation(fast) == comparable_creation(route)
     assert fast.headers["Location"] == f"http://testserver{prefix}/customers/{fast.json()['data']['id']}"
-    rows = stored("SELECT id, phone, order_count, loyalty_balance FROM customers WHERE business_id = :business "
-                  "AND phone = :phone ORDER BY created_at", business=api.business_id, phone=phone)
+    rows = stored(
+        "SELECT id, phone, order_count, loyalty_balance FROM customers WHERE business_id = :business "
+        "AND phone = :phone ORDER BY created_at",
+        business=api.business_id,
+        phone=phone,
+    )
     assert [str(row["id"]) for row in rows] == [fast.json()["data"]["id"], route.json()["data"]["id"]]
     assert {(row["order_count"], row["loyalty_balance"]) for row in rows} == {(0, 0)}
 
 
-@pytest.mark.parametrize("case", [
-    "no token", "revoked token", "expired token", "no customers.write", "guarded field without its scope",
-    "invalid field",
-    "missing field", "phone taken", "not JSON", "not an object", "too large",
-])
-def test_every_create_that_fails_is_the_routes_failure_and_stores_nothing(both_ways, client, api, api_with, stored,
-                                                                         case) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no token",
+        "revoked token",
+        "expired token",
+        "no customers.write",
+        "guarded field without its scope",
+        "invalid field",
+        "missing field",
+        "phone taken",
+        "not JSON",
+        "not an object",
+        "too large",
+    ],
+)
+def test_every_create_that_fails_is_the_routes_failure_and_stores_nothing(
+    both_ways, client, api, api_with, stored, case
+) -> None:
     phone = next_phone()
     caller, body = api, {"name": "Nour", "dial_code": 966, "phone": phone}
     content = None
@@ -446,5 +513,6 @@ def test_a_create_the_fast_path_leaves_to_the_route_creates_one_customer(both_wa
 
     assert fast.status_code == 201
     assert statements > 0
-    assert len(stored("SELECT id FROM customers WHERE business_id = :b AND phone = :p",
-                      b=api.business_id, p=phone)) == 1
+    assert (
+        len(stored("SELECT id FROM customers WHERE business_id = :b AND phone = :p", b=api.business_id, p=phone)) == 1
+    )

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, inspect, text
-from tests.cli.processes import run_clientele
-from tests.conftest import on_database
 
 from clientele.db.engine import alembic_config
+from tests.cli.processes import run_clientele
+from tests.conftest import on_database
 
 
 def migrate(url: str, revision: str, *, down: bool = False) -> None:
@@ -30,15 +30,27 @@ def schema(connection: Connection) -> dict[str, Any]:
     """Every table's columns and indexes, and on PostgreSQL every trigger and function of the schema."""
     inspector = inspect(connection)
     found: dict[str, Any] = {
-        table: ([(column["name"], str(column["type"]), column["nullable"]) for column in inspector.get_columns(table)],
-                sorted((index["name"], index["column_names"], index.get("expressions")) for index in
-                       inspector.get_indexes(table)))
-        for table in inspector.get_table_names()}
+        table: (
+            [(column["name"], str(column["type"]), column["nullable"]) for column in inspector.get_columns(table)],
+            sorted(
+                (index["name"], index["column_names"], index.get("expressions"))
+                for index in inspector.get_indexes(table)
+            ),
+        )
+        for table in inspector.get_table_names()
+    }
     if connection.dialect.name == "postgresql":
-        found["triggers"] = sorted(connection.execute(text(
-            "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")))
-        found["functions"] = sorted(connection.execute(text(
-            "SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace")))
+        found["triggers"] = sorted(
+            connection.execute(
+                text(
+                    "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) "
+                    "FROM pg_trigger WHERE NOT tgisinternal"
+                )
+            )
+        )
+        found["functions"] = sorted(
+            connection.execute(text("SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'public'::regnamespace"))
+        )
     return found
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.cli.processes import Server, serving
 from tests.conftest import new_business, new_token
 
@@ -47,11 +48,13 @@ IDENTITIES = ("owner", "other")
 
 
 @pytest.fixture(scope="module")
-def server(database_url: str, client: TestClient,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
+def server(
+    database_url: str, client: TestClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, dict[str, str]]]:
     """`clientele serve` on the suite's database, and a token of a business of its own per identity."""
-    tokens = {identity: new_token(client, new_business(client, f"Contract {identity}")).token
-              for identity in IDENTITIES}
+    tokens = {
+        identity: new_token(client, new_business(client, f"Contract {identity}")).token for identity in IDENTITIES
+    }
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("RATE_LIMIT_PER_MINUTE", str(RATE_LIMIT_PER_MINUTE))
         with serving(database_url, tmp_path_factory.mktemp("contract")) as [running]:
@@ -61,10 +64,16 @@ def server(database_url: str, client: TestClient,
 def write_config(directory: Path, tokens: dict[str, str]) -> Path:
     """Schemathesis's configuration: the budget, the hooks, and both businesses' tokens."""
     auth = directory / "auth.json"
-    auth.write_text(json.dumps({"auth": [
-        {"name": identity, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}]}
-        for identity, token in tokens.items()
-    ]}))
+    auth.write_text(
+        json.dumps(
+            {
+                "auth": [
+                    {"name": identity, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}]}
+                    for identity, token in tokens.items()
+                ]
+            }
+        )
+    )
     config = directory / "schemathesis.toml"
     config.write_text(f"""
 seed = {SEED}
@@ -96,8 +105,11 @@ peers = {json.dumps(list(IDENTITIES))}
 
 def answers_by_operation(document: dict[str, Any], har: Path) -> dict[str, Counter[int]]:
     """How often each documented operation answered each status in the recorded run."""
-    routes = [(method.upper(), re.compile(re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), f"{method.upper()} {path}")
-              for path, operations in document["paths"].items() for method in operations]
+    routes = [
+        (method.upper(), re.compile(re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), f"{method.upper()} {path}")
+        for path, operations in document["paths"].items()
+        for method in operations
+    ]
     answers: dict[str, Counter[int]] = {label: Counter() for _method, _path, label in routes}
     for entry in json.loads(har.read_text())["log"]["entries"]:
         path = httpx.URL(entry["request"]["url"]).path
@@ -107,16 +119,33 @@ def answers_by_operation(document: dict[str, Any], har: Path) -> dict[str, Count
     return answers
 
 
-def test_every_operation_honours_its_openapi_description(server: tuple[Server, dict[str, str]],
-                                                         tmp_path: Path) -> None:
+def test_every_operation_honours_its_openapi_description(server: tuple[Server, dict[str, str]], tmp_path: Path) -> None:
     running, tokens = server
     har = tmp_path / "run.har"
 
     result = subprocess.run(
-        [SCHEMATHESIS, "--config-file", str(write_config(tmp_path, tokens)), "run",
-         f"{running.base_url}/openapi.json", "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
-         "--output-truncate", "false", "--report", "har", "--report-har-path", str(har)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        [
+            SCHEMATHESIS,
+            "--config-file",
+            str(write_config(tmp_path, tokens)),
+            "run",
+            f"{running.base_url}/openapi.json",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            EXCLUDED_CHECKS,
+            "--output-truncate",
+            "false",
+            "--report",
+            "har",
+            "--report-har-path",
+            str(har),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
     # Kept beside the HAR in pytest's temporary directory, to read after a run.
@@ -124,25 +153,44 @@ def test_every_operation_honours_its_openapi_description(server: tuple[Server, d
     assert result.returncode == 0, result.stdout + result.stderr
     # The links must lead somewhere: every operation answered with success at least once.
     answers = answers_by_operation(httpx.get(f"{running.base_url}/openapi.json").json(), har)
-    assert [label for label, statuses in answers.items() if not any(200 <= status < 300 for status in statuses)] \
-        == [], answers
+    assert [
+        label for label, statuses in answers.items() if not any(200 <= status < 300 for status in statuses)
+    ] == [], answers
 
 
 LISTS = "^GET /(customers|tags|addresses|delivery_zones)$"
 
 
 def test_every_query_value_the_description_admits_is_accepted_by_each_list(
-        server: tuple[Server, dict[str, str]], tmp_path: Path) -> None:
+    server: tuple[Server, dict[str, str]], tmp_path: Path
+) -> None:
     """What a client generated from the document may send (a sort key, an include, a boolean or an
     id list, each as the document types it) is a page, never a 400."""
     running, tokens = server
 
     result = subprocess.run(
-        [SCHEMATHESIS, "--config-file", str(write_config(tmp_path, tokens)), "run",
-         f"{running.base_url}/openapi.json", "--include-name-regex", LISTS,
-         "--mode", "positive", "--phases", "examples,coverage,fuzzing", "--checks", "positive_data_acceptance",
-         "--output-truncate", "false"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        [
+            SCHEMATHESIS,
+            "--config-file",
+            str(write_config(tmp_path, tokens)),
+            "run",
+            f"{running.base_url}/openapi.json",
+            "--include-name-regex",
+            LISTS,
+            "--mode",
+            "positive",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--checks",
+            "positive_data_acceptance",
+            "--output-truncate",
+            "false",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -150,14 +198,21 @@ def test_every_query_value_the_description_admits_is_accepted_by_each_list(
 
 def test_every_link_leads_to_a_documented_operation_and_fills_its_parameters(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
-    operations = {operation["operationId"]: operation
-                  for methods in document["paths"].values() for operation in methods.values()}
-    links = {(operation["operationId"], status, name): link
-             for operation in operations.values() for status, answer in operation["responses"].items()
-             for name, link in answer.get("links", {}).items()}
+    operations = {
+        operation["operationId"]: operation for methods in document["paths"].values() for operation in methods.values()
+    }
+    links = {
+        (operation["operationId"], status, name): link
+        for operation in operations.values()
+        for status, answer in operation["responses"].items()
+        for name, link in answer.get("links", {}).items()
+    }
 
-    needing_an_id = {operation_id for operation_id, operation in operations.items()
-                     if any(parameter["in"] == "path" for parameter in operation.get("parameters", []))}
+    needing_an_id = {
+        operation_id
+        for operation_id, operation in operations.items()
+        if any(parameter["in"] == "path" for parameter in operation.get("parameters", []))
+    }
     assert needing_an_id <= {link["operationId"] for link in links.values()}
     for link in links.values():
         target = operations[link["operationId"]]
@@ -165,11 +220,19 @@ def test_every_link_leads_to_a_documented_operation_and_fills_its_parameters(cli
         if "requestBody" in link:
             properties = target["requestBody"]["content"]["application/json"]["schema"]["properties"]
             assert set(link["requestBody"]) <= set(properties)
-    created = {name: operations[link["operationId"]]["summary"] for (source, status, name), link in links.items()
-               if (source, status) == (document["paths"]["/customers"]["post"]["operationId"], "201")}
-    assert created == {"GetCustomer": "Get a customer", "UpdateCustomer": "Update a customer",
-                       "DeleteCustomer": "Delete a customer", "RestoreCustomer": "Restore a customer",
-                       "CreateAddressForCustomer": "Create an address", "ListAddressesOfCustomer": "List addresses"}
+    created = {
+        name: operations[link["operationId"]]["summary"]
+        for (source, status, name), link in links.items()
+        if (source, status) == (document["paths"]["/customers"]["post"]["operationId"], "201")
+    }
+    assert created == {
+        "GetCustomer": "Get a customer",
+        "UpdateCustomer": "Update a customer",
+        "DeleteCustomer": "Delete a customer",
+        "RestoreCustomer": "Restore a customer",
+        "CreateAddressForCustomer": "Create an address",
+        "ListAddressesOfCustomer": "List addresses",
+    }
 
 
 def link_value(expression: str, query: dict[str, str], body: dict[str, Any]) -> str | None:
@@ -205,7 +268,8 @@ def make_records(api: Any, collection: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("collection", ["/customers", "/tags", "/delivery_zones", "/addresses"])
 def test_a_list_next_page_link_fetches_the_next_page_of_the_same_list(
-        client: TestClient, api: Any, collection: str) -> None:
+    client: TestClient, api: Any, collection: str
+) -> None:
     """The link carries the cursor with the sort, filters, includes and page size it belongs to:
     followed as the document says, it gives what `page=2` of the same list gives."""
     operation = client.get("/openapi.json").json()["paths"][collection]["get"]
@@ -217,8 +281,11 @@ def test_a_list_next_page_link_fetches_the_next_page_of_the_same_list(
     first = api.get(collection, params=query)
     assert first.status_code == 200, first.text
 
-    followed = {name: value for name, expression in link["parameters"].items()
-                if (value := link_value(expression, query, first.json())) is not None}
+    followed = {
+        name: value
+        for name, expression in link["parameters"].items()
+        if (value := link_value(expression, query, first.json())) is not None
+    }
     second = api.get(collection, params=followed)
 
     assert second.status_code == 200, second.text
@@ -227,14 +294,18 @@ def test_a_list_next_page_link_fetches_the_next_page_of_the_same_list(
     assert len(numbered["data"]) == 1
 
 
-@pytest.mark.parametrize(("collection", "record", "required"), [
-    ("/customers", "/customers/{customer_id}", ["name", "dial_code", "phone"]),
-    ("/tags", "/tags/{tag_id}", ["name"]),
-    ("/delivery_zones", "/delivery_zones/{zone_id}", ["name"]),
-    ("/addresses", "/addresses/{address_id}", ["name", "customer_id"]),
-])
+@pytest.mark.parametrize(
+    ("collection", "record", "required"),
+    [
+        ("/customers", "/customers/{customer_id}", ["name", "dial_code", "phone"]),
+        ("/tags", "/tags/{tag_id}", ["name"]),
+        ("/delivery_zones", "/delivery_zones/{zone_id}", ["name"]),
+        ("/addresses", "/addresses/{address_id}", ["name", "customer_id"]),
+    ],
+)
 def test_a_create_documents_the_fields_it_requires_and_the_location_it_answers(
-        client: TestClient, api: Any, collection: str, record: str, required: list[str]) -> None:
+    client: TestClient, api: Any, collection: str, record: str, required: list[str]
+) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     create, update = paths[collection]["post"], paths[record]["put"]
 

@@ -24,8 +24,9 @@ def test_healthz_answers_without_a_token(client: TestClient, headers: dict[str, 
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-token"}], ids=["no token", "bad token"])
-def test_readyz_answers_without_a_token_when_the_database_is_reachable(client: TestClient,
-                                                                       headers: dict[str, str]) -> None:
+def test_readyz_answers_without_a_token_when_the_database_is_reachable(
+    client: TestClient, headers: dict[str, str]
+) -> None:
     response = client.get("/readyz", headers=headers)
 
     assert response.status_code == 200

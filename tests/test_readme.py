@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.cli.processes import Server, serving
 from tests.conftest import new_business, new_token
 
@@ -32,14 +33,18 @@ def curl_blocks() -> list[str]:
 
 def run_block(block: str, variables: dict[str, str]) -> list[tuple[int, object]]:
     """(status, parsed body) of each curl call in the block, in order."""
-    script = ("curl() { command curl -w '\\nstatus=%{http_code}\\n' \"$@\"; }\n"
-              + "".join(f"{name}='{value}'\n" for name, value in variables.items())
-              + PLACEHOLDERS.sub("", block))
+    script = (
+        "curl() { command curl -w '\\nstatus=%{http_code}\\n' \"$@\"; }\n"
+        + "".join(f"{name}='{value}'\n" for name, value in variables.items())
+        + PLACEHOLDERS.sub("", block)
+    )
     result = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     parts = STATUS.split(result.stdout)
-    return [(int(status), json.loads(body) if body.strip() else None)
-            for body, status in zip(parts[0::2], parts[1::2], strict=False)]
+    return [
+        (int(status), json.loads(body) if body.strip() else None)
+        for body, status in zip(parts[0::2], parts[1::2], strict=False)
+    ]
 
 
 @pytest.fixture

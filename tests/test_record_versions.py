@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.cli.processes import create_business, create_token, serving
-from tests.conftest import Api
 
 from clientele.customers.models import customers
+from tests.cli.processes import create_business, create_token, serving
+from tests.conftest import Api
 
 
 def make_record(api: Api, kind: str) -> tuple[str, dict[str, Any]]:
@@ -116,8 +116,9 @@ def test_if_match_accepts_a_wildcard_a_list_and_an_unquoted_tag(api: Api, if_mat
     url, change = make_record(api, "customers")
     current = api.get(url).headers["ETag"]
 
-    response = api.put(url, json=change, headers={"If-Match": if_match.format(current=current,
-                                                                            bare=current.strip('"'))})
+    response = api.put(
+        url, json=change, headers={"If-Match": if_match.format(current=current, bare=current.strip('"'))}
+    )
 
     assert response.status_code == 200, response.text
 
@@ -150,8 +151,7 @@ def test_the_etag_does_not_depend_on_include(api: Api) -> None:
     assert api.get(url).headers["ETag"] == api.get(f"{url}?include=tags,addresses").headers["ETag"]
 
 
-def test_other_errors_come_before_a_failed_precondition(api: Api, api_with: Callable[..., Api],
-                                                        anonymous: Api) -> None:
+def test_other_errors_come_before_a_failed_precondition(api: Api, api_with: Callable[..., Api], anonymous: Api) -> None:
     url, change = make_record(api, "customers")
     stale = {"If-Match": '"0"'}
 
@@ -169,7 +169,8 @@ def test_a_stale_put_with_an_invalid_body_is_a_412_not_a_422(api: Api) -> None:
 
 
 def test_the_second_of_two_writers_who_read_the_same_version_is_refused(
-        api: Api, stored_row: Callable[..., dict[str, Any]]) -> None:
+    api: Api, stored_row: Callable[..., dict[str, Any]]
+) -> None:
     customer = api.make_customer(name="Original", email="first@example.com")
     url = f"/customers/{customer['id']}"
     read_by_both = api.get(url).headers["ETag"]
@@ -194,8 +195,10 @@ def test_fifty_concurrent_puts_with_one_etag_have_exactly_one_winner(database_ur
     business = create_business(database_url)
     token = create_token(database_url, business)
     headers = {"Authorization": f"Bearer {token}"}
-    with serving(database_url, tmp_path, "--workers", "2") as [server], \
-            httpx.Client(base_url=server.base_url, headers=headers, timeout=60) as http:
+    with (
+        serving(database_url, tmp_path, "--workers", "2") as [server],
+        httpx.Client(base_url=server.base_url, headers=headers, timeout=60) as http,
+    ):
         created = http.post("/customers", json={"name": "Contested", "dial_code": 966, "phone": "512345678"})
         assert created.status_code == 201, created.text
         url = f"/customers/{created.json()['data']['id']}"

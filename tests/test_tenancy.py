@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.conftest import Api
 
 
@@ -47,8 +48,10 @@ def assert_indistinguishable(theirs: httpx.Response, missing: list[httpx.Respons
 def test_another_business_cannot_read_a_record(resource: Resource, api: Api, other_api: Api) -> None:
     record = resource.make(api)
 
-    assert_indistinguishable(other_api.get(f"{resource.path}/{record['id']}"),
-                             [other_api.get(f"{resource.path}/{missing}") for missing in missing_ids()])
+    assert_indistinguishable(
+        other_api.get(f"{resource.path}/{record['id']}"),
+        [other_api.get(f"{resource.path}/{missing}") for missing in missing_ids()],
+    )
 
 
 @pytest.mark.parametrize("resource", RESOURCE_PARAMS)
@@ -66,8 +69,10 @@ def test_another_business_cannot_update_a_record(resource: Resource, api: Api, o
 def test_another_business_cannot_delete_a_record(resource: Resource, api: Api, other_api: Api) -> None:
     record = resource.make(api)
 
-    assert_indistinguishable(other_api.delete(f"{resource.path}/{record['id']}"),
-                             [other_api.delete(f"{resource.path}/{missing}") for missing in missing_ids()])
+    assert_indistinguishable(
+        other_api.delete(f"{resource.path}/{record['id']}"),
+        [other_api.delete(f"{resource.path}/{missing}") for missing in missing_ids()],
+    )
     assert api.get(f"{resource.path}/{record['id']}").json()["data"]["deleted_at"] is None
 
 
@@ -76,15 +81,18 @@ def test_another_business_cannot_restore_a_customer(api: Api, other_api: Api) ->
     assert api.delete(f"/customers/{customer['id']}").status_code == 204
     deleted = api.get(f"/customers/{customer['id']}").json()["data"]
 
-    assert_indistinguishable(other_api.put(f"/customers/{customer['id']}/restore"),
-                             [other_api.put(f"/customers/{missing}/restore") for missing in missing_ids()])
+    assert_indistinguishable(
+        other_api.put(f"/customers/{customer['id']}/restore"),
+        [other_api.put(f"/customers/{missing}/restore") for missing in missing_ids()],
+    )
     assert api.get(f"/customers/{customer['id']}").json()["data"] == deleted
 
 
 @pytest.mark.parametrize("resource", RESOURCE_PARAMS)
 @pytest.mark.parametrize("is_deleted", ["false", "true"])
-def test_lists_never_include_another_business_rows(resource: Resource, is_deleted: str, api: Api,
-                                                   other_api: Api) -> None:
+def test_lists_never_include_another_business_rows(
+    resource: Resource, is_deleted: str, api: Api, other_api: Api
+) -> None:
     _active, deleted = resource.make(api), resource.make(api)
     assert api.delete(f"{resource.path}/{deleted['id']}").status_code == 204
     own = resource.make(other_api)
@@ -145,4 +153,3 @@ def test_an_address_cannot_refer_to_another_business_records(reference: str, api
     assert reference in refused.json()["errors"]
     assert (refused.status_code, refused.json()) == (missing.status_code, missing.json())
     assert other_api.get("/addresses").json()["data"] == []
-

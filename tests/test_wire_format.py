@@ -7,14 +7,26 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.auth.routes import ROUTES, Records, Route
 from tests.conftest import Api
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 TIMESTAMP_FIELDS = ("created_at", "updated_at", "deleted_at", "last_order_at")
 FILTERS = {
-    "/customers": {"name", "email", "phone", "dial_code", "tags.id", "is_blacklisted", "is_house_account_enabled",
-                   "is_loyalty_enabled", "has_orders", "updated_after", "is_deleted"},
+    "/customers": {
+        "name",
+        "email",
+        "phone",
+        "dial_code",
+        "tags.id",
+        "is_blacklisted",
+        "is_house_account_enabled",
+        "is_loyalty_enabled",
+        "has_orders",
+        "updated_after",
+        "is_deleted",
+    },
     "/tags": {"name", "updated_after", "is_deleted"},
     "/delivery_zones": {"name", "reference", "updated_after", "is_deleted"},
     "/addresses": {"customer_id", "updated_after", "is_deleted"},
@@ -94,8 +106,12 @@ def test_ids_are_server_made_uuid_version_7(api: Api) -> None:
 
 def test_responses_are_json_and_a_204_has_no_body(api: Api, anonymous: Api) -> None:
     customer = api.make_customer()
-    for response in (api.get("/customers"), api.get(f"/customers/{customer['id']}"), anonymous.get("/tags"),
-                     api.get("/healthz")):
+    for response in (
+        api.get("/customers"),
+        api.get(f"/customers/{customer['id']}"),
+        anonymous.get("/tags"),
+        api.get("/healthz"),
+    ):
         assert response.headers["content-type"] == "application/json"
         response.json()
 
@@ -127,8 +143,7 @@ def test_the_probes_are_also_served_under_v5(client: TestClient, path: str) -> N
 
 
 @pytest.mark.parametrize("route", [route.param() for route in ROUTES])
-def test_every_route_is_documented_with_its_scope_and_bearer_security(route: Route,
-                                                                      openapi: dict[str, Any]) -> None:
+def test_every_route_is_documented_with_its_scope_and_bearer_security(route: Route, openapi: dict[str, Any]) -> None:
     documented = operation(openapi, route)
 
     assert route.scope in documented["description"]
@@ -180,10 +195,10 @@ def test_every_list_documents_its_filters_sort_and_paging(path: str, openapi: di
     assert {f"filter[{name}]" for name in FILTERS[path]} | {"sort", "page", "per_page"} <= parameters
 
 
-@pytest.mark.parametrize("route", [route.param() for route in ROUTES if collection(route) in INCLUDING
-                                   and route.method != "DELETE"])
-def test_routes_that_return_a_record_with_relations_document_include(route: Route,
-                                                                      openapi: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "route", [route.param() for route in ROUTES if collection(route) in INCLUDING and route.method != "DELETE"]
+)
+def test_routes_that_return_a_record_with_relations_document_include(route: Route, openapi: dict[str, Any]) -> None:
     parameters = {parameter["name"] for parameter in operation(openapi, route).get("parameters", [])}
 
     assert "include" in parameters

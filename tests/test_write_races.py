@@ -11,17 +11,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, update
-from tests.conftest import Api
 
 from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 from clientele.db.engine import create_engine
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import tags
+from tests.conftest import Api
 
 
-def delete_while_request_waits(database_url: str, table: Table, record_id: str,
-                               send: Callable[[], Any]) -> Any:
+def delete_while_request_waits(database_url: str, table: Table, record_id: str, send: Callable[[], Any]) -> Any:
     """Lock the row and soft-delete it in another transaction while `send()` runs, then commit."""
     answers: list[Any] = []
 
@@ -29,8 +28,9 @@ def delete_while_request_waits(database_url: str, table: Table, record_id: str,
         engine = create_engine(database_url)
         try:
             async with engine.begin() as connection:
-                await connection.execute(update(table).where(table.c.id == uuid.UUID(record_id))
-                                         .values(deleted_at=utcnow()))
+                await connection.execute(
+                    update(table).where(table.c.id == uuid.UUID(record_id)).values(deleted_at=utcnow())
+                )
                 request = threading.Thread(target=lambda: answers.append(send()))
                 request.start()
                 # Long enough for the request to reach the row it must wait for.
@@ -53,20 +53,27 @@ def on_postgresql(database_url: str) -> str:
 def test_an_update_racing_a_delete_is_refused_as_deleted(api: Api, on_postgresql: str) -> None:
     customer = api.make_customer(name="Before")
 
-    response = delete_while_request_waits(on_postgresql, customers, customer["id"],
-                                          lambda: api.put(f"/customers/{customer['id']}", json={"name": "After"}))
+    response = delete_while_request_waits(
+        on_postgresql,
+        customers,
+        customer["id"],
+        lambda: api.put(f"/customers/{customer['id']}", json={"name": "After"}),
+    )
 
     assert response.status_code == 409, response.text
     assert api.get(f"/customers/{customer['id']}").json()["data"]["name"] == "Before"
 
 
-@pytest.mark.parametrize("path, table, make", [("/tags", tags, Api.make_tag),
-                                               ("/delivery_zones", delivery_zones, Api.make_zone)])
-def test_a_general_update_racing_a_delete_is_refused_as_deleted(api: Api, on_postgresql: str, path: str,
-                                                               table: Table, make: Callable[..., Any]) -> None:
+@pytest.mark.parametrize(
+    "path, table, make", [("/tags", tags, Api.make_tag), ("/delivery_zones", delivery_zones, Api.make_zone)]
+)
+def test_a_general_update_racing_a_delete_is_refused_as_deleted(
+    api: Api, on_postgresql: str, path: str, table: Table, make: Callable[..., Any]
+) -> None:
     record = make(api)
 
-    response = delete_while_request_waits(on_postgresql, table, record["id"],
-                                          lambda: api.put(f"{path}/{record['id']}", json={"name": "After"}))
+    response = delete_while_request_waits(
+        on_postgresql, table, record["id"], lambda: api.put(f"{path}/{record['id']}", json={"name": "After"})
+    )
 
     assert response.status_code == 409, response.text

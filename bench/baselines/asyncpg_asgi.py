@@ -31,9 +31,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
             # No reset on release (asyncpg's default is a round trip) and generic plans, as in Clientele's key pool.
-            pool = await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=POOL_SIZE, max_size=POOL_SIZE,
-                                             reset=keep_session,
-                                             server_settings={"plan_cache_mode": KEY_POOL_SETTINGS["plan_cache_mode"]})
+            pool = await asyncpg.create_pool(
+                os.environ["BENCH_DSN"],
+                min_size=POOL_SIZE,
+                max_size=POOL_SIZE,
+                reset=keep_session,
+                server_settings={"plan_cache_mode": KEY_POOL_SETTINGS["plan_cache_mode"]},
+            )
             await send({"type": "lifespan.startup.complete"})
         if pool is not None:
             await pool.close()

@@ -161,7 +161,8 @@ async def healthz() -> dict[str, str]:
 async def get_customer(customer_id: uuid.UUID, token: TokenDep, session: SessionDep) -> dict[str, Customer]:
     require(token, "customers.get")
     customer = await session.scalar(
-        select(Customer).where(Customer.business_id == token.business_id, Customer.id == customer_id))
+        select(Customer).where(Customer.business_id == token.business_id, Customer.id == customer_id)
+    )
     if customer is None:
         raise HTTPException(status_code=404, detail="Customer not found.")
     return {"data": customer}
@@ -170,9 +171,14 @@ async def get_customer(customer_id: uuid.UUID, token: TokenDep, session: Session
 @app.post("/customers", response_model=CustomerEnvelope, status_code=201)
 async def create_customer(body: CustomerIn, token: TokenDep, session: SessionDep) -> dict[str, Customer]:
     require(token, "customers.write")
-    taken = await session.scalar(select(Customer.id).where(
-        Customer.business_id == token.business_id, Customer.dial_code == body.dial_code,
-        Customer.phone == body.phone, Customer.deleted_at.is_(None)))
+    taken = await session.scalar(
+        select(Customer.id).where(
+            Customer.business_id == token.business_id,
+            Customer.dial_code == body.dial_code,
+            Customer.phone == body.phone,
+            Customer.deleted_at.is_(None),
+        )
+    )
     if taken is not None:
         raise HTTPException(status_code=422, detail="The phone has already been taken.")
     customer = Customer(business_id=token.business_id, **body.model_dump())

@@ -56,8 +56,13 @@ async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@probes.get("/readyz", summary="Database is reachable", description="No token needed.", response_model=ProbeStatus,
-            responses=error_responses(503))
+@probes.get(
+    "/readyz",
+    summary="Database is reachable",
+    description="No token needed.",
+    response_model=ProbeStatus,
+    responses=error_responses(503),
+)
 async def readyz(connection: Connection) -> JSONResponse:
     await connection.execute(text("SELECT 1"))
     return JSONResponse({"status": "ready"})
@@ -137,8 +142,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
-                                         pool_timeout=settings.database_pool_timeout_seconds)
+        app.state.engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
         if settings.fast_paths and not is_sqlite(app.state.engine):
             app.state.key_pool = await create_key_pool(settings.database_url, size=settings.database_pool_size)
         # Read the cursor key at start rather than in some first list request; if the
@@ -157,8 +165,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if rate_limiter is not None:
                 await rate_limiter.close()
 
-    app = FastAPI(title="Clientele", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  default_response_class=JSONResponse)
+    app = FastAPI(
+        title="Clientele",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
     app.state.settings = settings
     app.state.key_pool = None
     install_error_handlers(app)
@@ -169,8 +182,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     serve_the_description_under_v5(app)
     app.state.rate_limiter = rate_limiter
     if settings.fast_paths:
-        app.add_middleware(FastPathMiddleware, paths=CUSTOMER_FAST_PATHS, state=app.state,
-                           max_body_bytes=settings.max_body_bytes, pool_timeout=settings.database_pool_timeout_seconds)
+        app.add_middleware(
+            FastPathMiddleware,
+            paths=CUSTOMER_FAST_PATHS,
+            state=app.state,
+            max_body_bytes=settings.max_body_bytes,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
     if rate_limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=rate_limiter)
     install_request_context(app)

@@ -26,8 +26,9 @@ from clientele.db.ids import parse_uuid
 from clientele.web import idempotency
 from clientele.web.wire import format_timestamp
 
-app = typer.Typer(help="Clientele, a self-hostable Customers service.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Clientele, a self-hostable Customers service.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 business_app = typer.Typer(help="Manage businesses (tenants).", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(business_app, name="business")
@@ -66,8 +67,9 @@ async def bootstrap(connection: AsyncConnection) -> auth.IssuedToken | None:
     if await auth.count_businesses(connection=connection) > 0:
         return None
     business_id = await auth.create_business(connection=connection, name="My business")
-    return await auth.create_token(connection=connection, business_id=business_id, scopes=list(ALL_SCOPES),
-                                   name="bootstrap")
+    return await auth.create_token(
+        connection=connection, business_id=business_id, scopes=list(ALL_SCOPES), name="bootstrap"
+    )
 
 
 @app.command()
@@ -75,9 +77,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    access_log: Annotated[bool, typer.Option(
-        help="Log a line per request: request id, method, route path, status and duration, never the "
-             "query string or the token. Off by default: writing it costs throughput.")] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            help="Log a line per request: request id, method, route path, status and duration, never the "
+            "query string or the token. Off by default: writing it costs throughput."
+        ),
+    ] = False,
 ) -> None:
     """Bring the schema up to date, then serve the API."""
     issued = run_in_transaction(bootstrap)
@@ -87,21 +93,36 @@ def serve(
     typer.echo(f"Serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
     # A worker must import the whole app before it answers uvicorn's health check; on a busy
     # host that took over uvicorn's default 5 s, and it killed and restarted workers forever.
-    uvicorn.run("clientele.app:create_app", factory=True, host=host, port=port, workers=workers,
-                http="clientele.web.protocol:BoundedHeadHttpProtocol", log_level="info", proxy_headers=True,
-                access_log=False, log_config=serve_log_config(access_log),
-                timeout_worker_healthcheck=60)
+    uvicorn.run(
+        "clientele.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http="clientele.web.protocol:BoundedHeadHttpProtocol",
+        log_level="info",
+        proxy_headers=True,
+        access_log=False,
+        log_config=serve_log_config(access_log),
+        timeout_worker_healthcheck=60,
+    )
 
 
 def serve_log_config(request_lines: bool) -> dict[str, Any]:
     """uvicorn's logging, plus Clientele's own loggers; the request log replaces uvicorn's access
     log, whose lines hold query strings (names, phones)."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["handlers"]["requests"] = {"formatter": "default", "class": "logging.StreamHandler",
-                                      "stream": "ext://sys.stdout"}
+    config["handlers"]["requests"] = {
+        "formatter": "default",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+    }
     config["loggers"]["clientele"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    config["loggers"]["clientele.requests"] = {"handlers": ["requests"], "propagate": False,
-                                               "level": "INFO" if request_lines else "WARNING"}
+    config["loggers"]["clientele.requests"] = {
+        "handlers": ["requests"],
+        "propagate": False,
+        "level": "INFO" if request_lines else "WARNING",
+    }
     return config
 
 
@@ -143,8 +164,9 @@ def token_create(
     async def work(connection: AsyncConnection) -> auth.IssuedToken | None:
         if not await auth.business_exists(connection=connection, business_id=business_id):
             return None
-        return await auth.create_token(connection=connection, business_id=business_id, scopes=wanted, name=name,
-                                       expires_days=expires_days)
+        return await auth.create_token(
+            connection=connection, business_id=business_id, scopes=wanted, name=name, expires_days=expires_days
+        )
 
     issued = run_in_transaction(work)
     if issued is None:
@@ -164,9 +186,18 @@ def token_list(business: Annotated[str, typer.Option(help="The business id.")]) 
     rows = run_in_transaction(work) or []
     typer.echo("id\tname\tscopes\tcreated_at\texpires_at\trevoked_at")
     for row in rows:
-        typer.echo("\t".join([str(row["id"]), row["name"] or "-", ",".join(row["scopes"].split()),
-                              format_timestamp(row["created_at"]) or "-", format_timestamp(row["expires_at"]) or "-",
-                              format_timestamp(row["revoked_at"]) or "-"]))
+        typer.echo(
+            "\t".join(
+                [
+                    str(row["id"]),
+                    row["name"] or "-",
+                    ",".join(row["scopes"].split()),
+                    format_timestamp(row["created_at"]) or "-",
+                    format_timestamp(row["expires_at"]) or "-",
+                    format_timestamp(row["revoked_at"]) or "-",
+                ]
+            )
+        )
 
 
 @token_app.command("revoke")
@@ -230,8 +261,14 @@ def progress_bar(description: str) -> Iterator[bulk.Progress | None]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    ) as bar:
         task = bar.add_task(description, total=None)
 
         def advance(done: int, total: int | None) -> None:
@@ -242,13 +279,17 @@ def progress_bar(description: str) -> Iterator[bulk.Progress | None]:
 
 @app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="A CSV file with a header line, or a JSON Lines file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="A CSV file with a header line, or a JSON Lines file."
+        ),
+    ],
     business: Annotated[str, typer.Option(help="The business id to import into.")],
-    file_format: Annotated[FileFormat | None, typer.Option("--format", help="Default: from the file's extension.")
-                           ] = None,
-    rejects: Annotated[Path | None, typer.Option(help="Where rejected rows go. Default: FILE.rejects.jsonl.")
-                       ] = None,
+    file_format: Annotated[
+        FileFormat | None, typer.Option("--format", help="Default: from the file's extension.")
+    ] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Where rejected rows go. Default: FILE.rejects.jsonl.")] = None,
     batch_size: BatchSize = staging.DEFAULT_BATCH_SIZE,
     jobs: Jobs = staging.DEFAULT_JOBS,
 ) -> None:
@@ -262,12 +303,23 @@ def import_command(
     rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
     started = time.monotonic()
     with progress_bar(f"Importing {file.name}") as progress:
-        report = run_with_engine(lambda engine: bulk.import_customers(
-            engine=engine, business_id=business_id, path=file, file_format=chosen, rejects_path=rejects_path,
-            batch_size=batch_size, jobs=jobs, progress=progress))
+        report = run_with_engine(
+            lambda engine: bulk.import_customers(
+                engine=engine,
+                business_id=business_id,
+                path=file,
+                file_format=chosen,
+                rejects_path=rejects_path,
+                batch_size=batch_size,
+                jobs=jobs,
+                progress=progress,
+            )
+        )
     deleted = f"{report.deleted} skipped (deleted in the file), " if report.deleted else ""
-    typer.echo(f"Read {report.rows} rows in {time.monotonic() - started:.1f} s: {report.created} created, "
-               f"{report.existing} skipped (an active customer has the phone), {deleted}{report.rejected} rejected.")
+    typer.echo(
+        f"Read {report.rows} rows in {time.monotonic() - started:.1f} s: {report.created} created, "
+        f"{report.existing} skipped (an active customer has the phone), {deleted}{report.rejected} rejected."
+    )
     if report.rejects_path is not None:
         typer.echo(f"Rejected rows, with their line numbers and errors: {report.rejects_path}", err=True)
 
@@ -275,8 +327,9 @@ def import_command(
 @app.command("export")
 def export_command(
     business: Annotated[str, typer.Option(help="The business id to export.")],
-    file_format: Annotated[FileFormat | None, typer.Option(
-        "--format", help="Default: from --output's extension, else csv.")] = None,
+    file_format: Annotated[
+        FileFormat | None, typer.Option("--format", help="Default: from --output's extension, else csv.")
+    ] = None,
     output: Annotated[Path | None, typer.Option(dir_okay=False, help="The file to write. Default: stdout.")] = None,
     include_deleted: Annotated[bool, typer.Option(help="Include soft-deleted customers.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows fetched per round trip.")] = bulk.EXPORT_BATCH_SIZE,
@@ -286,9 +339,17 @@ def export_command(
     chosen = file_format.value if file_format else bulk.export_format_of(output)
 
     def export(sink: IO[bytes], progress: bulk.Progress | None) -> int:
-        return run_with_engine(lambda engine: bulk.export_customers(
-            engine=engine, business_id=business_id, sink=sink, file_format=chosen, include_deleted=include_deleted,
-            batch_size=batch_size, progress=progress))
+        return run_with_engine(
+            lambda engine: bulk.export_customers(
+                engine=engine,
+                business_id=business_id,
+                sink=sink,
+                file_format=chosen,
+                include_deleted=include_deleted,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        )
 
     with progress_bar("Exporting customers") as progress:
         if output is None:
@@ -322,10 +383,20 @@ def seed_command(
     business_id = business_id_or_exit(business)
     started = time.monotonic()
     with progress_bar("Seeding customers") as progress:
-        report = run_with_engine(lambda engine: seeding.seed_customers(
-            engine=engine, business_id=business_id, count=customers, random_seed=random_seed, batch_size=batch_size,
-            jobs=jobs, progress=progress))
-    typer.echo(f"Created {report.created} customers, {report.tag_links} tag links and {report.addresses} addresses "
-               f"in {time.monotonic() - started:.1f} s ({report.existing} skipped: their phone was taken).")
+        report = run_with_engine(
+            lambda engine: seeding.seed_customers(
+                engine=engine,
+                business_id=business_id,
+                count=customers,
+                random_seed=random_seed,
+                batch_size=batch_size,
+                jobs=jobs,
+                progress=progress,
+            )
+        )
+    typer.echo(
+        f"Created {report.created} customers, {report.tag_links} tag links and {report.addresses} addresses "
+        f"in {time.monotonic() - started:.1f} s ({report.existing} skipped: their phone was taken)."
+    )
     if report.rejected:
         raise fail(f"{report.rejected} generated customers broke the API's rules and were left out: a bug in the seed.")

@@ -17,35 +17,43 @@ from clientele.customers.schemas import customer_body
 from clientele.tags import service as tags_service
 
 
-async def customer_bodies(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
-                          includes: frozenset[str]) -> list[dict[str, Any]]:
+async def customer_bodies(
+    *, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]], includes: frozenset[str]
+) -> list[dict[str, Any]]:
     """Customers as the caller may see them, with their tags and addresses where included."""
     bodies = [customer_body(row, principal.scopes) for row in rows]
     ids = [row.id for row in rows]
     if "tags" in includes:
-        tags = await tags_service.tags_of_customers(connection=connection, business_id=principal.business_id,
-                                                    customer_ids=ids)
+        tags = await tags_service.tags_of_customers(
+            connection=connection, business_id=principal.business_id, customer_ids=ids
+        )
         for customer_id, body in zip(ids, bodies, strict=True):
             body["tags"] = tags.get(customer_id, [])
     if "addresses" in includes:
         addresses = await addresses_service.addresses_of_customers(
-            connection=connection, business_id=principal.business_id, customer_ids=ids,
-            with_delivery_zone="addresses.delivery_zone" in includes)
+            connection=connection,
+            business_id=principal.business_id,
+            customer_ids=ids,
+            with_delivery_zone="addresses.delivery_zone" in includes,
+        )
         for customer_id, body in zip(ids, bodies, strict=True):
             body["addresses"] = addresses.get(customer_id, [])
     return bodies
 
 
-async def address_bodies(*, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]],
-                         includes: frozenset[str]) -> list[dict[str, Any]]:
+async def address_bodies(
+    *, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]], includes: frozenset[str]
+) -> list[dict[str, Any]]:
     """Addresses, with their customer (as the caller may see it) and delivery zone where included."""
     bodies = [address_body(row) for row in rows]
     if "customer" in includes:
         customers = await customers_service.customers_by_ids(
-            connection=connection, principal=principal, ids=list({row.customer_id for row in rows}))
+            connection=connection, principal=principal, ids=list({row.customer_id for row in rows})
+        )
         for row, body in zip(rows, bodies, strict=True):
             body["customer"] = customers[row.customer_id]
     if "delivery_zone" in includes:
-        await addresses_service.attach_delivery_zones(connection=connection, business_id=principal.business_id,
-                                                      rows=rows, bodies=bodies)
+        await addresses_service.attach_delivery_zones(
+            connection=connection, business_id=principal.business_id, rows=rows, bodies=bodies
+        )
     return bodies

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.conftest import run_statement
 
 from clientele.addresses.models import addresses
+from tests.conftest import run_statement
 
 
 @pytest.fixture

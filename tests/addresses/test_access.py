@@ -30,8 +30,9 @@ def body_for(method: str, address: dict) -> dict | None:
 
 
 @pytest.mark.parametrize(("method", "path", "scope"), ROUTES, ids=ROUTE_IDS)
-def test_each_route_needs_its_scope_and_the_403_names_it(api_with, stored_address, addresses_named, address,
-                                                         method, path, scope):
+def test_each_route_needs_its_scope_and_the_403_names_it(
+    api_with, stored_address, addresses_named, address, method, path, scope
+):
     before = stored_address(address["id"])
     without = api_with(*(other for other in ALL_SCOPES if other != scope))
     body = body_for(method, address)
@@ -128,4 +129,5 @@ def test_every_route_is_documented_with_its_scope_and_errors(client):
         assert {"401", "403"} <= set(operation["responses"])
     assert "requestBody" in paths["/addresses"]["post"]
     assert {"filter[customer_id]", "filter[updated_after]", "filter[is_deleted]"} <= {
-        parameter["name"] for parameter in paths["/addresses"]["get"]["parameters"]}
+        parameter["name"] for parameter in paths["/addresses"]["get"]["parameters"]
+    }

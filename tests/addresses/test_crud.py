@@ -1,16 +1,34 @@
 """Creating, reading, updating and soft-deleting addresses."""
 
-ADDRESS_FIELDS = {"id", "name", "description", "latitude", "longitude", "customer", "delivery_zone",
-                  "created_at", "updated_at", "deleted_at"}
+ADDRESS_FIELDS = {
+    "id",
+    "name",
+    "description",
+    "latitude",
+    "longitude",
+    "customer",
+    "delivery_zone",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+}
 
 
 def test_create_returns_the_address_with_stubs_and_its_location(api):
     customer = api.make_customer()
     zone = api.make_zone()
 
-    response = api.post("/addresses", json={"name": "Home", "description": "Gate 3, second floor",
-                                            "latitude": "24.7136", "longitude": "46.6753",
-                                            "customer_id": customer["id"], "delivery_zone_id": zone["id"]})
+    response = api.post(
+        "/addresses",
+        json={
+            "name": "Home",
+            "description": "Gate 3, second floor",
+            "latitude": "24.7136",
+            "longitude": "46.6753",
+            "customer_id": customer["id"],
+            "delivery_zone_id": zone["id"],
+        },
+    )
 
     assert response.status_code == 201
     address = response.json()["data"]
@@ -61,9 +79,17 @@ def test_routes_are_served_under_v5_too(api):
 def test_unknown_and_read_only_fields_in_a_body_are_ignored(api):
     customer = api.make_customer()
 
-    response = api.post("/addresses", json={"name": "Home", "customer_id": customer["id"], "id": "mine",
-                                            "customer": {"id": "elsewhere"}, "floor": 3,
-                                            "deleted_at": "2000-01-01 00:00:00"})
+    response = api.post(
+        "/addresses",
+        json={
+            "name": "Home",
+            "customer_id": customer["id"],
+            "id": "mine",
+            "customer": {"id": "elsewhere"},
+            "floor": 3,
+            "deleted_at": "2000-01-01 00:00:00",
+        },
+    )
 
     assert response.status_code == 201
     address = response.json()["data"]
@@ -76,8 +102,9 @@ def test_unknown_and_read_only_fields_in_a_body_are_ignored(api):
 def test_update_changes_only_the_fields_sent(api):
     customer = api.make_customer()
     zone = api.make_zone()
-    address = api.make_address(customer["id"], description="old", latitude="10", longitude="20",
-                               delivery_zone_id=zone["id"])
+    address = api.make_address(
+        customer["id"], description="old", latitude="10", longitude="20", delivery_zone_id=zone["id"]
+    )
 
     response = api.put(f"/addresses/{address['id']}", json={"description": "new"})
 
@@ -91,19 +118,23 @@ def test_update_moves_the_address_to_another_customer_and_zone(api):
     customer = api.make_customer()
     zone = api.make_zone()
 
-    updated = api.put(f"/addresses/{address['id']}",
-                      json={"customer_id": customer["id"], "delivery_zone_id": zone["id"]}).json()["data"]
+    updated = api.put(
+        f"/addresses/{address['id']}", json={"customer_id": customer["id"], "delivery_zone_id": zone["id"]}
+    ).json()["data"]
 
     assert updated["customer"] == {"id": customer["id"]}
     assert updated["delivery_zone"] == {"id": zone["id"]}
 
 
 def test_update_with_null_clears_the_zone_and_the_optional_fields(api):
-    address = api.make_address(api.make_customer()["id"], delivery_zone_id=api.make_zone()["id"],
-                               description="d", latitude="1", longitude="2")
+    address = api.make_address(
+        api.make_customer()["id"], delivery_zone_id=api.make_zone()["id"], description="d", latitude="1", longitude="2"
+    )
 
-    updated = api.put(f"/addresses/{address['id']}", json={"delivery_zone_id": None, "description": None,
-                                                           "latitude": None, "longitude": ""}).json()["data"]
+    updated = api.put(
+        f"/addresses/{address['id']}",
+        json={"delivery_zone_id": None, "description": None, "latitude": None, "longitude": ""},
+    ).json()["data"]
 
     assert updated["delivery_zone"] is None
     assert (updated["description"], updated["latitude"], updated["longitude"]) == (None, None, None)
@@ -114,8 +145,10 @@ def test_updated_at_moves_only_when_a_stored_value_changes(api, stored_address):
     address = api.make_address(customer["id"], name="Same", latitude="24.5")
     created = stored_address(address["id"])["updated_at"]
 
-    api.put(f"/addresses/{address['id']}", json={"name": "Same", "latitude": 24.5, "customer_id": customer["id"],
-                                                 "delivery_zone_id": None})
+    api.put(
+        f"/addresses/{address['id']}",
+        json={"name": "Same", "latitude": 24.5, "customer_id": customer["id"], "delivery_zone_id": None},
+    )
     assert stored_address(address["id"])["updated_at"] == created
 
     api.put(f"/addresses/{address['id']}", json={"description": "now described"})

@@ -37,8 +37,7 @@ def test_addresses_delivery_zone_include_gives_whole_zones_and_implies_addresses
     api.make_address(customer["id"], delivery_zone_id=zone["id"])
     api.make_address(customer["id"])
 
-    shown = api.get(f"/customers/{customer['id']}",
-                    params={"include": "addresses.delivery_zone"}).json()["data"]
+    shown = api.get(f"/customers/{customer['id']}", params={"include": "addresses.delivery_zone"}).json()["data"]
 
     assert [address["delivery_zone"] for address in shown["addresses"]] == [zone, None]
 
@@ -49,8 +48,7 @@ def test_a_deleted_zone_shows_as_null_in_a_customer_include(api):
     api.make_address(customer["id"], delivery_zone_id=zone["id"])
     api.delete(f"/delivery_zones/{zone['id']}")
 
-    shown = api.get(f"/customers/{customer['id']}",
-                    params={"include": "addresses.delivery_zone"}).json()["data"]
+    shown = api.get(f"/customers/{customer['id']}", params={"include": "addresses.delivery_zone"}).json()["data"]
 
     assert shown["addresses"][0]["delivery_zone"] is None
 
@@ -63,7 +61,9 @@ def test_customer_list_includes_each_customer_s_own_addresses(api):
     listed = api.get("/customers", params={"include": "addresses"}).json()["data"]
 
     assert {customer["id"]: customer["addresses"] for customer in listed} == {
-        first["id"]: [first_address], second["id"]: [second_address]}
+        first["id"]: [first_address],
+        second["id"]: [second_address],
+    }
 
 
 def test_moving_an_address_moves_it_between_customers_includes(api):

@@ -44,8 +44,11 @@ def test_include_works_on_create_update_and_list(api):
     zone = api.make_zone()
     include = {"include": "customer,delivery_zone"}
 
-    created = api.post("/addresses", params=include, json={"name": "Home", "customer_id": customer["id"],
-                                                           "delivery_zone_id": zone["id"]}).json()["data"]
+    created = api.post(
+        "/addresses",
+        params=include,
+        json={"name": "Home", "customer_id": customer["id"], "delivery_zone_id": zone["id"]},
+    ).json()["data"]
     updated = api.put(f"/addresses/{created['id']}", params=include, json={"name": "Work"}).json()["data"]
     listed = api.get("/addresses", params=include).json()["data"]
 
@@ -103,8 +106,10 @@ def test_included_customer_shows_only_the_fields_the_token_may_read(api, api_wit
 def test_an_unknown_include_is_400(api, include):
     address = api.make_address(api.make_customer()["id"])
 
-    for response in (api.get("/addresses", params={"include": include}),
-                     api.get(f"/addresses/{address['id']}", params={"include": include})):
+    for response in (
+        api.get("/addresses", params={"include": include}),
+        api.get(f"/addresses/{address['id']}", params={"include": include}),
+    ):
         assert response.status_code == 400
         assert list(response.json()["errors"]) == ["include"]
 
@@ -117,8 +122,7 @@ def test_includes_load_in_one_query_per_relation_whatever_the_page_size(api, sta
     def list_with_includes() -> None:
         response = api.get("/addresses", params={"include": "customer,delivery_zone"})
         assert response.status_code == 200
-        assert all(address["customer"].get("name") and address["delivery_zone"]
-                   for address in response.json()["data"])
+        assert all(address["customer"].get("name") and address["delivery_zone"] for address in response.json()["data"])
 
     add_addresses(1)
     one = statement_count(list_with_includes)
@@ -133,8 +137,11 @@ def test_includes_load_in_one_query_per_relation_whatever_the_page_size(api, sta
 def test_includes_are_documented_on_every_route_that_takes_them(client):
     paths = client.get("/openapi.json").json()["paths"]
 
-    for path, method in (("/addresses", "get"), ("/addresses", "post"), ("/addresses/{address_id}", "get"),
-                         ("/addresses/{address_id}", "put")):
+    for path, method in (
+        ("/addresses", "get"),
+        ("/addresses", "post"),
+        ("/addresses/{address_id}", "get"),
+        ("/addresses/{address_id}", "put"),
+    ):
         names = {parameter["name"] for parameter in paths[path][method]["parameters"]}
         assert "include" in names, (path, method)
-

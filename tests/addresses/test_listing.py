@@ -28,7 +28,9 @@ def test_customer_id_filter_takes_one_or_more_ids(api):
 
     assert names(api.get("/addresses", params={"filter[customer_id]": first["id"]})) == ["first"]
     assert names(api.get("/addresses", params={"filter[customer_id]": f"{first['id']},{third['id']}"})) == [
-        "first", "third"]
+        "first",
+        "third",
+    ]
 
 
 @pytest.mark.parametrize("value", ["not-a-uuid", "42", str(uuid.uuid4())])
@@ -56,8 +58,11 @@ def test_customer_id_filter_does_not_reach_another_business(api, other_api):
 
 def test_updated_after_filter_is_strictly_after(api, overwrite_address):
     customer = api.make_customer()
-    for name, when in (("old", datetime(2024, 1, 1, 12, 0, 0)), ("edge", datetime(2024, 3, 1, 0, 0, 0)),
-                       ("new", datetime(2024, 3, 1, 0, 0, 0, 1))):
+    for name, when in (
+        ("old", datetime(2024, 1, 1, 12, 0, 0)),
+        ("edge", datetime(2024, 3, 1, 0, 0, 0)),
+        ("new", datetime(2024, 3, 1, 0, 0, 0, 1)),
+    ):
         overwrite_address(api.make_address(customer["id"], name=name)["id"], updated_at=when)
 
     assert names(api.get("/addresses", params={"filter[updated_after]": "2024-03-01 00:00:00"})) == ["new"]
@@ -107,13 +112,16 @@ def test_pages_keep_the_other_query_parameters_in_their_links(api):
     assert "filter%5Bcustomer_id%5D=" in body["links"]["next"] and "page=2" in body["links"]["next"]
 
 
-@pytest.mark.parametrize("params", [
-    {"filter[name]": "home"},
-    {"filter[is_deleted]": "yes"},
-    {"filter[updated_after]": "2024-13-01"},
-    {"sort": "name"},
-    {"per_page": "0"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"filter[name]": "home"},
+        {"filter[is_deleted]": "yes"},
+        {"filter[updated_after]": "2024-13-01"},
+        {"sort": "name"},
+        {"per_page": "0"},
+    ],
+)
 def test_a_malformed_query_is_400(api, params):
     response = api.get("/addresses", params=params)
 

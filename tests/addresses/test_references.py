@@ -50,8 +50,9 @@ def test_customer_id_of_another_business_is_422(api, other_api, addresses_named)
 def test_delivery_zone_id_must_name_an_existing_zone(api, addresses_named, zone_id):
     name = unique_name()
 
-    response = api.post("/addresses", json={"name": name, "customer_id": api.make_customer()["id"],
-                                            "delivery_zone_id": zone_id})
+    response = api.post(
+        "/addresses", json={"name": name, "customer_id": api.make_customer()["id"], "delivery_zone_id": zone_id}
+    )
 
     assert response.status_code == 422
     assert response.json()["errors"] == ZONE_INVALID
@@ -63,8 +64,9 @@ def test_delivery_zone_id_of_a_deleted_zone_is_422(api, addresses_named):
     api.delete(f"/delivery_zones/{zone['id']}")
     name = unique_name()
 
-    response = api.post("/addresses", json={"name": name, "customer_id": api.make_customer()["id"],
-                                            "delivery_zone_id": zone["id"]})
+    response = api.post(
+        "/addresses", json={"name": name, "customer_id": api.make_customer()["id"], "delivery_zone_id": zone["id"]}
+    )
 
     assert response.status_code == 422
     assert response.json()["errors"] == ZONE_INVALID
@@ -75,8 +77,9 @@ def test_delivery_zone_id_of_another_business_is_422(api, other_api, addresses_n
     theirs = other_api.make_zone()
     name = unique_name()
 
-    response = api.post("/addresses", json={"name": name, "customer_id": api.make_customer()["id"],
-                                            "delivery_zone_id": theirs["id"]})
+    response = api.post(
+        "/addresses", json={"name": name, "customer_id": api.make_customer()["id"], "delivery_zone_id": theirs["id"]}
+    )
 
     assert response.status_code == 422
     assert response.json()["errors"] == ZONE_INVALID
@@ -90,8 +93,9 @@ def test_a_null_delivery_zone_id_means_no_zone(api):
 
 
 def test_both_bad_references_are_named_at_once(api):
-    response = api.post("/addresses", json={"name": "Home", "customer_id": str(uuid.uuid4()),
-                                            "delivery_zone_id": str(uuid.uuid4())})
+    response = api.post(
+        "/addresses", json={"name": "Home", "customer_id": str(uuid.uuid4()), "delivery_zone_id": str(uuid.uuid4())}
+    )
 
     assert response.status_code == 422
     assert response.json()["errors"] == CUSTOMER_INVALID | ZONE_INVALID
@@ -104,12 +108,15 @@ def test_field_errors_are_reported_before_references_are_looked_up(api):
     assert response.json()["errors"] == {"name": ["The name field is required."]}
 
 
-@pytest.mark.parametrize(("case", "errors"), [
-    ("deleted customer", CUSTOMER_INVALID),
-    ("other business customer", CUSTOMER_INVALID),
-    ("deleted zone", ZONE_INVALID),
-    ("other business zone", ZONE_INVALID),
-])
+@pytest.mark.parametrize(
+    ("case", "errors"),
+    [
+        ("deleted customer", CUSTOMER_INVALID),
+        ("other business customer", CUSTOMER_INVALID),
+        ("deleted zone", ZONE_INVALID),
+        ("other business zone", ZONE_INVALID),
+    ],
+)
 def test_update_checks_the_references_it_is_sent(api, other_api, stored_address, case, errors):
     deleted_customer = api.make_customer()
     api.delete(f"/customers/{deleted_customer['id']}")

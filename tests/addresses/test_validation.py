@@ -38,8 +38,11 @@ INVALID_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "sentence"), INVALID_FIELDS,
-                         ids=[f"{field}={str(value)[:20]!r}" for field, value, _ in INVALID_FIELDS])
+@pytest.mark.parametrize(
+    ("field", "value", "sentence"),
+    INVALID_FIELDS,
+    ids=[f"{field}={str(value)[:20]!r}" for field, value, _ in INVALID_FIELDS],
+)
 def test_create_with_an_invalid_field_is_422_naming_it(api, addresses_named, field, value, sentence):
     name = unique_name()
     body = {"name": name, "customer_id": api.make_customer()["id"]} | {field: value}
@@ -65,10 +68,17 @@ def test_customer_id_is_required_on_create(api):
     assert response.json()["errors"] == {"customer_id": ["The customer_id field is required."]}
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("latitude", "90"), ("latitude", "-90"), ("latitude", 0), ("longitude", "180"), ("longitude", -180),
-    ("latitude", "24.123456789012345678901234567"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("latitude", "90"),
+        ("latitude", "-90"),
+        ("latitude", 0),
+        ("longitude", "180"),
+        ("longitude", -180),
+        ("latitude", "24.123456789012345678901234567"),
+    ],
+)
 def test_coordinates_on_the_limits_are_accepted_as_sent(api, field, value):
     address = api.make_address(api.make_customer()["id"], **{field: value})
 
@@ -117,7 +127,8 @@ def test_a_body_that_is_not_a_json_object_is_400(api, raw):
 def test_a_body_over_one_mebibyte_is_413(api):
     customer = api.make_customer()
 
-    response = api.post("/addresses", json={"name": "Big", "customer_id": customer["id"],
-                                            "description": "x" * (1024 * 1024)})
+    response = api.post(
+        "/addresses", json={"name": "Big", "customer_id": customer["id"], "description": "x" * (1024 * 1024)}
+    )
 
     assert response.status_code == 413

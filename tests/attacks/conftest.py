@@ -10,13 +10,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.cli.processes import Server
-from tests.conftest import new_business, new_token, run_statement
 
 from clientele.addresses.models import addresses
 from clientele.customers.models import customers
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import customer_tags, tags
+from tests.cli.processes import Server
+from tests.conftest import new_business, new_token, run_statement
 
 BUSINESS_TABLES = (customers, tags, customer_tags, delivery_zones, addresses)
 # A bound no healthy request comes near, so that a hang shows as a failure instead of a stuck suite.
@@ -35,8 +35,9 @@ class Tenant:
         return {"Authorization": f"Bearer {self.token}"}
 
     def client(self, server: Server, **options: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=server.base_url, headers=self.headers, timeout=REQUEST_TIMEOUT_SECONDS,
-                                 **options)
+        return httpx.AsyncClient(
+            base_url=server.base_url, headers=self.headers, timeout=REQUEST_TIMEOUT_SECONDS, **options
+        )
 
 
 def new_tenant(client: TestClient, name: str = "Attacked business") -> Tenant:
@@ -51,9 +52,12 @@ def tenant(client: TestClient) -> Tenant:
 
 def stored_snapshot(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     """Every row the business holds, in every table a request can write, as the database holds them."""
-    return {table.name: run_statement(client, select(table).where(table.c.business_id == business_id)
-                                      .order_by(*table.primary_key.columns))
-            for table in BUSINESS_TABLES}
+    return {
+        table.name: run_statement(
+            client, select(table).where(table.c.business_id == business_id).order_by(*table.primary_key.columns)
+        )
+        for table in BUSINESS_TABLES
+    }
 
 
 def db_path(database_url: str) -> Path | None:

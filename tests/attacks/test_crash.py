@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+
 from tests.attacks.conftest import Tenant, db_path
 from tests.cli.processes import Server, serving
 from tests.conftest import Api, next_phone
@@ -68,9 +69,16 @@ class Stream:
                 # Each customer gets its own subset of the tags, so a partial set cannot pass for another.
                 chosen = {tag_id for index, tag_id in enumerate(self.tag_ids) if turn >> index & 1} or {self.tag_ids[0]}
                 self.sent_tags[phone] = chosen
-                customer = await self.post(http, "/customers?include=tags", {
-                    "name": f"Streamed {phone}", "dial_code": 966, "phone": phone,
-                    "tags": [{"id": tag_id} for tag_id in sorted(chosen)]})
+                customer = await self.post(
+                    http,
+                    "/customers?include=tags",
+                    {
+                        "name": f"Streamed {phone}",
+                        "dial_code": 966,
+                        "phone": phone,
+                        "tags": [{"id": tag_id} for tag_id in sorted(chosen)],
+                    },
+                )
                 if customer is None:
                     return
                 self.customers.append(customer)
@@ -110,8 +118,9 @@ def assert_sqlite_file_is_sound(database_url: str) -> None:
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-def test_every_create_answered_before_a_sigkill_survives_it_whole(database_url: str, tmp_path: Path,
-                                                                  client: TestClient, tenant: Tenant) -> None:
+def test_every_create_answered_before_a_sigkill_survives_it_whole(
+    database_url: str, tmp_path: Path, client: TestClient, tenant: Tenant
+) -> None:
     api = Api(client, tenant.token, tenant.business_id)
     tag_ids = [api.make_tag()["id"] for _ in range(TAGS)]
 
@@ -122,10 +131,13 @@ def test_every_create_answered_before_a_sigkill_survives_it_whole(database_url: 
 
     assert_sqlite_file_is_sound(database_url)
     # One process is enough to read back, and starts sooner.
-    with serving(database_url, tmp_path) as [restarted], httpx.Client(
-            base_url=restarted.base_url, headers=tenant.headers, timeout=30) as http:
-        reread_customers = [http.get(f"/customers/{customer['id']}", params={"include": "tags"})
-                            for customer in stream.customers]
+    with (
+        serving(database_url, tmp_path) as [restarted],
+        httpx.Client(base_url=restarted.base_url, headers=tenant.headers, timeout=30) as http,
+    ):
+        reread_customers = [
+            http.get(f"/customers/{customer['id']}", params={"include": "tags"}) for customer in stream.customers
+        ]
         reread_addresses = [http.get(f"/addresses/{address['id']}") for address in stream.addresses]
         stored_customers = every_record(http, "/customers", "tags,addresses")
         stored_addresses = every_record(http, "/addresses", "")
@@ -133,13 +145,18 @@ def test_every_create_answered_before_a_sigkill_survives_it_whole(database_url: 
         total = http.get("/customers", params={"per_page": 1}).json()["meta"]["total"]
 
     acknowledged = [*stream.customers, *stream.addresses]
-    lost = [answered for answered, reread in zip(acknowledged, [*reread_customers, *reread_addresses], strict=True)
-            if reread.status_code != 200 or reread.json()["data"] != answered]
-    print(f"crash: {len(acknowledged)} creates acknowledged ({len(stream.customers)} customers, "
-          f"{len(stream.addresses)} addresses), {len(stream.unanswered)} cut off by the kill, "
-          f"{len(stored_customers)} customers and {len(stored_addresses)} addresses checked after restart, "
-          f"{len(lost)} lost; {len(stored_customers) - len(stream.customers)} customers and "
-          f"{len(stored_addresses) - len(stream.addresses)} addresses committed without an answer")
+    lost = [
+        answered
+        for answered, reread in zip(acknowledged, [*reread_customers, *reread_addresses], strict=True)
+        if reread.status_code != 200 or reread.json()["data"] != answered
+    ]
+    print(
+        f"crash: {len(acknowledged)} creates acknowledged ({len(stream.customers)} customers, "
+        f"{len(stream.addresses)} addresses), {len(stream.unanswered)} cut off by the kill, "
+        f"{len(stored_customers)} customers and {len(stored_addresses)} addresses checked after restart, "
+        f"{len(lost)} lost; {len(stored_customers) - len(stream.customers)} customers and "
+        f"{len(stored_addresses) - len(stream.addresses)} addresses committed without an answer"
+    )
     assert stream.killed.is_set() and len(acknowledged) >= ACKNOWLEDGED_BEFORE_KILL
     assert lost == []
     # Nothing half-written: each stored customer was sent, with all its tags; each address was sent
@@ -153,5 +170,6 @@ def test_every_create_answered_before_a_sigkill_survives_it_whole(database_url: 
         assert stream.sent_addresses[address["name"]] == address["customer"]["id"]
         assert address["customer"]["id"] in customer_ids
     assert sorted(address["id"] for customer in stored_customers for address in customer["addresses"]) == sorted(
-        address["id"] for address in stored_addresses)
+        address["id"] for address in stored_addresses
+    )
     assert total == counted == len(stored_customers)

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+
+from clientele.tags.models import customer_tags
 from tests.attacks.conftest import Tenant, new_tenant
 from tests.cli.processes import Server, serving
 from tests.conftest import Api, next_phone, run_statement
-
-from clientele.tags.models import customer_tags
 
 RACERS = 50
 PHONE_TAKEN = {"phone": ["The phone has already been taken."]}
@@ -28,10 +28,12 @@ Request = tuple[str, str, dict[str, Any] | None]
 
 async def send_together(server: Server, sends: list[tuple[Tenant, Request]]) -> list[httpx.Response]:
     """Every request on its own connection, all in flight at once."""
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
-                                 limits=httpx.Limits(max_connections=len(sends))) as http:
-        return await asyncio.gather(*(http.request(method, path, json=body, headers=tenant.headers)
-                                      for tenant, (method, path, body) in sends))
+    async with httpx.AsyncClient(
+        base_url=server.base_url, timeout=60, limits=httpx.Limits(max_connections=len(sends))
+    ) as http:
+        return await asyncio.gather(
+            *(http.request(method, path, json=body, headers=tenant.headers) for tenant, (method, path, body) in sends)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +65,21 @@ def customers_with_phone(api: Api, phone: str, include: str = "") -> list[dict[s
 
 
 def test_of_concurrent_creates_of_one_phone_exactly_one_is_stored_with_its_tags(
-        live_server: Server, client: TestClient, tenant: Tenant) -> None:
+    live_server: Server, client: TestClient, tenant: Tenant
+) -> None:
     api = api_of(client, tenant)
     tag_ids = [api.make_tag()["id"] for _ in range(2)]
     phone = next_phone()
     forms = spellings(phone)
-    bodies = [{"name": f"Racer {n}", "dial_code": 966, "phone": forms[n % len(forms)],
-               "tags": [{"id": tag_id} for tag_id in tag_ids]} for n in range(RACERS)]
+    bodies = [
+        {
+            "name": f"Racer {n}",
+            "dial_code": 966,
+            "phone": forms[n % len(forms)],
+            "tags": [{"id": tag_id} for tag_id in tag_ids],
+        }
+        for n in range(RACERS)
+    ]
 
     responses = race(live_server, [(tenant, ("POST", "/customers?include=tags", body)) for body in bodies])
 
@@ -82,8 +92,12 @@ def test_of_concurrent_creates_of_one_phone_exactly_one_is_stored_with_its_tags(
     assert stored == created[0].json()["data"]
     assert {tag["id"] for tag in stored["tags"]} == set(tag_ids)
     # The losers' tag links were rolled back with their rows: only the winner's two remain.
-    [links] = run_statement(client, select(func.count().label("links")).select_from(customer_tags).where(
-        customer_tags.c.tag_id.in_([uuid.UUID(tag_id) for tag_id in tag_ids])))
+    [links] = run_statement(
+        client,
+        select(func.count().label("links"))
+        .select_from(customer_tags)
+        .where(customer_tags.c.tag_id.in_([uuid.UUID(tag_id) for tag_id in tag_ids])),
+    )
     assert links == {"links": 2}
 
 
@@ -93,7 +107,8 @@ def test_one_phone_raced_in_two_businesses_is_stored_once_in_each(live_server: S
 
     sends: list[tuple[Tenant, Request]] = [
         (tenants[n % 2], ("POST", "/customers", {"name": f"Racer {n}", "dial_code": 966, "phone": phone}))
-        for n in range(RACERS)]
+        for n in range(RACERS)
+    ]
 
     responses = race(live_server, sends)
 
@@ -104,13 +119,16 @@ def test_one_phone_raced_in_two_businesses_is_stored_once_in_each(live_server: S
         assert [stored] == [response.json()["data"] for response in answers if response.status_code == 201]
 
 
-@pytest.mark.parametrize("path, unique_field, taken", [
-    ("/tags", "name", {"name": ["The name has already been taken."]}),
-    ("/delivery_zones", "reference", {"reference": ["The reference has already been taken."]}),
-])
+@pytest.mark.parametrize(
+    "path, unique_field, taken",
+    [
+        ("/tags", "name", {"name": ["The name has already been taken."]}),
+        ("/delivery_zones", "reference", {"reference": ["The reference has already been taken."]}),
+    ],
+)
 def test_of_concurrent_creates_of_one_unique_name_exactly_one_is_stored(
-        live_server: Server, client: TestClient, tenant: Tenant, path: str, unique_field: str,
-        taken: dict[str, list[str]]) -> None:
+    live_server: Server, client: TestClient, tenant: Tenant, path: str, unique_field: str, taken: dict[str, list[str]]
+) -> None:
     value = f"raced-{uuid.uuid4().hex[:8]}"
     bodies = [{"name": f"Racer {n}", unique_field: value} for n in range(RACERS)]
 
@@ -118,27 +136,33 @@ def test_of_concurrent_creates_of_one_unique_name_exactly_one_is_stored(
 
     created = [response for response in responses if response.status_code == 201]
     assert len(created) == 1, [response.text for response in responses]
-    assert all(response.status_code == 422 and response.json()["errors"] == taken
-               for response in responses if response.status_code != 201)
+    assert all(
+        response.status_code == 422 and response.json()["errors"] == taken
+        for response in responses
+        if response.status_code != 201
+    )
     listed = api_of(client, tenant).get(path, params={"per_page": 1000}).json()["data"]
     assert [record for record in listed if record[unique_field] == value] == [created[0].json()["data"]]
 
 
 def test_a_restore_racing_creates_of_its_phone_leaves_one_active_customer(
-        live_server: Server, client: TestClient, tenant: Tenant) -> None:
+    live_server: Server, client: TestClient, tenant: Tenant
+) -> None:
     api = api_of(client, tenant)
     phone = next_phone()
     deleted = api.make_customer(phone=phone)
     assert api.delete(f"/customers/{deleted['id']}").status_code == 204
     restore: Request = ("PUT", f"/customers/{deleted['id']}/restore", None)
-    creates: list[Request] = [("POST", "/customers", {"name": f"Racer {n}", "dial_code": 966, "phone": phone})
-                              for n in range(RACERS - 1)]
+    creates: list[Request] = [
+        ("POST", "/customers", {"name": f"Racer {n}", "dial_code": 966, "phone": phone}) for n in range(RACERS - 1)
+    ]
     sends = [restore, *creates]
 
     responses = race(live_server, [(tenant, request) for request in sends])
 
-    outcomes = Counter((method, response.status_code) for (method, _, _), response in zip(sends, responses,
-                                                                                          strict=True))
+    outcomes = Counter(
+        (method, response.status_code) for (method, _, _), response in zip(sends, responses, strict=True)
+    )
     assert outcomes[("PUT", 200)] + outcomes[("POST", 201)] == 1, outcomes
     assert set(outcomes) <= {("PUT", 200), ("PUT", 409), ("POST", 201), ("POST", 422)}, outcomes
     [active] = customers_with_phone(api, phone)

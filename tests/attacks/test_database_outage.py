@@ -26,13 +26,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
+
+from clientele.customers.models import customers
+from clientele.db.engine import create_engine
 from tests.attacks.conftest import REQUEST_TIMEOUT_SECONDS, Tenant
 from tests.cli.processes import Server, serving
 from tests.conftest import Api, next_phone
 from tests.tcp_proxy import TcpProxy
-
-from clientele.customers.models import customers
-from clientele.db.engine import create_engine
 
 CLIENTS = 4
 WORKERS = 2
@@ -86,8 +86,11 @@ def serving_workers(server: Server) -> set[int]:
     while time.monotonic() < deadline:
         output, workers = server.stdout(), worker_pids(server)
         started = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", output)}
-        if len(workers) == WORKERS and workers <= started and output.count("Application startup complete.") >= len(
-                started):
+        if (
+            len(workers) == WORKERS
+            and workers <= started
+            and output.count("Application startup complete.") >= len(started)
+        ):
             return workers
         time.sleep(0.1)
     raise AssertionError(f"the workers did not all start:\n{server.stdout()}")
@@ -202,7 +205,8 @@ async def run_outage(load: Load, proxy: TcpProxy) -> None:
 
 
 def test_a_database_outage_is_a_json_503_and_the_server_recovers_by_itself(
-        postgresql_url: str, proxy: TcpProxy, tmp_path: Path, client: TestClient, tenant: Tenant) -> None:
+    postgresql_url: str, proxy: TcpProxy, tmp_path: Path, client: TestClient, tenant: Tenant
+) -> None:
     api = Api(client, tenant.token, tenant.business_id)
     with serving_through(proxy, postgresql_url, tmp_path, WORKERS) as server:
         load = Load(tenant, server, customer_id=api.make_customer()["id"])
@@ -217,15 +221,21 @@ def test_a_database_outage_is_a_json_503_and_the_server_recovers_by_itself(
     outages, recovered = range(1, 2 * CYCLES, 2), range(2, 2 * CYCLES + 1, 2)
     statuses = Counter(outcome.status or outcome.error for outcome in load.outcomes)
     created = [outcome for outcome in load.outcomes if outcome.status == 201]
-    print(f"outage: {len(load.outcomes)} requests {dict(statuses)}; {proxy.cuts} cuts severing "
-          f"{proxy.connections_severed} database connections; {len(created)} creates acknowledged; "
-          f"{sum(outcome.status == 503 for phase in recovered for outcome in load.within(phase))} 503s after restores")
+    print(
+        f"outage: {len(load.outcomes)} requests {dict(statuses)}; {proxy.cuts} cuts severing "
+        f"{proxy.connections_severed} database connections; {len(created)} creates acknowledged; "
+        f"{sum(outcome.status == 503 for phase in recovered for outcome in load.within(phase))} 503s after restores"
+    )
     assert [(outcome.path, outcome.error) for outcome in load.outcomes if outcome.error is not None] == []
     assert set(statuses) <= {200, 201, 503}, statuses
     for phase in outages:
         during = load.within(phase)
         assert {outcome.path for outcome in during if outcome.path != "/healthz"} == {
-            "/customers", "/customers?per_page=5", f"/customers/{load.customer_id}", "/readyz"}
+            "/customers",
+            "/customers?per_page=5",
+            f"/customers/{load.customer_id}",
+            "/readyz",
+        }
         for outcome in during:
             if outcome.path == "/healthz":
                 assert (outcome.status, outcome.body) == (200, {"status": "ok"})
@@ -241,8 +251,9 @@ def test_a_database_outage_is_a_json_503_and_the_server_recovers_by_itself(
         assert api.get("/customers", params={"filter[phone]": outcome.phone}).json()["meta"]["total"] == 0
 
 
-def exchange(connection: http.client.HTTPConnection, method: str, path: str, tenant: Tenant,
-             body: bytes | None = None) -> tuple[int, bytes]:
+def exchange(
+    connection: http.client.HTTPConnection, method: str, path: str, tenant: Tenant, body: bytes | None = None
+) -> tuple[int, bytes]:
     connection.request(method, path, body=body, headers=tenant.headers | {"Content-Type": "application/json"})
     response = connection.getresponse()
     return response.status, response.read()
@@ -269,8 +280,8 @@ def one_worker_through_proxy(postgresql_url: str, proxy: TcpProxy, tmp_path: Pat
 
 
 def test_a_query_cut_off_mid_flight_is_a_503_and_the_client_connection_stays_open(
-        postgresql_url: str, one_worker_through_proxy: Server, proxy: TcpProxy, client: TestClient,
-        tenant: Tenant) -> None:
+    postgresql_url: str, one_worker_through_proxy: Server, proxy: TcpProxy, client: TestClient, tenant: Tenant
+) -> None:
     customer = Api(client, tenant.token, tenant.business_id).make_customer(name="Locked")
     port = int(one_worker_through_proxy.base_url.rsplit(":", 1)[1])
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_SECONDS)
@@ -279,10 +290,14 @@ def test_a_query_cut_off_mid_flight_is_a_503_and_the_client_connection_stays_ope
         engine = create_engine(postgresql_url)
         try:
             async with engine.connect() as locker, locker.begin():
-                await locker.execute(select(customers.c.id).where(customers.c.id == uuid.UUID(customer["id"]))
-                                     .with_for_update())
-                update = asyncio.create_task(asyncio.to_thread(
-                    exchange, connection, "PUT", f"/customers/{customer['id']}", tenant, b'{"name": "Cut"}'))
+                await locker.execute(
+                    select(customers.c.id).where(customers.c.id == uuid.UUID(customer["id"])).with_for_update()
+                )
+                update = asyncio.create_task(
+                    asyncio.to_thread(
+                        exchange, connection, "PUT", f"/customers/{customer['id']}", tenant, b'{"name": "Cut"}'
+                    )
+                )
                 await waiting_for_a_row_lock(postgresql_url)
                 await asyncio.to_thread(proxy.cut)
                 return await update
@@ -295,5 +310,7 @@ def test_a_query_cut_off_mid_flight_is_a_503_and_the_client_connection_stays_ope
     # The same keep-alive connection answers the next request: the 503 was an answer, not a crash.
     assert exchange(connection, "GET", "/healthz", tenant) == (200, b'{"status":"ok"}')
     proxy.restore()
-    assert Api(client, tenant.token, tenant.business_id).get(f"/customers/{customer['id']}").json()["data"][
-        "name"] == "Locked"
+    assert (
+        Api(client, tenant.token, tenant.business_id).get(f"/customers/{customer['id']}").json()["data"]["name"]
+        == "Locked"
+    )

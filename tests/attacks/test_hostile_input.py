@@ -23,9 +23,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
-from tests.attacks.conftest import stored_snapshot
-from tests.cli.processes import Server, serving
-from tests.conftest import Api, new_business, new_token, next_phone
 
 from clientele.addresses import service as addresses
 from clientele.addresses.schemas import AddressInput
@@ -37,6 +34,9 @@ from clientele.listing.spec import ListSpec
 from clientele.tags import service as tags
 from clientele.tags.schemas import TagInput
 from clientele.web.protocol import MAX_REQUEST_HEAD_BYTES
+from tests.attacks.conftest import stored_snapshot
+from tests.cli.processes import Server, serving
+from tests.conftest import Api, new_business, new_token, next_phone
 
 MIB = 1024 * 1024
 SQL_INJECTIONS = (
@@ -69,8 +69,9 @@ DEEP_BUT_PARSED = 1_000
 
 def with_raw_field(body: dict[str, Any], field: str, raw: bytes) -> bytes:
     """`body` as JSON with `field` set to JSON text too deep for any encoder to write."""
-    members = [json.dumps(name).encode() + b": " + json.dumps(value).encode()
-               for name, value in body.items() if name != field]
+    members = [
+        json.dumps(name).encode() + b": " + json.dumps(value).encode() for name, value in body.items() if name != field
+    ]
     return b"{" + b", ".join([*members, json.dumps(field).encode() + b": " + raw]) + b"}"
 
 
@@ -88,8 +89,12 @@ class ListRoute:
         return [*(f"filter[{name}]" for name in self.spec.filters), "sort", "include", "page", "per_page", "cursor"]
 
 
-LISTS = [ListRoute("/customers", customers.LIST_SPEC), ListRoute("/tags", tags.LIST_SPEC),
-         ListRoute("/delivery_zones", delivery_zones.LIST_SPEC), ListRoute("/addresses", addresses.LIST_SPEC)]
+LISTS = [
+    ListRoute("/customers", customers.LIST_SPEC),
+    ListRoute("/tags", tags.LIST_SPEC),
+    ListRoute("/delivery_zones", delivery_zones.LIST_SPEC),
+    ListRoute("/addresses", addresses.LIST_SPEC),
+]
 
 
 @dataclass(frozen=True)
@@ -117,15 +122,17 @@ class WriteRoute:
 
 
 WRITES = [
-    WriteRoute("POST", "/customers", CustomerInput,
-               lambda _: {"name": "Hostile", "dial_code": 966, "phone": next_phone()}),
+    WriteRoute(
+        "POST", "/customers", CustomerInput, lambda _: {"name": "Hostile", "dial_code": 966, "phone": next_phone()}
+    ),
     WriteRoute("PUT", "/customers/{customer}", CustomerInput, lambda _: {}),
     WriteRoute("POST", "/tags", TagInput, lambda _: {"name": f"hostile-{uuid.uuid4().hex}"}),
     WriteRoute("PUT", "/tags/{tag}", TagInput, lambda _: {}),
     WriteRoute("POST", "/delivery_zones", DeliveryZoneInput, lambda _: {"name": "Hostile zone"}),
     WriteRoute("PUT", "/delivery_zones/{zone}", DeliveryZoneInput, lambda _: {}),
-    WriteRoute("POST", "/addresses", AddressInput, lambda targets: {"name": "Hostile", "customer_id":
-                                                                     targets["customer"]}),
+    WriteRoute(
+        "POST", "/addresses", AddressInput, lambda targets: {"name": "Hostile", "customer_id": targets["customer"]}
+    ),
     WriteRoute("PUT", "/addresses/{address}", AddressInput, lambda _: {}),
 ]
 RECORD_ROUTES = ["/customers/{customer}", "/tags/{tag}", "/delivery_zones/{zone}", "/addresses/{address}"]
@@ -165,8 +172,9 @@ def targets(attacker: tuple[Api, dict[str, str]]) -> dict[str, str]:
 
 
 @pytest.fixture
-def nothing_changes(client: TestClient, attacker: tuple[Api, dict[str, str]],
-                    bystander: tuple[Api, dict[str, str]]) -> Iterator[None]:
+def nothing_changes(
+    client: TestClient, attacker: tuple[Api, dict[str, str]], bystander: tuple[Api, dict[str, str]]
+) -> Iterator[None]:
     """Both businesses hold exactly the rows they held before the test."""
     businesses = [attacker[0].business_id, bystander[0].business_id]
     before = [stored_snapshot(client, business_id) for business_id in businesses]
@@ -200,7 +208,8 @@ def send(api: Api, route: WriteRoute, targets: dict[str, str], **kwargs: Any) ->
 
 @pytest.mark.parametrize("route", LISTS, ids=[route.path for route in LISTS])
 def test_injection_in_any_list_parameter_is_a_400_naming_it_or_matches_nothing(
-        client: TestClient, route: ListRoute, bystander_untouched: None) -> None:
+    client: TestClient, route: ListRoute, bystander_untouched: None
+) -> None:
     # A business of its own: the module's other tests store injection text as names.
     api, _ = business_with_records(client, "Listing business")
     before = stored_snapshot(client, api.business_id)
@@ -217,11 +226,13 @@ def test_injection_in_any_list_parameter_is_a_400_naming_it_or_matches_nothing(
 
 @pytest.mark.parametrize("route", LISTS, ids=[route.path for route in LISTS])
 def test_any_text_in_any_list_parameter_is_a_400_naming_it_or_only_the_callers_records(
-        api: Api, bystander: tuple[Api, dict[str, str]], route: ListRoute) -> None:
+    api: Api, bystander: tuple[Api, dict[str, str]], route: ListRoute
+) -> None:
     others = set(bystander[1].values())
 
-    @settings(max_examples=40, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(parameter=st.sampled_from(route.parameters), value=st.text(max_size=40) | st.sampled_from(INJECTIONS))
     def check(parameter: str, value: str) -> None:
         response = api.get(route.path, params={parameter: value})
@@ -241,14 +252,18 @@ def test_percent_encoded_bytes_that_are_not_utf8_are_read_as_replacement_charact
 
 
 @pytest.mark.parametrize("path", RECORD_ROUTES)
-def test_injection_in_a_record_id_is_a_404_and_in_include_a_400(api: Api, targets: dict[str, str], path: str,
-                                                                nothing_changes: None) -> None:
+def test_injection_in_a_record_id_is_a_404_and_in_include_a_400(
+    api: Api, targets: dict[str, str], path: str, nothing_changes: None
+) -> None:
     for value in INJECTIONS:
         record_path = path.format_map(targets)
         for method in ("GET", "PUT", "DELETE"):
             # An id holding "/" reaches no route at all: still a JSON 404 (or 405 for the method).
-            assert_error(api.request(method, path.format_map({name: value for name in targets}),
-                                     json={"name": "Never stored"}), 404, 405)
+            assert_error(
+                api.request(method, path.format_map({name: value for name in targets}), json={"name": "Never stored"}),
+                404,
+                405,
+            )
         if path in INCLUDING_ROUTES:
             assert_error(api.get(record_path, params={"include": value}), 400)
     for value in INJECTIONS:
@@ -269,7 +284,8 @@ def test_injection_in_the_token_is_a_401(anonymous: Api, value: str) -> None:
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
 def test_injection_in_a_field_that_is_not_free_text_is_a_422_naming_it(
-        api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None) -> None:
+    api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None
+) -> None:
     for field in route.fields:
         values = INJECTED_VALUES if field in FREE_TEXT else (*INJECTIONS, *INJECTED_VALUES)
         for value in values:
@@ -278,13 +294,18 @@ def test_injection_in_a_field_that_is_not_free_text_is_a_422_naming_it(
             assert field in assert_error(response, 422).get("errors", {}), (field, value, response.text)
 
 
-TEXT_FILTERS = {("/customers", "name"): "name", ("/tags", "name"): "name", ("/delivery_zones", "name"): "name",
-                ("/delivery_zones", "reference"): "reference"}
+TEXT_FILTERS = {
+    ("/customers", "name"): "name",
+    ("/tags", "name"): "name",
+    ("/delivery_zones", "name"): "name",
+    ("/delivery_zones", "reference"): "reference",
+}
 
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES if route.method == "POST"])
 def test_injection_text_in_a_free_text_field_is_stored_exactly_and_filters_as_plain_text(
-        api: Api, targets: dict[str, str], route: WriteRoute, bystander_untouched: None) -> None:
+    api: Api, targets: dict[str, str], route: WriteRoute, bystander_untouched: None
+) -> None:
     for field in FREE_TEXT & set(route.fields):
         for value in INJECTIONS:
             created = api.post(route.path, json=route.valid_body(targets) | {field: value})
@@ -294,15 +315,20 @@ def test_injection_text_in_a_free_text_field_is_stored_exactly_and_filters_as_pl
             assert api.get(f"{route.path}/{record['id']}").json()["data"] == record
             assert record[field] == value
             if (route.path, field) in TEXT_FILTERS:
-                listed = api.get(route.path, params={f"filter[{TEXT_FILTERS[route.path, field]}]": value,
-                                                     "per_page": 1000}).json()["data"]
+                listed = api.get(
+                    route.path, params={f"filter[{TEXT_FILTERS[route.path, field]}]": value, "per_page": 1000}
+                ).json()["data"]
                 assert record["id"] in {found["id"] for found in listed}
                 assert all(value.casefold() in found[field].casefold() for found in listed), (field, value)
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=300) | st.sampled_from(INJECTIONS),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=300)
+    | st.sampled_from(INJECTIONS),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
@@ -310,15 +336,17 @@ json_values = st.recursive(
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
 def test_any_json_value_in_any_field_is_stored_as_answered_or_a_422_that_changes_nothing(
-        api: Api, targets: dict[str, str], route: WriteRoute, bystander_untouched: None) -> None:
+    api: Api, targets: dict[str, str], route: WriteRoute, bystander_untouched: None
+) -> None:
 
     def current() -> Any:
         if route.method == "POST":
             return api.get(route.path, params={"per_page": 1}).json()["meta"]["total"]
         return api.get(route.url(targets)).json()
 
-    @settings(max_examples=20, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=20, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(field=st.sampled_from(route.fields), value=json_values)
     def check(field: str, value: Any) -> None:
         before = current()
@@ -337,7 +365,8 @@ def test_any_json_value_in_any_field_is_stored_as_answered_or_a_422_that_changes
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
 def test_nul_characters_and_overlong_text_are_a_422_naming_the_field(
-        api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None) -> None:
+    api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None
+) -> None:
     for field in FREE_TEXT & set(route.fields):
         limit = MAX_LENGTH.get(field, 255)
         for value in ("a\x00b", "\x00", "x" * (limit + 1), "x" * (MIB - 100)):
@@ -357,14 +386,20 @@ OUT_OF_RANGE: dict[str, tuple[Any, ...]] = {
     "birth_date": ("0000-00-00", "9999-12-31", "1899-12-31", "2024-02-30", "2024-1-1", 20240101),
     "latitude": (90.0000001, -91, "1e999", "NaN", "-Infinity", 1e308, "1e-999999999", "0x1A"),
     "longitude": (180.0000001, -181, "Infinity", "1" * 40),
-    "coordinates": ([[0, 0], [1e308, 0], [1, 1], [0, 0]], [[0, 0]] * 3, [[0, 91], [1, 0], [1, 1], [0, 91]],
-                    [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 0, 0]], [[True, 0], [1, 0], [1, 1], [True, 0]]),
+    "coordinates": (
+        [[0, 0], [1e308, 0], [1, 1], [0, 0]],
+        [[0, 0]] * 3,
+        [[0, 91], [1, 0], [1, 1], [0, 91]],
+        [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 0, 0]],
+        [[True, 0], [1, 0], [1, 1], [True, 0]],
+    ),
 }
 
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
 def test_numbers_and_dates_out_of_range_are_a_422_naming_the_field(
-        api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None) -> None:
+    api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None
+) -> None:
     for field in set(OUT_OF_RANGE) & set(route.fields):
         for value in OUT_OF_RANGE[field]:
             response = send(api, route, targets, json=route.valid_body(targets) | {field: value})
@@ -373,8 +408,9 @@ def test_numbers_and_dates_out_of_range_are_a_422_naming_the_field(
 
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES if route.method == "POST"])
-def test_injection_in_an_idempotency_key_is_only_a_key(api: Api, targets: dict[str, str], route: WriteRoute,
-                                                       bystander_untouched: None) -> None:
+def test_injection_in_an_idempotency_key_is_only_a_key(
+    api: Api, targets: dict[str, str], route: WriteRoute, bystander_untouched: None
+) -> None:
     def total() -> int:
         return api.get(route.path, params={"per_page": 1}).json()["meta"]["total"]
 
@@ -382,8 +418,10 @@ def test_injection_in_an_idempotency_key_is_only_a_key(api: Api, targets: dict[s
     for value in INJECTIONS:
         body, headers = route.valid_body(targets), {"Idempotency-Key": f"{value} {uuid.uuid4().hex}"}
 
-        first, again = api.post(route.path, json=body, headers=headers), api.post(route.path, json=body,
-                                                                                 headers=headers)
+        first, again = (
+            api.post(route.path, json=body, headers=headers),
+            api.post(route.path, json=body, headers=headers),
+        )
 
         assert first.status_code == 201, (value, first.text)
         assert (again.status_code, again.json(), again.headers["idempotent-replayed"]) == (201, first.json(), "true")
@@ -391,8 +429,9 @@ def test_injection_in_an_idempotency_key_is_only_a_key(api: Api, targets: dict[s
 
 
 @pytest.mark.parametrize("path", RECORD_ROUTES)
-def test_injection_in_if_match_is_a_412_that_changes_nothing(api: Api, targets: dict[str, str], path: str,
-                                                             nothing_changes: None) -> None:
+def test_injection_in_if_match_is_a_412_that_changes_nothing(
+    api: Api, targets: dict[str, str], path: str, nothing_changes: None
+) -> None:
     for value in INJECTIONS:
         for method, body in (("PUT", {"name": "Never stored"}), ("DELETE", None)):
             response = api.request(method, path.format_map(targets), json=body, headers={"If-Match": value})
@@ -409,7 +448,11 @@ def prefixes(body: bytes) -> list[bytes]:
 
 NOT_A_JSON_OBJECT = [
     *prefixes(b'{"n": [{}]}'),
-    b"null", b"[]", b"1", b'"text"', b"true",
+    b"null",
+    b"[]",
+    b"1",
+    b'"text"',
+    b"true",
     b"[" * DEEP + b"]" * DEEP,
     b'{"a":' * DEEP + b"1" + b"}" * DEEP,
     b'{"name": ' + b"[" * DEEP + b"]" * DEEP + b"}",
@@ -433,8 +476,9 @@ NOT_A_JSON_OBJECT = [
 
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
-def test_a_body_that_is_not_one_json_object_is_a_400(api: Api, targets: dict[str, str], route: WriteRoute,
-                                                     nothing_changes: None) -> None:
+def test_a_body_that_is_not_one_json_object_is_a_400(
+    api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None
+) -> None:
     for body in NOT_A_JSON_OBJECT:
         response = send(api, route, targets, content=body, headers={"Content-Type": "application/json"})
 
@@ -442,8 +486,9 @@ def test_a_body_that_is_not_one_json_object_is_a_400(api: Api, targets: dict[str
 
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
-def test_a_body_over_one_mebibyte_is_a_413(api: Api, targets: dict[str, str], route: WriteRoute,
-                                           nothing_changes: None) -> None:
+def test_a_body_over_one_mebibyte_is_a_413(
+    api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None
+) -> None:
     oversized = b'{"name": "' + b"x" * MIB + b'"}'
 
     assert_error(send(api, route, targets, content=oversized), 413)
@@ -451,7 +496,8 @@ def test_a_body_over_one_mebibyte_is_a_413(api: Api, targets: dict[str, str], ro
 
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
 def test_deep_nesting_the_parser_accepts_is_a_422_in_a_field_and_ignored_elsewhere(
-        api: Api, targets: dict[str, str], route: WriteRoute, bystander_untouched: None) -> None:
+    api: Api, targets: dict[str, str], route: WriteRoute, bystander_untouched: None
+) -> None:
     deep = nested(DEEP_BUT_PARSED)
     for field in route.fields:
         response = send(api, route, targets, content=with_raw_field(route.valid_body(targets), field, deep))
@@ -471,8 +517,9 @@ def test_deep_nesting_is_ignored_in_an_unknown_field_with_an_idempotency_key_too
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                                          "application/xml", None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/xml", None]
+)
 def test_a_json_object_is_read_whatever_content_type_it_is_labelled(api: Api, content_type: str | None) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     body = f'{{"name": "labelled {content_type}-{uuid.uuid4().hex}"}}'.encode()
@@ -527,8 +574,13 @@ def raw_request(server: Server, head: bytes, body: bytes = b"") -> RawResponse:
 
 
 def request_head(method: str, target: bytes, *headers: bytes) -> bytes:
-    return method.encode() + b" " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(
-        header + b"\r\n" for header in headers)
+    return (
+        method.encode()
+        + b" "
+        + target
+        + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + b"".join(header + b"\r\n" for header in headers)
+    )
 
 
 def bearer(api: Api) -> bytes:
@@ -554,28 +606,39 @@ def test_a_long_header_within_the_head_bound_is_read_like_any_other(server: Serv
 
 
 def refused_head(response: RawResponse) -> tuple[int, str, str, str]:
-    return (response.status, response.headers["content-type"], response.headers["connection"],
-            json.loads(response.body)["message"])
+    return (
+        response.status,
+        response.headers["content-type"],
+        response.headers["connection"],
+        json.loads(response.body)["message"],
+    )
 
 
-@pytest.mark.parametrize("target, padding", [
-    (b"/customers", [b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1)]),
-    (b"/customers", [b"X-Token: " + b"a" * MIB]),
-    (b"/customers", [b"X-Flood: " + b"a" * 1000] * 70),
-    (b"/customers?filter[name]=" + b"a" * (64 * 1024), []),
-], ids=["one header just over", "a 1 MiB header", "many headers", "a 64 KiB URL"])
-def test_a_head_over_the_bound_is_a_431_where_the_route_would_answer(server: Server, api: Api, target: bytes,
-                                                                     padding: list[bytes]) -> None:
+@pytest.mark.parametrize(
+    "target, padding",
+    [
+        (b"/customers", [b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1)]),
+        (b"/customers", [b"X-Token: " + b"a" * MIB]),
+        (b"/customers", [b"X-Flood: " + b"a" * 1000] * 70),
+        (b"/customers?filter[name]=" + b"a" * (64 * 1024), []),
+    ],
+    ids=["one header just over", "a 1 MiB header", "many headers", "a 64 KiB URL"],
+)
+def test_a_head_over_the_bound_is_a_431_where_the_route_would_answer(
+    server: Server, api: Api, target: bytes, padding: list[bytes]
+) -> None:
     response = raw_request(server, request_head("GET", target, bearer(api), *padding))
 
-    assert refused_head(response) == (431, "application/json", "close",
-                                      "The request head (request line and headers) must not be greater than "
-                                      "65536 bytes.")
+    assert refused_head(response) == (
+        431,
+        "application/json",
+        "close",
+        "The request head (request line and headers) must not be greater than 65536 bytes.",
+    )
     assert httpx.get(f"{server.base_url}/healthz").status_code == 200
 
 
-def test_a_refused_head_carries_a_request_id_the_log_names_and_the_security_headers(server: Server,
-                                                                                   api: Api) -> None:
+def test_a_refused_head_carries_a_request_id_the_log_names_and_the_security_headers(server: Server, api: Api) -> None:
     over = b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1)
 
     first, second = (raw_request(server, request_head("GET", b"/customers", bearer(api), over)) for _ in range(2))
@@ -589,8 +652,9 @@ def test_a_refused_head_carries_a_request_id_the_log_names_and_the_security_head
 
 def test_a_head_over_the_bound_behind_a_request_on_the_same_connection_is_a_431(server: Server, api: Api) -> None:
     first = request_head("GET", b"/customers?per_page=1", bearer(api)) + b"\r\n"
-    behind = request_head("GET", b"/customers?per_page=1", bearer(api),
-                          b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1))
+    behind = request_head(
+        "GET", b"/customers?per_page=1", bearer(api), b"X-Long: " + b"a" * (MAX_REQUEST_HEAD_BYTES + 1)
+    )
 
     received = exchange(server, first + behind + b"\r\n")
 
@@ -622,17 +686,29 @@ def test_a_refused_client_that_goes_on_sending_is_cut_off(server: Server) -> Non
     assert httpx.get(f"{server.base_url}/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("head", [
-    request_head("GET", b"/customers", b"X-Nul: a\x00b"),
-    request_head("GET", b"/customers/\xff\xfe"),
-    request_head("GET", "/customers?filter[name]=οδος".encode()),
-    request_head("POST", b"/tags", b"Content-Length: twelve"),
-    request_head("POST", b"/tags", b"Content-Length: 2", b"Transfer-Encoding: chunked"),
-    request_head("POST", b"/tags", b"Content-Length: 2", b"Content-Length: 20"),
-    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32 + b"\r\n",
-    b"GET /customers HTTP/9.9\r\nHost: 127.0.0.1\r\n",
-], ids=["NUL in a header", "raw non-UTF-8 path", "raw UTF-8 query", "Content-Length not a number",
-        "Content-Length and chunked", "two Content-Lengths", "TLS handshake", "unknown HTTP version"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        request_head("GET", b"/customers", b"X-Nul: a\x00b"),
+        request_head("GET", b"/customers/\xff\xfe"),
+        request_head("GET", "/customers?filter[name]=οδος".encode()),
+        request_head("POST", b"/tags", b"Content-Length: twelve"),
+        request_head("POST", b"/tags", b"Content-Length: 2", b"Transfer-Encoding: chunked"),
+        request_head("POST", b"/tags", b"Content-Length: 2", b"Content-Length: 20"),
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32 + b"\r\n",
+        b"GET /customers HTTP/9.9\r\nHost: 127.0.0.1\r\n",
+    ],
+    ids=[
+        "NUL in a header",
+        "raw non-UTF-8 path",
+        "raw UTF-8 query",
+        "Content-Length not a number",
+        "Content-Length and chunked",
+        "two Content-Lengths",
+        "TLS handshake",
+        "unknown HTTP version",
+    ],
+)
 def test_http_uvicorn_cannot_parse_is_its_plain_text_400_and_the_server_stays_up(server: Server, head: bytes) -> None:
     response = raw_request(server, head, b"{}")
 
@@ -648,12 +724,16 @@ def test_a_declared_body_over_one_mebibyte_is_a_413_before_it_is_sent(server: Se
     assert response.headers["content-type"] == "application/json"
 
 
-def test_a_body_uvicorn_refused_is_never_stored(server: Server, client: TestClient,
-                                                bystander: tuple[Api, dict[str, str]]) -> None:
+def test_a_body_uvicorn_refused_is_never_stored(
+    server: Server, client: TestClient, bystander: tuple[Api, dict[str, str]]
+) -> None:
     before = stored_snapshot(client, bystander[0].business_id)
 
-    smuggled = raw_request(server, request_head("POST", b"/tags", bearer(bystander[0]), b"Content-Length: 2",
-                                                b"Transfer-Encoding: chunked"), b'{"name": "smuggled"}')
+    smuggled = raw_request(
+        server,
+        request_head("POST", b"/tags", bearer(bystander[0]), b"Content-Length: 2", b"Transfer-Encoding: chunked"),
+        b'{"name": "smuggled"}',
+    )
 
     assert smuggled.status == 400
     assert stored_snapshot(client, bystander[0].business_id) == before

@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from tests.conftest import run_in_app
 
 from clientele.auth import service as auth
 from clientele.auth.models import tokens
 from clientele.db.clock import utcnow
+from tests.conftest import run_in_app
 
 
 @pytest.fixture

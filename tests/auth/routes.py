@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.conftest import Api, next_phone
 
 
@@ -81,8 +82,9 @@ ROUTES = [
     Route("DELETE", "/delivery_zones/{zone}", "general.write", 204),
     Route("GET", "/addresses", "customers.list", 200),
     Route("GET", "/addresses/{address}", "customers.get", 200),
-    Route("POST", "/addresses", "customers.write", 201,
-          lambda records: {"name": "Home", "customer_id": records.customer}),
+    Route(
+        "POST", "/addresses", "customers.write", 201, lambda records: {"name": "Home", "customer_id": records.customer}
+    ),
     Route("PUT", "/addresses/{address}", "customers.write", 200, lambda _: {"name": "Work"}),
     Route("DELETE", "/addresses/{address}", "customers.write", 204),
 ]

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import Api, new_token
 
 from clientele.auth import service as auth
 from clientele.auth.service import TOKEN_PREFIX
+from tests.conftest import Api, new_token
 
 UNAUTHENTICATED = {"message": "Unauthenticated."}
 
@@ -31,14 +31,17 @@ def test_a_request_without_a_token_is_unauthenticated(anonymous: Api) -> None:
     assert_unauthenticated(anonymous.get("/customers"))
 
 
-@pytest.mark.parametrize("authorization", [
-    "",
-    "Bearer",
-    "Bearer ",
-    "Basic dXNlcjpwYXNzd29yZA==",
-    "Token clt_abc",
-    "clt_abc",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNzd29yZA==",
+        "Token clt_abc",
+        "clt_abc",
+    ],
+)
 def test_a_malformed_authorization_header_is_unauthenticated(client: TestClient, authorization: str) -> None:
     assert_unauthenticated(client.get("/customers", headers={"Authorization": authorization}))
 
@@ -53,8 +56,9 @@ def test_a_token_with_anything_added_or_removed_is_unauthenticated(api: Api, cli
         assert_unauthenticated(client.get("/customers", headers={"Authorization": f"Bearer {altered}"}))
 
 
-def test_an_expired_token_is_unauthenticated(client: TestClient, business: uuid.UUID,
-                                             expire_token: Callable[[uuid.UUID], None]) -> None:
+def test_an_expired_token_is_unauthenticated(
+    client: TestClient, business: uuid.UUID, expire_token: Callable[[uuid.UUID], None]
+) -> None:
     issued = new_token(client, business, expires_days=30)
     headers = {"Authorization": f"Bearer {issued.token}"}
     assert client.get("/customers", headers=headers).status_code == 200
@@ -64,8 +68,9 @@ def test_an_expired_token_is_unauthenticated(client: TestClient, business: uuid.
     assert_unauthenticated(client.get("/customers", headers=headers))
 
 
-def test_a_revoked_token_is_unauthenticated_at_once(client: TestClient, business: uuid.UUID,
-                                                    revoke_token: Callable[[uuid.UUID], None]) -> None:
+def test_a_revoked_token_is_unauthenticated_at_once(
+    client: TestClient, business: uuid.UUID, revoke_token: Callable[[uuid.UUID], None]
+) -> None:
     issued = new_token(client, business)
     headers = {"Authorization": f"Bearer {issued.token}"}
     assert client.get("/customers", headers=headers).status_code == 200
@@ -76,7 +81,8 @@ def test_a_revoked_token_is_unauthenticated_at_once(client: TestClient, business
 
 
 def test_revoking_one_token_leaves_the_business_other_tokens_working(
-        client: TestClient, business: uuid.UUID, revoke_token: Callable[[uuid.UUID], None]) -> None:
+    client: TestClient, business: uuid.UUID, revoke_token: Callable[[uuid.UUID], None]
+) -> None:
     revoked, kept = new_token(client, business), new_token(client, business)
 
     revoke_token(revoked.id)
@@ -85,8 +91,13 @@ def test_revoking_one_token_leaves_the_business_other_tokens_working(
 
 
 def test_the_unauthenticated_answer_is_the_same_on_every_kind_of_route(client: TestClient) -> None:
-    for method, path in [("GET", "/customers/0"), ("POST", "/customers"), ("PUT", "/tags/0"),
-                         ("DELETE", "/customers/0"), ("PUT", "/v5/customers/0/restore")]:
+    for method, path in [
+        ("GET", "/customers/0"),
+        ("POST", "/customers"),
+        ("PUT", "/tags/0"),
+        ("DELETE", "/customers/0"),
+        ("PUT", "/v5/customers/0/restore"),
+    ]:
         assert_unauthenticated(client.request(method, path, headers={"Authorization": "Bearer nope"}))
 
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from click.testing import Result
 from sqlalchemy import Connection, make_url, text
-from tests.conftest import Api, on_database
 from typer.testing import CliRunner
 
 from clientele.cli import app
+from tests.conftest import Api, on_database
 
 Clientele = Callable[..., Result]
 
@@ -52,9 +52,16 @@ def run_clientele_on(url: str, *args: Any) -> str:
 
 def table_statistics(url: str, table: str) -> dict[str, int]:
     """Rows inserted into `table` and rows read from it, as PostgreSQL counts them."""
-    row = on_database(url, lambda connection: connection.execute(text(
-        "SELECT n_tup_ins AS inserted, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS read "
-        "FROM pg_stat_user_tables WHERE relname = :table"), {"table": table}).one())
+    row = on_database(
+        url,
+        lambda connection: connection.execute(
+            text(
+                "SELECT n_tup_ins AS inserted, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS read "
+                "FROM pg_stat_user_tables WHERE relname = :table"
+            ),
+            {"table": table},
+        ).one(),
+    )
     return dict(row._mapping)
 
 
@@ -75,8 +82,9 @@ def unseen_business(own_database: str) -> tuple[str, str]:
     if make_url(own_database).get_backend_name() == "sqlite":
         pytest.skip("the statistics and plans are PostgreSQL's")
     run_clientele_on(own_database, "migrate")
-    seen, unseen = (run_clientele_on(own_database, "business", "create", name).split()[-1]
-                    for name in ("Seen", "Unseen"))
+    seen, unseen = (
+        run_clientele_on(own_database, "business", "create", name).split()[-1] for name in ("Seen", "Unseen")
+    )
     run_clientele_on(own_database, "seed", "--business", seen, "--customers", 500, "--random-seed", 1, "--jobs", 1)
 
     def analyse_now_and_never_again(connection: Connection) -> None:

@@ -25,8 +25,14 @@ def environment(database_url: str) -> dict[str, str]:
 
 def run_clientele(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run one `clientele` command to completion; the caller checks its exit status."""
-    return subprocess.run([CLIENTELE, *args], env=environment(database_url), capture_output=True, text=True,
-                          timeout=COMMAND_TIMEOUT_SECONDS, check=False)
+    return subprocess.run(
+        [CLIENTELE, *args],
+        env=environment(database_url),
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
 
 
 def last_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -59,8 +65,9 @@ class Server:
 
 
 @contextmanager
-def serving(database_url: str, tmp_path: Path, *args: str, count: int = 1,
-            settings: dict[str, str] | None = None) -> Iterator[list[Server]]:
+def serving(
+    database_url: str, tmp_path: Path, *args: str, count: int = 1, settings: dict[str, str] | None = None
+) -> Iterator[list[Server]]:
     """`count` processes of `clientele serve`, started together, each on a free port, once each
     answers /healthz; every process group is stopped on the way out, workers included.
     `settings` are environment variables for the servers (`DATABASE_POOL_SIZE`, …)."""
@@ -80,9 +87,13 @@ def start(database_url: str, tmp_path: Path, *args: str, settings: dict[str, str
     port = free_port()
     output = tmp_path / f"serve-{port}.out"
     with output.open("wb") as stdout:
-        process = subprocess.Popen([CLIENTELE, "serve", "--port", str(port), *args],
-                                   env=environment(database_url) | (settings or {}),
-                                   stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [CLIENTELE, "serve", "--port", str(port), *args],
+            env=environment(database_url) | (settings or {}),
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return Server(f"http://127.0.0.1:{port}", process, output)
 
 

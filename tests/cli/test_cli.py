@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.cli.processes import create_business, create_token, last_line, run_clientele, serving
-from tests.conftest import next_phone
 
 from clientele.app import create_app
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.config import Settings
+from tests.cli.processes import create_business, create_token, last_line, run_clientele, serving
+from tests.conftest import next_phone
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -71,8 +71,9 @@ def test_business_create_refuses_an_empty_name(sqlite_url: str) -> None:
     assert run_clientele(sqlite_url, "business", "create", "  ").returncode != 0
 
 
-def test_token_create_prints_a_token_that_works_with_exactly_its_scopes(sqlite_url: str,
-                                                                       in_process: TestClient) -> None:
+def test_token_create_prints_a_token_that_works_with_exactly_its_scopes(
+    sqlite_url: str, in_process: TestClient
+) -> None:
     token = create_token(sqlite_url, create_business(sqlite_url), "customers.list,customers.write")
 
     created = in_process.post("/customers", json=new_customer(), headers=bearer(token))
@@ -104,8 +105,19 @@ def test_token_create_refuses_an_unknown_business(sqlite_url: str) -> None:
 
 def test_token_list_shows_the_token_id_and_never_its_secret(sqlite_url: str) -> None:
     business_id = create_business(sqlite_url)
-    created = run_clientele(sqlite_url, "token", "create", "--business", business_id, "--scopes", "general.read",
-                            "--name", "till-1", "--expires-days", "30")
+    created = run_clientele(
+        sqlite_url,
+        "token",
+        "create",
+        "--business",
+        business_id,
+        "--scopes",
+        "general.read",
+        "--name",
+        "till-1",
+        "--expires-days",
+        "30",
+    )
     token, token_id = last_line(created), created_token_id(created.stdout)
 
     listed = run_clientele(sqlite_url, "token", "list", "--business", business_id)
@@ -134,8 +146,9 @@ def test_token_revoke_refuses_an_unknown_token(sqlite_url: str) -> None:
     assert run_clientele(sqlite_url, "token", "revoke", str(uuid.uuid4())).returncode != 0
 
 
-def test_serve_on_an_empty_database_prints_an_all_scope_token_once(sqlite_url: str, database_file: Path,
-                                                                   tmp_path: Path) -> None:
+def test_serve_on_an_empty_database_prints_an_all_scope_token_once(
+    sqlite_url: str, database_file: Path, tmp_path: Path
+) -> None:
     with serving(sqlite_url, tmp_path) as [server]:
         token = token_after_bootstrap_message(server.stdout())
         created = httpx.post(f"{server.base_url}/customers", json=new_customer(), headers=bearer(token))
@@ -151,9 +164,9 @@ def test_serve_on_an_empty_database_prints_an_all_scope_token_once(sqlite_url: s
         assert httpx.get(f"{again.base_url}/customers", headers=bearer(token)).json()["meta"]["total"] == 1
 
 
-def test_servers_started_together_on_an_empty_database_print_one_token_between_them(sqlite_url: str,
-                                                                                    database_file: Path,
-                                                                                    tmp_path: Path) -> None:
+def test_servers_started_together_on_an_empty_database_print_one_token_between_them(
+    sqlite_url: str, database_file: Path, tmp_path: Path
+) -> None:
     with serving(sqlite_url, tmp_path, count=3) as servers:
         outputs = [server.stdout() for server in servers]
 
@@ -173,9 +186,11 @@ def test_serve_with_two_workers_answers_concurrent_requests(sqlite_url: str, tmp
     token = create_token(sqlite_url, create_business(sqlite_url))
 
     with serving(sqlite_url, tmp_path, "--workers", "2") as [server], ThreadPoolExecutor(max_workers=8) as pool:
+
         def create(_: int) -> int:
-            return httpx.post(f"{server.base_url}/customers", json=new_customer(), headers=bearer(token),
-                              timeout=30).status_code
+            return httpx.post(
+                f"{server.base_url}/customers", json=new_customer(), headers=bearer(token), timeout=30
+            ).status_code
 
         statuses = list(pool.map(create, range(16)))
         listed = httpx.get(f"{server.base_url}/customers", headers=bearer(token)).json()

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.cli.conftest import Clientele, every_customer, run_clientele_on, statistics_once_inserted, table_statistics
-from tests.conftest import Api, new_business, new_token
 from typer.testing import CliRunner
 
 from clientele.cli import app
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput
 from clientele.web.validation import validate_body
 from clientele.web.wire import TIMESTAMP_FORMAT
+from tests.cli.conftest import Clientele, every_customer, run_clientele_on, statistics_once_inserted, table_statistics
+from tests.conftest import Api, new_business, new_token
 
 SEEDED = 2000
 ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")
@@ -30,9 +30,23 @@ def seeded(client: TestClient, database_url: str) -> tuple[Api, list[dict[str, A
     its customers with tags and addresses as the API lists them, and the command's summary."""
     business = new_business(client)
     api = Api(client, new_token(client, business).token, business)
-    result = CliRunner().invoke(app, ["seed", "--business", str(business), "--customers", str(SEEDED),
-                                      "--random-seed", "3", "--batch-size", "700", "--jobs", "2"],
-                                env={"DATABASE_URL": database_url})
+    result = CliRunner().invoke(
+        app,
+        [
+            "seed",
+            "--business",
+            str(business),
+            "--customers",
+            str(SEEDED),
+            "--random-seed",
+            "3",
+            "--batch-size",
+            "700",
+            "--jobs",
+            "2",
+        ],
+        env={"DATABASE_URL": database_url},
+    )
     assert result.exit_code == 0, result.output + result.stderr
     return api, every_customer(api, include="tags,addresses"), result.stdout
 
@@ -90,24 +104,30 @@ def test_every_seeded_customer_is_valid_by_the_api_rules(seeded: tuple[Api, list
 
 
 def test_seeded_tags_zones_and_addresses_are_valid_by_the_api_rules(
-        seeded: tuple[Api, list[dict[str, Any]], str]) -> None:
+    seeded: tuple[Api, list[dict[str, Any]], str],
+) -> None:
     api, found, _ = seeded
     addresses = [address for customer in found for address in customer["addresses"]][::100]
     tags = api.get("/tags").json()["data"]
     zones = api.get("/delivery_zones").json()["data"]
 
     assert len(tags) == 8 and len(zones) == 5
-    for path, record, body in ([("tags", tag, tag) for tag in tags] + [("delivery_zones", zone, zone) for zone in zones]
-                               + [("addresses", address, address | {"delivery_zone_id": (address["delivery_zone"] or
-                                                                                         {}).get("id")})
-                                  for address in addresses]):
+    for path, record, body in (
+        [("tags", tag, tag) for tag in tags]
+        + [("delivery_zones", zone, zone) for zone in zones]
+        + [
+            ("addresses", address, address | {"delivery_zone_id": (address["delivery_zone"] or {}).get("id")})
+            for address in addresses
+        ]
+    ):
         response = api.put(f"/{path}/{record['id']}", json=body)
         assert response.status_code == 200, response.text
         assert response.json()["data"]["updated_at"] == record["updated_at"]
 
 
 def test_the_same_random_seed_gives_the_same_customers_and_a_second_run_adds_none(
-        clientele: Clientele, api: Api, other_api: Api) -> None:
+    clientele: Clientele, api: Api, other_api: Api
+) -> None:
     def seed(target: Api) -> str:
         result = clientele("seed", "--business", target.business_id, "--customers", 40, "--random-seed", 11)
         assert result.exit_code == 0, result.output + result.stderr
@@ -118,8 +138,9 @@ def test_the_same_random_seed_gives_the_same_customers_and_a_second_run_adds_non
     again = seed(api)
 
     def people(target: Api) -> list[tuple[str, int, str]]:
-        return sorted((customer["name"], customer["dial_code"], customer["phone"])
-                      for customer in every_customer(target))
+        return sorted(
+            (customer["name"], customer["dial_code"], customer["phone"]) for customer in every_customer(target)
+        )
 
     assert people(api) == people(other_api)
     assert len(people(api)) == 40
@@ -134,7 +155,8 @@ def test_seed_refuses_an_unknown_business(clientele: Clientele) -> None:
 
 
 def test_a_seed_finds_each_customer_by_its_key_when_the_statistics_never_saw_its_business(
-        unseen_business: tuple[str, str]) -> None:
+    unseen_business: tuple[str, str],
+) -> None:
     """Every address and tag link a seed writes has its customer looked up (the foreign key): by the table's
     key, not by reading the business's customers. Before, each lookup read them all when the statistics had
     never seen the business: a seed of 20,000 customers took 131 s, not 8."""

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.conftest import run_in_app
 
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.customers.models import customers
 from clientele.tags.models import customer_tags
+from tests.conftest import run_in_app
 
 StoredCustomer = Callable[[str], dict[str, Any]]
 
@@ -64,7 +64,8 @@ def stored_tag_ids(client: TestClient) -> Callable[[str], set[str]]:
     def load(customer_id: str) -> set[str]:
         async def work(connection: Any) -> set[str]:
             result = await connection.execute(
-                select(customer_tags.c.tag_id).where(customer_tags.c.customer_id == uuid.UUID(customer_id)))
+                select(customer_tags.c.tag_id).where(customer_tags.c.customer_id == uuid.UUID(customer_id))
+            )
             return {str(row.tag_id) for row in result}
 
         return run_in_app(client, work)

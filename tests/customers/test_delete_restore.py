@@ -1,9 +1,8 @@
 """SPEC §5: soft delete and restore of customers."""
 
+from clientele.auth import scopes as scope
 from tests.conftest import next_phone
 from tests.customers.conftest import all_scopes_but, is_sentence
-
-from clientele.auth import scopes as scope
 
 
 def test_delete_is_204_without_a_body(api):

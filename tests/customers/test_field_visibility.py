@@ -6,13 +6,26 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.conftest import Api, next_phone
 
 from clientele.auth import scopes as scope
+from tests.conftest import Api, next_phone
 
 ALWAYS_SHOWN = {
-    "id", "name", "dial_code", "phone", "email", "gender", "birth_date", "is_loyalty_enabled", "is_blacklisted",
-    "is_house_account_enabled", "last_order_at", "order_count", "created_at", "updated_at", "deleted_at",
+    "id",
+    "name",
+    "dial_code",
+    "phone",
+    "email",
+    "gender",
+    "birth_date",
+    "is_loyalty_enabled",
+    "is_blacklisted",
+    "is_house_account_enabled",
+    "last_order_at",
+    "order_count",
+    "created_at",
+    "updated_at",
+    "deleted_at",
 }
 ACCOUNT_FIELDS = {"house_account_limit", "house_account_balance"}
 LOYALTY_FIELDS = {"loyalty_balance"}
@@ -114,8 +127,14 @@ def test_relations_are_absent_unless_included(api, customer, route):
 
 def test_values_have_their_wire_types(api):
     tag = api.make_tag()
-    customer = api.make_customer(email="simona@example.net", gender=2, birth_date="1986-09-17",
-                                 house_account_limit=1000, is_blacklisted=1, tags=[{"id": tag["id"]}])
+    customer = api.make_customer(
+        email="simona@example.net",
+        gender=2,
+        birth_date="1986-09-17",
+        house_account_limit=1000,
+        is_blacklisted=1,
+        tags=[{"id": tag["id"]}],
+    )
 
     body = via_get(api, customer, "?include=tags")
 

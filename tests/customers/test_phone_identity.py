@@ -17,8 +17,7 @@ def test_trunk_prefix_is_dropped_so_both_forms_are_one_phone(api, stored_custome
 
 def test_the_sample_number_with_and_without_its_trunk_prefix_is_one_phone(api):
     assert api.make_customer(dial_code=966, phone="0565445254")["phone"] == "565445254"
-    assert_field_error(api.post("/customers", json={"name": "Twin", "dial_code": 966, "phone": "565445254"}),
-                       "phone")
+    assert_field_error(api.post("/customers", json={"name": "Twin", "dial_code": 966, "phone": "565445254"}), "phone")
 
 
 def test_separators_are_stripped(api, stored_customer):

@@ -1,10 +1,10 @@
 """SPEC §4-5: what PUT changes, when updated_at moves, and how create and update answer."""
 
 import pytest
-from tests.conftest import next_phone
-from tests.customers.conftest import all_scopes_but, is_sentence
 
 from clientele.auth import scopes as scope
+from tests.conftest import next_phone
+from tests.customers.conftest import all_scopes_but, is_sentence
 
 MISSING_ID = "0190f1c2-0000-7000-8000-000000000000"
 
@@ -24,8 +24,7 @@ def test_create_answers_201_with_the_customer_and_its_location(api):
 
 
 def test_location_keeps_the_v5_prefix_and_drops_the_query(api):
-    response = api.post("/v5/customers?include=tags", json={"name": "Simona", "dial_code": 966,
-                                                             "phone": next_phone()})
+    response = api.post("/v5/customers?include=tags", json={"name": "Simona", "dial_code": 966, "phone": next_phone()})
 
     assert response.status_code == 201
     assert response.headers["Location"] == f"http://testserver/v5/customers/{response.json()['data']['id']}"
@@ -33,8 +32,14 @@ def test_location_keeps_the_v5_prefix_and_drops_the_query(api):
 
 def test_put_changes_only_the_fields_sent(api, stored_customer):
     tag = api.make_tag()
-    customer = api.make_customer(email="simona@example.net", gender=2, birth_date="1986-09-17",
-                                 house_account_limit=100, is_blacklisted=True, tags=[{"id": tag["id"]}])
+    customer = api.make_customer(
+        email="simona@example.net",
+        gender=2,
+        birth_date="1986-09-17",
+        house_account_limit=100,
+        is_blacklisted=True,
+        tags=[{"id": tag["id"]}],
+    )
     before = stored_customer(customer["id"])
 
     response = api.put(f"/customers/{customer['id']}", json={"name": "Renamed"})
@@ -91,15 +96,31 @@ def test_updated_at_stays_when_nothing_is_sent(api, stored_customer):
 def test_updated_at_stays_when_the_values_sent_are_the_stored_ones(api, stored_customer):
     phone = next_phone()
     tag = api.make_tag()
-    customer = api.make_customer(phone=phone, email="simona@example.net", gender=1, birth_date="1986-09-17",
-                                 is_blacklisted=True, tags=[{"id": tag["id"]}])
+    customer = api.make_customer(
+        phone=phone,
+        email="simona@example.net",
+        gender=1,
+        birth_date="1986-09-17",
+        is_blacklisted=True,
+        tags=[{"id": tag["id"]}],
+    )
     before = stored_customer(customer["id"])
 
-    response = api.put(f"/customers/{customer['id']}", json={
-        "name": "  Test Customer ", "dial_code": 966, "phone": f"0{phone[:2]} {phone[2:]}",
-        "email": "simona@example.net", "gender": 1, "birth_date": "1986-09-17", "is_blacklisted": 1,
-        "is_loyalty_enabled": False, "house_account_limit": None, "tags": [{"id": tag["id"]}, {"id": tag["id"]}],
-    })
+    response = api.put(
+        f"/customers/{customer['id']}",
+        json={
+            "name": "  Test Customer ",
+            "dial_code": 966,
+            "phone": f"0{phone[:2]} {phone[2:]}",
+            "email": "simona@example.net",
+            "gender": 1,
+            "birth_date": "1986-09-17",
+            "is_blacklisted": 1,
+            "is_loyalty_enabled": False,
+            "house_account_limit": None,
+            "tags": [{"id": tag["id"]}, {"id": tag["id"]}],
+        },
+    )
 
     assert response.status_code == 200, response.text
     assert stored_customer(customer["id"]) == before
@@ -195,8 +216,10 @@ def test_another_business_customer_is_a_404_like_a_missing_one(api, other_api, s
 
 def test_include_works_on_create_and_update_responses(api):
     tag = api.make_tag()
-    created = api.post("/customers?include=tags,addresses", json={
-        "name": "Simona", "dial_code": 966, "phone": next_phone(), "tags": [{"id": tag["id"]}]})
+    created = api.post(
+        "/customers?include=tags,addresses",
+        json={"name": "Simona", "dial_code": 966, "phone": next_phone(), "tags": [{"id": tag["id"]}]},
+    )
     assert created.status_code == 201
     assert [item["id"] for item in created.json()["data"]["tags"]] == [tag["id"]]
     assert created.json()["data"]["addresses"] == []
@@ -211,8 +234,7 @@ def test_include_works_on_create_and_update_responses(api):
 
 
 def test_an_unknown_include_on_create_is_400_and_stores_nothing(api, stored_customers):
-    response = api.post("/customers?include=orders", json={"name": "Simona", "dial_code": 966,
-                                                           "phone": next_phone()})
+    response = api.post("/customers?include=orders", json={"name": "Simona", "dial_code": 966, "phone": next_phone()})
 
     assert response.status_code == 400
     assert stored_customers() == []
@@ -232,8 +254,9 @@ def test_put_needs_customers_write(api, api_with, stored_customer):
     customer = api.make_customer()
     before = stored_customer(customer["id"])
 
-    response = api_with(*all_scopes_but(scope.CUSTOMERS_WRITE)).put(f"/customers/{customer['id']}",
-                                                                    json={"name": "Renamed"})
+    response = api_with(*all_scopes_but(scope.CUSTOMERS_WRITE)).put(
+        f"/customers/{customer['id']}", json={"name": "Renamed"}
+    )
 
     assert response.status_code == 403
     assert scope.CUSTOMERS_WRITE in response.json()["message"]

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.conftest import next_phone
-from tests.customers.conftest import assert_field_error, is_sentence
 
 from clientele.auth import scopes as scope
+from tests.conftest import next_phone
+from tests.customers.conftest import assert_field_error, is_sentence
 
 # The seed's own "Create Customer" request, byte for byte but for the tag id.
 SEED_CREATE_REQUEST: dict[str, Any] = {
@@ -147,8 +147,17 @@ def test_name_dial_code_and_phone_are_required_on_create(api, stored_customers, 
 
 
 def test_every_invalid_field_is_named_in_one_response(api, stored_customers):
-    response = api.post("/customers", json={"dial_code": 966, "phone": "12", "email": "nope", "gender": 7,
-                                            "birth_date": "1986-02-30", "is_blacklisted": "yes"})
+    response = api.post(
+        "/customers",
+        json={
+            "dial_code": 966,
+            "phone": "12",
+            "email": "nope",
+            "gender": 7,
+            "birth_date": "1986-02-30",
+            "is_blacklisted": "yes",
+        },
+    )
 
     assert response.status_code == 422
     errors = response.json()["errors"]
@@ -169,8 +178,9 @@ def test_a_taken_phone_and_an_unknown_tag_are_named_together(api, stored_custome
     phone = next_phone()
     api.make_customer(phone=phone)
 
-    response = api.post("/customers", json=valid_body(phone=phone,
-                                                      tags=[{"id": "0190f1c2-0000-7000-8000-000000000000"}]))
+    response = api.post(
+        "/customers", json=valid_body(phone=phone, tags=[{"id": "0190f1c2-0000-7000-8000-000000000000"}])
+    )
 
     assert response.status_code == 422
     assert set(response.json()["errors"]) == {"phone", "tags"}
@@ -214,8 +224,9 @@ def test_phone_alone_on_update_is_checked_against_the_stored_dial_code(api, stor
     assert stored_customer(customer["id"])["phone"] == "12345678"
 
 
-@pytest.mark.parametrize(("field", "sent", "stored"), [("dial_code", "966", 966), ("gender", "2", 2),
-                                                       ("house_account_limit", "100", 100)])
+@pytest.mark.parametrize(
+    ("field", "sent", "stored"), [("dial_code", "966", 966), ("gender", "2", 2), ("house_account_limit", "100", 100)]
+)
 def test_integer_fields_accept_strings_of_digits(api, stored_customer, field, sent, stored):
     customer = api.make_customer(**{field: sent})
     assert customer[field] == stored
@@ -305,9 +316,16 @@ def test_a_tag_sent_twice_is_attached_once(api, stored_tag_ids):
 def test_read_only_and_unknown_fields_are_ignored_on_create(api, stored_customer):
     sent_id = "0190f1c2-0000-7000-8000-000000000000"
     customer = api.make_customer(
-        id=sent_id, house_account_balance=300, loyalty_balance=50, order_count=9,
-        last_order_at="2019-11-27 09:40:35", created_at="2019-04-22 14:18:54", updated_at="2019-05-02 10:14:49",
-        deleted_at="2019-05-02 10:14:49", addresses=[{"id": "8d92cc27"}], favourite_colour="teal",
+        id=sent_id,
+        house_account_balance=300,
+        loyalty_balance=50,
+        order_count=9,
+        last_order_at="2019-11-27 09:40:35",
+        created_at="2019-04-22 14:18:54",
+        updated_at="2019-05-02 10:14:49",
+        deleted_at="2019-05-02 10:14:49",
+        addresses=[{"id": "8d92cc27"}],
+        favourite_colour="teal",
     )
 
     assert customer["id"] != sent_id
@@ -323,11 +341,20 @@ def test_read_only_and_unknown_fields_are_ignored_on_update(api, stored_customer
     customer = api.make_customer()
     before = stored_customer(customer["id"])
 
-    response = api.put(f"/customers/{customer['id']}", json={
-        "id": "0190f1c2-0000-7000-8000-000000000000", "house_account_balance": 300, "loyalty_balance": 50,
-        "order_count": 9, "last_order_at": "2019-11-27 09:40:35", "created_at": "2019-04-22 14:18:54",
-        "deleted_at": "2019-05-02 10:14:49", "addresses": [], "favourite_colour": "teal",
-    })
+    response = api.put(
+        f"/customers/{customer['id']}",
+        json={
+            "id": "0190f1c2-0000-7000-8000-000000000000",
+            "house_account_balance": 300,
+            "loyalty_balance": 50,
+            "order_count": 9,
+            "last_order_at": "2019-11-27 09:40:35",
+            "created_at": "2019-04-22 14:18:54",
+            "deleted_at": "2019-05-02 10:14:49",
+            "addresses": [],
+            "favourite_colour": "teal",
+        },
+    )
 
     assert response.status_code == 200, response.text
     assert stored_customer(customer["id"]) == before
@@ -342,8 +369,18 @@ def test_the_seed_sample_create_request_is_accepted(api_with, stored_customer):
 
     assert response.status_code == 201, response.text
     customer = response.json()["data"]
-    for field in ("name", "dial_code", "phone", "email", "gender", "birth_date", "house_account_limit",
-                  "is_loyalty_enabled", "is_blacklisted", "is_house_account_enabled"):
+    for field in (
+        "name",
+        "dial_code",
+        "phone",
+        "email",
+        "gender",
+        "birth_date",
+        "house_account_limit",
+        "is_loyalty_enabled",
+        "is_blacklisted",
+        "is_house_account_enabled",
+    ):
         assert customer[field] == body[field], field
     assert customer["house_account_balance"] == 0
     assert [item["id"] for item in customer["tags"]] == [tag["id"]]
@@ -391,7 +428,7 @@ def test_body_over_1_mib_is_413(api, stored_customers):
 
 def test_body_over_1_mib_without_content_length_is_413(api, stored_customers):
     body = oversized_body()
-    chunks = (body[start:start + 65536] for start in range(0, len(body), 65536))
+    chunks = (body[start : start + 65536] for start in range(0, len(body), 65536))
 
     response = api.post("/customers", content=chunks, headers={"Content-Type": "application/json"})
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.conftest import run_statement
 
 from clientele.delivery_zones.models import delivery_zones
+from tests.conftest import run_statement
 
 
 @pytest.fixture

@@ -76,8 +76,9 @@ def test_missing_scope_wins_over_a_malformed_query(api_with):
 
 
 def test_a_malformed_body_wins_over_a_missing_zone(api):
-    response = api.put(f"/delivery_zones/{uuid.uuid4()}", content=b"{broken",
-                       headers={"Content-Type": "application/json"})
+    response = api.put(
+        f"/delivery_zones/{uuid.uuid4()}", content=b"{broken", headers={"Content-Type": "application/json"}
+    )
 
     assert response.status_code == 400
 

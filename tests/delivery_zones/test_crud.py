@@ -4,8 +4,9 @@ ZONE_FIELDS = {"id", "name", "name_localized", "reference", "coordinates", "crea
 
 
 def test_create_returns_the_zone_with_every_field_and_its_location(api, ring):
-    response = api.post("/delivery_zones", json={"name": "Olaya", "name_localized": "العليا", "reference": "OL-1",
-                                                 "coordinates": ring})
+    response = api.post(
+        "/delivery_zones", json={"name": "Olaya", "name_localized": "العليا", "reference": "OL-1", "coordinates": ring}
+    )
 
     assert response.status_code == 201
     zone = response.json()["data"]
@@ -63,8 +64,16 @@ def test_integer_coordinates_read_back_as_numbers_of_the_same_value(api):
 
 
 def test_unknown_and_read_only_fields_in_a_body_are_ignored(api):
-    response = api.post("/delivery_zones", json={"name": "Wurud", "id": "mine", "created_at": "2000-01-01 00:00:00",
-                                                 "deleted_at": "2000-01-01 00:00:00", "colour": "red"})
+    response = api.post(
+        "/delivery_zones",
+        json={
+            "name": "Wurud",
+            "id": "mine",
+            "created_at": "2000-01-01 00:00:00",
+            "deleted_at": "2000-01-01 00:00:00",
+            "colour": "red",
+        },
+    )
 
     assert response.status_code == 201
     zone = response.json()["data"]
@@ -83,15 +92,19 @@ def test_update_changes_only_the_fields_sent(api, ring):
     updated = response.json()["data"]
     assert updated["name"] == "After"
     assert {key: updated[key] for key in ("name_localized", "reference", "coordinates")} == {
-        "name_localized": "قبل", "reference": "R-2", "coordinates": ring}
+        "name_localized": "قبل",
+        "reference": "R-2",
+        "coordinates": ring,
+    }
     assert api.get(f"/delivery_zones/{zone['id']}").json()["data"] == updated
 
 
 def test_update_with_null_clears_the_optional_fields(api, ring):
     zone = api.make_zone(name_localized="x", reference="R-3", coordinates=ring)
 
-    updated = api.put(f"/delivery_zones/{zone['id']}",
-                      json={"name_localized": None, "reference": None, "coordinates": None}).json()["data"]
+    updated = api.put(
+        f"/delivery_zones/{zone['id']}", json={"name_localized": None, "reference": None, "coordinates": None}
+    ).json()["data"]
 
     assert (updated["name_localized"], updated["reference"], updated["coordinates"]) == (None, None, None)
 
@@ -169,7 +182,10 @@ def test_a_zone_without_coordinates_stores_sql_null_not_json_null(api, ring, sto
     api.put(f"/delivery_zones/{cleared['id']}", json={"coordinates": None})
     never = api.make_zone()
 
-    rows = stored("SELECT name FROM delivery_zones WHERE name IN (:cleared, :never) AND coordinates IS NULL",
-                  cleared=cleared["name"], never=never["name"])
+    rows = stored(
+        "SELECT name FROM delivery_zones WHERE name IN (:cleared, :never) AND coordinates IS NULL",
+        cleared=cleared["name"],
+        never=never["name"],
+    )
 
     assert sorted(row["name"] for row in rows) == sorted([cleared["name"], never["name"]])

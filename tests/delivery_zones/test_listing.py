@@ -26,8 +26,7 @@ def test_name_filter_is_a_case_insensitive_substring(api):
     for name in ("North Olaya", "OLAYA south", "Malaz"):
         api.make_zone(name=name)
 
-    assert sorted(names(api.get("/delivery_zones", params={"filter[name]": "olaya"}))) == [
-        "North Olaya", "OLAYA south"]
+    assert sorted(names(api.get("/delivery_zones", params={"filter[name]": "olaya"}))) == ["North Olaya", "OLAYA south"]
 
 
 def test_name_filter_treats_wildcards_literally(api):
@@ -54,13 +53,18 @@ def test_reference_filter_is_documented_as_an_exact_match(client):
 
 
 def test_updated_after_filter_is_strictly_after(api, overwrite_zone):
-    for name, when in (("old", datetime(2024, 1, 1, 12, 0, 0)), ("edge", datetime(2024, 3, 1, 0, 0, 0)),
-                       ("new", datetime(2024, 3, 1, 0, 0, 0, 500_000))):
+    for name, when in (
+        ("old", datetime(2024, 1, 1, 12, 0, 0)),
+        ("edge", datetime(2024, 3, 1, 0, 0, 0)),
+        ("new", datetime(2024, 3, 1, 0, 0, 0, 500_000)),
+    ):
         overwrite_zone(api.make_zone(name=name)["id"], updated_at=when)
 
     assert names(api.get("/delivery_zones", params={"filter[updated_after]": "2024-03-01"})) == ["new"]
     assert sorted(names(api.get("/delivery_zones", params={"filter[updated_after]": "2024-01-01 12:00:00"}))) == [
-        "edge", "new"]
+        "edge",
+        "new",
+    ]
 
 
 def test_deleted_zones_are_listed_only_with_is_deleted_true(api):
@@ -102,22 +106,35 @@ def test_pages_split_the_list_without_overlap(api):
     pages = [api.get("/delivery_zones", params={"per_page": 2, "page": page}).json() for page in (1, 2, 3)]
 
     assert [[zone["name"] for zone in page["data"]] for page in pages] == [
-        ["zone 0", "zone 1"], ["zone 2", "zone 3"], ["zone 4"]]
+        ["zone 0", "zone 1"],
+        ["zone 2", "zone 3"],
+        ["zone 4"],
+    ]
     assert pages[0]["meta"] | {"path": None, "next_cursor": None} == {
-        "current_page": 1, "from": 1, "last_page": 3, "path": None, "next_cursor": None, "per_page": 2, "to": 2,
-        "total": 5}
+        "current_page": 1,
+        "from": 1,
+        "last_page": 3,
+        "path": None,
+        "next_cursor": None,
+        "per_page": 2,
+        "to": 2,
+        "total": 5,
+    }
     assert pages[2]["links"]["next"] is None
 
 
-@pytest.mark.parametrize("params", [
-    {"filter[colour]": "red"},
-    {"filter[is_deleted]": "maybe"},
-    {"filter[updated_after]": "yesterday"},
-    {"sort": "name"},
-    {"include": "addresses"},
-    {"per_page": "1001"},
-    {"page": "0"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"filter[colour]": "red"},
+        {"filter[is_deleted]": "maybe"},
+        {"filter[updated_after]": "yesterday"},
+        {"sort": "name"},
+        {"include": "addresses"},
+        {"per_page": "1001"},
+        {"page": "0"},
+    ],
+)
 def test_a_malformed_query_is_400(api, params):
     response = api.get("/delivery_zones", params=params)
 

@@ -1,7 +1,9 @@
 """A zone's reference is unique among the business's non-deleted zones."""
 
-TAKEN = {"message": "The reference has already been taken.",
-         "errors": {"reference": ["The reference has already been taken."]}}
+TAKEN = {
+    "message": "The reference has already been taken.",
+    "errors": {"reference": ["The reference has already been taken."]},
+}
 
 
 def test_reference_is_unique_among_active_zones(api, zones_named):

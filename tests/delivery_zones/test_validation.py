@@ -25,8 +25,9 @@ INVALID_FIELDS = [
 ]
 
 NOT_PAIRS = "The coordinates field must be a list of [longitude, latitude] number pairs."
-OUT_OF_RANGE = ("Each point of the coordinates field must have a longitude between -180 and 180 "
-                "and a latitude between -90 and 90.")
+OUT_OF_RANGE = (
+    "Each point of the coordinates field must have a longitude between -180 and 180 and a latitude between -90 and 90."
+)
 INVALID_COORDINATES = [
     ("not a list", "46.6,24.6", NOT_PAIRS),
     ("an object", {"type": "Polygon"}, NOT_PAIRS),
@@ -65,10 +66,12 @@ def test_name_is_required_on_create(api):
     assert response.json()["errors"] == {"name": ["The name field is required."]}
 
 
-@pytest.mark.parametrize(("case", "coordinates", "sentence"), INVALID_COORDINATES,
-                         ids=[case for case, _, _ in INVALID_COORDINATES])
-def test_coordinates_must_be_a_closed_ring_of_at_least_four_points_in_range(api, zones_named, case, coordinates,
-                                                                            sentence):
+@pytest.mark.parametrize(
+    ("case", "coordinates", "sentence"), INVALID_COORDINATES, ids=[case for case, _, _ in INVALID_COORDINATES]
+)
+def test_coordinates_must_be_a_closed_ring_of_at_least_four_points_in_range(
+    api, zones_named, case, coordinates, sentence
+):
     name = unique_name()
 
     response = api.post("/delivery_zones", json={"name": name, "coordinates": coordinates})

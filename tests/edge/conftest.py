@@ -11,10 +11,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from tests.tcp_proxy import TcpProxy
 
 from clientele.app import create_app
 from clientele.config import Settings
+from tests.tcp_proxy import TcpProxy
 
 AppWith = Callable[..., TestClient]
 

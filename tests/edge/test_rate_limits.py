@@ -6,6 +6,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.conftest import Api, next_phone
 from tests.edge.conftest import AppWith, Clock
 
@@ -53,12 +54,14 @@ def test_a_request_over_the_limit_is_429_with_retry_after_and_an_error_body(limi
     assert time.time() < int(refused.headers["X-RateLimit-Reset"]) <= time.time() + REFILL_SECONDS + 1
 
 
-def test_a_refused_request_never_reaches_the_route(limited: TestClient, api: Api,
-                                                   api_with: Callable[..., Api]) -> None:
+def test_a_refused_request_never_reaches_the_route(limited: TestClient, api: Api, api_with: Callable[..., Api]) -> None:
     spend(limited, api.token)
 
-    refused = limited.post("/customers", json={"name": "Never stored", "dial_code": 966, "phone": next_phone()},
-                           headers={"Authorization": f"Bearer {api.token}"})
+    refused = limited.post(
+        "/customers",
+        json={"name": "Never stored", "dial_code": 966, "phone": next_phone()},
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
 
     assert refused.status_code == 429
     assert api_with("customers.list").get("/customers").json()["data"] == []
@@ -75,8 +78,9 @@ def test_each_token_has_a_budget_of_its_own(limited: TestClient, api: Api, api_w
     assert response.headers["X-RateLimit-Remaining"] == "2"
 
 
-def test_the_budget_refills_one_request_per_interval_and_fully_after_a_minute(limited: TestClient, api: Api,
-                                                                              clock: Clock) -> None:
+def test_the_budget_refills_one_request_per_interval_and_fully_after_a_minute(
+    limited: TestClient, api: Api, clock: Clock
+) -> None:
     spend(limited, api.token)
 
     clock.advance(REFILL_SECONDS)

@@ -6,16 +6,15 @@ stopped: the faults are a closed port and a proxy the tests own. Keys are the SH
 tokens made for each test, so runs never share a budget.
 """
 
-
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
+from clientele.web.rate_limits import REDIS_RETRY_NS
 from tests.cli.processes import free_port
 from tests.conftest import Api
 from tests.edge.conftest import AppWith, Clock
 from tests.tcp_proxy import TcpProxy
-
-from clientele.web.rate_limits import REDIS_RETRY_NS
 
 # The budget would refill one request per 15 minutes: nothing refills while a test runs.
 SLOW_REFILL = {"rate_limit_period_seconds": 3600}
@@ -31,8 +30,11 @@ def remaining(response: httpx.Response) -> str | None:
 
 
 def outage_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records
-            if record.name == "clientele.rate_limits" and "unavailable" in record.getMessage()]
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "clientele.rate_limits" and "unavailable" in record.getMessage()
+    ]
 
 
 def test_two_app_instances_share_one_budget(app_with: AppWith, redis_url: str, api: Api) -> None:
@@ -47,8 +49,9 @@ def test_two_app_instances_share_one_budget(app_with: AppWith, redis_url: str, a
     assert all(int(response.headers["Retry-After"]) > 0 for response in refused)
 
 
-def test_requests_pass_with_one_warning_a_minute_when_redis_is_unreachable(app_with: AppWith, api: Api, clock: Clock,
-                                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_requests_pass_with_one_warning_a_minute_when_redis_is_unreachable(
+    app_with: AppWith, api: Api, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
     app = app_with(redis_url=f"redis://127.0.0.1:{free_port()}/15", rate_limit=2)
     app.app.state.rate_limiter.clock = clock  # type: ignore[attr-defined]
 
@@ -68,8 +71,9 @@ def test_requests_pass_with_one_warning_a_minute_when_redis_is_unreachable(app_w
     assert api.token not in caplog.text
 
 
-def test_requests_pass_when_redis_stops_answering(app_with: AppWith, redis_proxy: tuple[TcpProxy, str], api: Api,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_requests_pass_when_redis_stops_answering(
+    app_with: AppWith, redis_proxy: tuple[TcpProxy, str], api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     proxy, url = redis_proxy
     proxy.hang()
     app = app_with(redis_url=url, rate_limit=2)
@@ -80,9 +84,9 @@ def test_requests_pass_when_redis_stops_answering(app_with: AppWith, redis_proxy
     assert len(outage_warnings(caplog)) == 1
 
 
-def test_counting_resumes_by_itself_when_redis_comes_back(app_with: AppWith, redis_proxy: tuple[TcpProxy, str],
-                                                          api: Api, clock: Clock,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_counting_resumes_by_itself_when_redis_comes_back(
+    app_with: AppWith, redis_proxy: tuple[TcpProxy, str], api: Api, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
     proxy, url = redis_proxy
     app = app_with(redis_url=url, rate_limit=5, **SLOW_REFILL)
     app.app.state.rate_limiter.clock = clock  # type: ignore[attr-defined]

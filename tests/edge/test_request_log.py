@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from tests.cli.processes import serving
-from tests.conftest import Api
 
 from clientele.app import create_app
 from clientele.config import Settings
+from tests.cli.processes import serving
+from tests.conftest import Api
 
 NAME = "Fatima Zahra"
 PHONE = "565443322"
@@ -24,12 +24,14 @@ EMAIL = "fatima.zahra@example.com"
 def requests_with_personal_data(http: httpx.Client, token: str) -> list[httpx.Response]:
     """A run of requests whose query strings, bodies and paths hold a name, a phone and an email."""
     headers = {"Authorization": f"Bearer {token}"}
-    created = http.post("/customers", headers=headers, json={"name": NAME, "dial_code": 966, "phone": PHONE,
-                                                             "email": EMAIL})
+    created = http.post(
+        "/customers", headers=headers, json={"name": NAME, "dial_code": 966, "phone": PHONE, "email": EMAIL}
+    )
     return [
         created,
-        http.get("/customers", headers=headers,
-                 params={"filter[name]": NAME, "filter[phone]": PHONE, "filter[email]": EMAIL}),
+        http.get(
+            "/customers", headers=headers, params={"filter[name]": NAME, "filter[phone]": PHONE, "filter[email]": EMAIL}
+        ),
         http.get(f"/v5/customers/{created.json()['data']['id']}", headers=headers, params={"include": "tags"}),
         http.get(f"/customers/{PHONE}", headers=headers),
         http.get(f"/customers/{EMAIL}/{PHONE}", headers=headers, params={"q": NAME}),
@@ -47,8 +49,9 @@ def request_lines(text: str) -> dict[str, str]:
     return {found.group(1): found.group(0) for found in re.finditer(r"request_id=(\S+) method=.*", text)}
 
 
-def test_each_request_is_logged_once_with_its_route_and_no_personal_data(settings: Settings, api: Api,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_each_request_is_logged_once_with_its_route_and_no_personal_data(
+    settings: Settings, api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="clientele")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         responses = requests_with_personal_data(client, api.token)
@@ -56,8 +59,9 @@ def test_each_request_is_logged_once_with_its_route_and_no_personal_data(setting
     logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("clientele"))
     lines = request_lines(logged)
     assert [response.status_code for response in responses] == [201, 200, 200, 404, 404, 401, 401]
-    assert [lines[response.headers["X-Request-Id"]].split(" duration_ms=")[0].split(" ", 1)[1]
-            for response in responses] == [
+    assert [
+        lines[response.headers["X-Request-Id"]].split(" duration_ms=")[0].split(" ", 1)[1] for response in responses
+    ] == [
         "method=POST path=/customers status=201",
         "method=GET path=/customers status=200",
         "method=GET path=/v5/customers/{customer_id} status=200",
@@ -71,8 +75,9 @@ def test_each_request_is_logged_once_with_its_route_and_no_personal_data(setting
         assert secret not in logged
 
 
-def test_serve_with_access_log_writes_request_lines_without_personal_data(database_url: str, tmp_path: Path,
-                                                                         api: Api) -> None:
+def test_serve_with_access_log_writes_request_lines_without_personal_data(
+    database_url: str, tmp_path: Path, api: Api
+) -> None:
     with serving(database_url, tmp_path, "--access-log") as [server], httpx.Client(base_url=server.base_url) as http:
         responses = requests_with_personal_data(http, api.token)
         health = http.get("/healthz")
@@ -103,8 +108,9 @@ def test_a_database_error_does_not_carry_the_values_it_was_binding(client: TestC
     async def fail_with_personal_data() -> str:
         async with client.app.state.engine.connect() as connection:  # type: ignore[attr-defined]
             try:
-                await connection.execute(text("SELECT no_such_column FROM customers WHERE phone = :phone"),
-                                         {"phone": PHONE})
+                await connection.execute(
+                    text("SELECT no_such_column FROM customers WHERE phone = :phone"), {"phone": PHONE}
+                )
             except DBAPIError as error:
                 return str(error)
         raise AssertionError("the statement did not fail")

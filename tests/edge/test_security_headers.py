@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.conftest import Api, next_phone
 from tests.edge.conftest import AppWith
 
@@ -20,7 +21,8 @@ Call = Callable[[Api, Api, TestClient], httpx.Response]
 RESPONSES: dict[str, Call] = {
     "200 list": lambda api, _anonymous, _client: api.get("/customers"),
     "201 create": lambda api, _anonymous, _client: api.post(
-        "/customers", json={"name": "Headers", "dial_code": 966, "phone": next_phone()}),
+        "/customers", json={"name": "Headers", "dial_code": 966, "phone": next_phone()}
+    ),
     "400 unknown filter": lambda api, _anonymous, _client: api.get("/customers", params={"filter[nope]": "1"}),
     "401 no token": lambda _api, anonymous, _client: anonymous.get("/customers"),
     "404 unknown record": lambda api, _anonymous, _client: api.get(f"/v5/customers/{uuid.uuid4()}"),
@@ -42,8 +44,9 @@ def assert_security_headers(response: httpx.Response) -> None:
 
 
 @pytest.mark.parametrize("kind", RESPONSES)
-def test_every_kind_of_response_carries_the_security_headers_and_a_request_id(kind: str, api: Api, anonymous: Api,
-                                                                              client: TestClient) -> None:
+def test_every_kind_of_response_carries_the_security_headers_and_a_request_id(
+    kind: str, api: Api, anonymous: Api, client: TestClient
+) -> None:
     response = RESPONSES[kind](api, anonymous, client)
 
     assert response.status_code == int(kind.split()[0])
@@ -80,8 +83,9 @@ def failing_app(app_with: AppWith) -> TestClient:
     return client
 
 
-def test_a_500_carries_the_security_headers_and_is_logged_with_its_request_id(app_with: AppWith,
-                                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_a_500_carries_the_security_headers_and_is_logged_with_its_request_id(
+    app_with: AppWith, caplog: pytest.LogCaptureFixture
+) -> None:
     client = failing_app(app_with)
 
     response = client.get("/broken", headers={"X-Request-Id": "trace-500"})
@@ -91,12 +95,17 @@ def test_a_500_carries_the_security_headers_and_is_logged_with_its_request_id(ap
     assert response.headers["X-Request-Id"] == "trace-500"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
-    assert any(record.levelno == logging.ERROR and "request_id=trace-500" in record.getMessage()
-               and "RuntimeError" in record.getMessage() for record in caplog.records)
+    assert any(
+        record.levelno == logging.ERROR
+        and "request_id=trace-500" in record.getMessage()
+        and "RuntimeError" in record.getMessage()
+        for record in caplog.records
+    )
 
 
 def test_a_500_is_logged_once_with_its_traceback_and_not_raised_on_to_the_server(
-        app_with: AppWith, caplog: pytest.LogCaptureFixture) -> None:
+    app_with: AppWith, caplog: pytest.LogCaptureFixture
+) -> None:
     # This client raises whatever the app raises on to it, as the server would log it.
     server = TestClient(failing_app(app_with).app)
 
@@ -115,8 +124,11 @@ def test_a_sane_client_request_id_is_echoed(client: TestClient, sent: str) -> No
     assert response.headers["X-Request-Id"] == sent
 
 
-@pytest.mark.parametrize("sent", ["", "x" * 129, "has space", "<script>", "a/b", "quote\"d", "caf\xe9"],
-                         ids=["empty", "too long", "space", "markup", "slash", "quote", "latin-1"])
+@pytest.mark.parametrize(
+    "sent",
+    ["", "x" * 129, "has space", "<script>", "a/b", 'quote"d', "caf\xe9"],
+    ids=["empty", "too long", "space", "markup", "slash", "quote", "latin-1"],
+)
 def test_any_other_request_id_is_replaced_by_a_generated_one(client: TestClient, sent: str) -> None:
     response = client.get("/healthz", headers={"X-Request-Id": sent.encode("latin-1")})
 
@@ -130,8 +142,9 @@ def test_each_request_gets_its_own_generated_id(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("authorization", ["Bearer clt_" + "s" * 43, "bearer clt_" + "s" * 43, "Basic c2VjcmV0"])
-def test_a_401_never_echoes_the_credentials(client: TestClient, authorization: str,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_a_401_never_echoes_the_credentials(
+    client: TestClient, authorization: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="clientele")
     credentials = authorization.split()[1]
 

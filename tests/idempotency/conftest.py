@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select, update
-from tests.conftest import run_statement
 
 from clientele.db.clock import utcnow
 from clientele.web.idempotency import KEY_HEADER, idempotency_keys
+from tests.conftest import run_statement
 
 CountStored = Callable[[Table, uuid.UUID], int]
 
@@ -24,8 +24,9 @@ def count_stored(client: TestClient) -> CountStored:
     """`count_stored(customers, business_id)`: how many rows of the table that business has, deleted or not."""
 
     def count(table: Table, business_id: uuid.UUID) -> int:
-        [row] = run_statement(client, select(func.count().label("n")).select_from(table)
-                              .where(table.c.business_id == business_id))
+        [row] = run_statement(
+            client, select(func.count().label("n")).select_from(table).where(table.c.business_id == business_id)
+        )
         return row["n"]
 
     return count
@@ -48,7 +49,9 @@ def age_key(client: TestClient) -> Callable[[uuid.UUID, str, timedelta], None]:
 
     def age(business_id: uuid.UUID, key: str, by: timedelta) -> None:
         k = idempotency_keys.c
-        run_statement(client, update(idempotency_keys).where(k.business_id == business_id, k.key == key)
-                      .values(created_at=utcnow() - by))
+        run_statement(
+            client,
+            update(idempotency_keys).where(k.business_id == business_id, k.key == key).values(created_at=utcnow() - by),
+        )
 
     return age

@@ -13,15 +13,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import insert, text
-from tests.cli.processes import Server, serving
-from tests.conftest import Api, next_phone
-from tests.idempotency.conftest import CountStored, keyed
 
 from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 from clientele.db.engine import create_engine
 from clientele.db.ids import new_id
 from clientele.web.idempotency import KEY_IN_FLIGHT, REPLAYED_HEADER, idempotency_keys
+from tests.cli.processes import Server, serving
+from tests.conftest import Api, next_phone
+from tests.idempotency.conftest import CountStored, keyed
 
 # The server's pool holds as many connections, so that all of them can be seen waiting on locks.
 CONCURRENT_REQUESTS = 20
@@ -30,8 +30,9 @@ WAITERS_DEADLINE_SECONDS = 30
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serving(database_url, tmp_path_factory.mktemp("idempotency"),
-                 settings={"DATABASE_POOL_SIZE": str(CONCURRENT_REQUESTS)}) as [running]:
+    with serving(
+        database_url, tmp_path_factory.mktemp("idempotency"), settings={"DATABASE_POOL_SIZE": str(CONCURRENT_REQUESTS)}
+    ) as [running]:
         yield running
 
 
@@ -59,8 +60,9 @@ def assert_one_ran_and_the_rest_replayed_or_conflicted(responses: list[httpx.Res
         assert conflict.json()["message"] == KEY_IN_FLIGHT
 
 
-def test_concurrent_requests_with_one_key_create_one_record(server: Server, api: Api,
-                                                            count_stored: CountStored) -> None:
+def test_concurrent_requests_with_one_key_create_one_record(
+    server: Server, api: Api, count_stored: CountStored
+) -> None:
     body = {"name": "Racing", "dial_code": 966, "phone": next_phone()}
 
     responses = asyncio.run(send_together(server, api, body, "race-1"))
@@ -70,7 +72,8 @@ def test_concurrent_requests_with_one_key_create_one_record(server: Server, api:
 
 
 def test_requests_with_a_key_in_flight_wait_for_it_and_replay_its_response(
-        server: Server, api: Api, count_stored: CountStored, on_postgresql: str) -> None:
+    server: Server, api: Api, count_stored: CountStored, on_postgresql: str
+) -> None:
     phone = next_phone()
     body = {"name": "Held", "dial_code": 966, "phone": phone}
 
@@ -83,9 +86,17 @@ def test_requests_with_a_key_in_flight_wait_for_it_and_replay_its_response(
                 # stops at the phone's unique index, inside its transaction, until this one ends.
                 held = await holder.begin()
                 now = utcnow()
-                await holder.execute(insert(customers).values(business_id=api.business_id, id=new_id(), name="Holder",
-                                                              dial_code=966, phone=phone, created_at=now,
-                                                              updated_at=now))
+                await holder.execute(
+                    insert(customers).values(
+                        business_id=api.business_id,
+                        id=new_id(),
+                        name="Holder",
+                        dial_code=966,
+                        phone=phone,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
                 sent = asyncio.create_task(send_together(server, api, body, "race-2"))
                 await every_request_waiting_on_a_lock(observer, sent)
                 await held.rollback()
@@ -101,8 +112,9 @@ def test_requests_with_a_key_in_flight_wait_for_it_and_replay_its_response(
 
 async def every_request_waiting_on_a_lock(observer: Any, sent: asyncio.Task[Any]) -> None:
     """Return once every request is blocked in the database: one on the phone, the rest on the key."""
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                   "AND wait_event_type = 'Lock'")
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
     deadline = asyncio.get_running_loop().time() + WAITERS_DEADLINE_SECONDS
     while await observer.scalar(waiting) < CONCURRENT_REQUESTS:
         assert not sent.done(), "a request finished while the first one was still held"
@@ -111,7 +123,8 @@ async def every_request_waiting_on_a_lock(observer: Any, sent: asyncio.Task[Any]
 
 
 def test_a_request_waits_a_bounded_time_for_a_key_in_flight_then_gets_409(
-        api: Api, count_stored: CountStored, on_postgresql: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: Api, count_stored: CountStored, on_postgresql: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("clientele.web.idempotency.IN_FLIGHT_WAIT_MS", 200)
     body = {"name": "Too slow", "dial_code": 966, "phone": next_phone()}
     answers: list[httpx.Response] = []
@@ -121,10 +134,14 @@ def test_a_request_waits_a_bounded_time_for_a_key_in_flight_then_gets_409(
         try:
             async with engine.connect() as holder:
                 held = await holder.begin()
-                await holder.execute(insert(idempotency_keys).values(business_id=api.business_id, key="slow",
-                                                                     fingerprint="0" * 64, created_at=utcnow()))
-                request = threading.Thread(target=lambda: answers.append(
-                    api.post("/customers", json=body, headers=keyed("slow"))))
+                await holder.execute(
+                    insert(idempotency_keys).values(
+                        business_id=api.business_id, key="slow", fingerprint="0" * 64, created_at=utcnow()
+                    )
+                )
+                request = threading.Thread(
+                    target=lambda: answers.append(api.post("/customers", json=body, headers=keyed("slow")))
+                )
                 request.start()
                 await asyncio.to_thread(request.join, 30)
                 await held.rollback()

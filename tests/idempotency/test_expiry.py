@@ -6,12 +6,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from clientele.customers.models import customers
+from clientele.web.idempotency import REPLAYED_HEADER
 from tests.cli.processes import last_line, run_clientele
 from tests.conftest import Api, next_phone
 from tests.idempotency.conftest import CountStored, keyed
-
-from clientele.customers.models import customers
-from clientele.web.idempotency import REPLAYED_HEADER
 
 AgeKey = Callable[[uuid.UUID, str, timedelta], None]
 JUST_EXPIRED = timedelta(hours=24, seconds=1)
@@ -47,8 +46,9 @@ def test_a_key_older_than_24_hours_is_a_new_key(api: Api, age_key: AgeKey, count
     assert count_stored(customers, api.business_id) == 2
 
 
-def test_claiming_a_key_deletes_the_business_s_expired_keys(api: Api, other_api: Api, age_key: AgeKey,
-                                                             stored_keys: Callable[[uuid.UUID], set[str]]) -> None:
+def test_claiming_a_key_deletes_the_business_s_expired_keys(
+    api: Api, other_api: Api, age_key: AgeKey, stored_keys: Callable[[uuid.UUID], set[str]]
+) -> None:
     expiring = ((api, "old-1"), (api, "old-2"), (other_api, "theirs"))
     for client, key in (*expiring, (api, "young")):
         client.post("/tags", json={"name": key}, headers=keyed(key))
@@ -63,8 +63,8 @@ def test_claiming_a_key_deletes_the_business_s_expired_keys(api: Api, other_api:
 
 
 def test_the_purge_command_deletes_every_business_s_expired_keys_and_only_those(
-        database_url: str, api: Api, other_api: Api, age_key: AgeKey,
-        stored_keys: Callable[[uuid.UUID], set[str]]) -> None:
+    database_url: str, api: Api, other_api: Api, age_key: AgeKey, stored_keys: Callable[[uuid.UUID], set[str]]
+) -> None:
     for client_of, key in ((api, "expired"), (other_api, "expired"), (api, "live")):
         client_of.post("/tags", json={"name": key}, headers=keyed(key))
     age_key(api.business_id, "expired", JUST_EXPIRED)

@@ -8,8 +8,6 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import Table
-from tests.conftest import Api, next_phone
-from tests.idempotency.conftest import CountStored, keyed
 
 from clientele.addresses.models import addresses
 from clientele.auth.scopes import ACCOUNTS_READ, ALL_SCOPES, CUSTOMERS_WRITE
@@ -17,6 +15,8 @@ from clientele.customers.models import customers
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import tags
 from clientele.web.idempotency import KEY_HEADER, KEY_LENGTH, KEY_REUSED, REPLAYED_HEADER
+from tests.conftest import Api, next_phone
+from tests.idempotency.conftest import CountStored, keyed
 
 
 def new_customer() -> dict[str, Any]:
@@ -25,7 +25,10 @@ def new_customer() -> dict[str, Any]:
 
 def assert_same_response(replayed: httpx.Response, first: httpx.Response) -> None:
     assert (replayed.status_code, replayed.content, replayed.headers.get("location")) == (
-        first.status_code, first.content, first.headers.get("location"))
+        first.status_code,
+        first.content,
+        first.headers.get("location"),
+    )
     assert replayed.headers[REPLAYED_HEADER] == "true"
 
 
@@ -35,8 +38,7 @@ def assert_key_refused(response: httpx.Response, status: int, sentence: str) -> 
     assert REPLAYED_HEADER not in response.headers
 
 
-def test_a_retry_gets_the_first_response_byte_for_byte_and_creates_nothing(api: Api,
-                                                                           count_stored: CountStored) -> None:
+def test_a_retry_gets_the_first_response_byte_for_byte_and_creates_nothing(api: Api, count_stored: CountStored) -> None:
     body = new_customer()
 
     first = api.post("/customers", json=body, headers=keyed("order-1"))
@@ -53,8 +55,11 @@ def test_the_same_json_written_differently_is_the_same_request(api: Api, count_s
     body = new_customer()
 
     first = api.post("/customers", content=orjson.dumps(body), headers=keyed("spaced"))
-    reformatted = api.post("/customers", content=orjson.dumps(dict(reversed(body.items())), option=orjson.OPT_INDENT_2),
-                           headers=keyed("spaced"))
+    reformatted = api.post(
+        "/customers",
+        content=orjson.dumps(dict(reversed(body.items())), option=orjson.OPT_INDENT_2),
+        headers=keyed("spaced"),
+    )
 
     assert_same_response(reformatted, first)
     assert count_stored(customers, api.business_id) == 1
@@ -78,10 +83,12 @@ def test_the_same_key_with_another_body_is_refused_and_creates_nothing(api: Api,
     assert count_stored(customers, api.business_id) == 1
 
 
-@pytest.mark.parametrize("path, query", [("/tags", {}), ("/customers", {"include": "tags"})],
-                         ids=["another route", "another query"])
-def test_the_same_key_on_another_request_line_is_refused(api: Api, count_stored: CountStored, path: str,
-                                                         query: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "path, query", [("/tags", {}), ("/customers", {"include": "tags"})], ids=["another route", "another query"]
+)
+def test_the_same_key_on_another_request_line_is_refused(
+    api: Api, count_stored: CountStored, path: str, query: dict[str, str]
+) -> None:
     body = {"name": "Shared body"} | new_customer()
     api.post("/customers", json=body, headers=keyed("order-3"))
 
@@ -92,7 +99,8 @@ def test_the_same_key_on_another_request_line_is_refused(api: Api, count_stored:
 
 
 def test_a_token_with_other_scopes_cannot_replay_what_it_could_not_see(
-        api: Api, api_with: Callable[..., Api], count_stored: CountStored) -> None:
+    api: Api, api_with: Callable[..., Api], count_stored: CountStored
+) -> None:
     body = new_customer()
     first = api.post("/customers", json=body, headers=keyed("order-4"))
     assert "house_account_balance" in first.json()["data"]
@@ -105,7 +113,8 @@ def test_a_token_with_other_scopes_cannot_replay_what_it_could_not_see(
 
 
 def test_another_token_of_the_business_with_the_same_scopes_gets_the_replay(
-        api: Api, api_with: Callable[..., Api]) -> None:
+    api: Api, api_with: Callable[..., Api]
+) -> None:
     body = new_customer()
     first = api.post("/customers", json=body, headers=keyed("order-5"))
 
@@ -114,8 +123,7 @@ def test_another_token_of_the_business_with_the_same_scopes_gets_the_replay(
     assert_same_response(replayed, first)
 
 
-def test_another_business_using_the_same_key_is_unaffected(api: Api, other_api: Api,
-                                                           count_stored: CountStored) -> None:
+def test_another_business_using_the_same_key_is_unaffected(api: Api, other_api: Api, count_stored: CountStored) -> None:
     body = new_customer()
     ours = api.post("/customers", json=body, headers=keyed("shared-key"))
 
@@ -182,16 +190,20 @@ def address_body(api: Api) -> dict[str, Any]:
     return {"name": "Home", "customer_id": api.make_customer()["id"]}
 
 
-@pytest.mark.parametrize("path, table, make_body", [
-    ("/customers", customers, lambda _api: new_customer()),
-    ("/tags", tags, lambda _api: {"name": "Retried tag"}),
-    ("/delivery_zones", delivery_zones, lambda _api: {"name": "Retried zone", "reference": "Z-1"}),
-    ("/addresses", addresses, address_body),
-    ("/v5/tags", tags, lambda _api: {"name": "Retried under /v5"}),
-], ids=["customers", "tags", "delivery zones", "addresses", "v5 prefix"])
-def test_every_post_route_replays_instead_of_creating_again(api: Api, count_stored: CountStored, path: str,
-                                                            table: Table,
-                                                            make_body: Callable[[Api], dict[str, Any]]) -> None:
+@pytest.mark.parametrize(
+    "path, table, make_body",
+    [
+        ("/customers", customers, lambda _api: new_customer()),
+        ("/tags", tags, lambda _api: {"name": "Retried tag"}),
+        ("/delivery_zones", delivery_zones, lambda _api: {"name": "Retried zone", "reference": "Z-1"}),
+        ("/addresses", addresses, address_body),
+        ("/v5/tags", tags, lambda _api: {"name": "Retried under /v5"}),
+    ],
+    ids=["customers", "tags", "delivery zones", "addresses", "v5 prefix"],
+)
+def test_every_post_route_replays_instead_of_creating_again(
+    api: Api, count_stored: CountStored, path: str, table: Table, make_body: Callable[[Api], dict[str, Any]]
+) -> None:
     body = make_body(api)
     key = str(uuid.uuid4())
 

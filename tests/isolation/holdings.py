@@ -19,17 +19,23 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table, func, select
-from tests.conftest import Api, new_business, new_token, run_statement
 
 from clientele.addresses.models import addresses
 from clientele.customers.models import customer_counts, customers
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import customer_tags, tags
+from tests.conftest import Api, new_business, new_token, run_statement
 
 # Bounded and reproducible: the same examples every run, each a few dozen requests. No
 # shrinking: each step of it would replay dozens of requests, for minutes.
-ISOLATION = settings(max_examples=8, deadline=None, derandomize=True, database=None,
-                     phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.too_slow])
+ISOLATION = settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéüñç"
 ARABIC = "".join(chr(code) for code in range(0x0621, 0x064B))  # hamza to yeh
@@ -45,8 +51,12 @@ def words(alphabet: str) -> st.SearchStrategy[str]:
 
 names = words(LATIN) | words(ARABIC)
 phones = st.integers(0, 99_999_999).map(lambda number: f"5{number:08d}")
-emails = st.builds("{}@{}.{}".format, st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12),
-                   st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=12), st.sampled_from(["com", "sa"]))
+emails = st.builds(
+    "{}@{}.{}".format,
+    st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12),
+    st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=12),
+    st.sampled_from(["com", "sa"]),
+)
 references = st.text(REFERENCE_CHARACTERS, min_size=3, max_size=12)
 
 
@@ -97,21 +107,42 @@ def first_kept(records: list[Any]) -> tuple[Any, ...]:
 def plans(draw: st.DrawFn) -> Plan:
     """A holding with at least one active record of every kind, and three customers, so that at
     least two share a deleted state and a one-per-page list of them has a next page."""
-    tag_plans = draw(st.lists(st.builds(TagPlan, names, st.booleans()), min_size=1, max_size=2,
-                              unique_by=lambda tag: tag.name))
-    zone_plans = draw(st.lists(st.builds(ZonePlan, names, references, st.booleans()), min_size=1, max_size=2,
-                               unique_by=lambda zone: zone.reference))
+    tag_plans = draw(
+        st.lists(st.builds(TagPlan, names, st.booleans()), min_size=1, max_size=2, unique_by=lambda tag: tag.name)
+    )
+    zone_plans = draw(
+        st.lists(
+            st.builds(ZonePlan, names, references, st.booleans()),
+            min_size=1,
+            max_size=2,
+            unique_by=lambda zone: zone.reference,
+        )
+    )
     tag_indexes = st.lists(st.integers(0, len(tag_plans) - 1), unique=True, max_size=len(tag_plans))
-    customer_plans = draw(st.lists(
-        st.builds(CustomerPlan, names, phones, st.none() | emails, tag_indexes.map(tuple), st.booleans(),
-                  st.booleans()),
-        min_size=3, max_size=3, unique_by=lambda customer: customer.phone))
-    address_plans = draw(st.lists(
-        st.builds(AddressPlan, names, st.integers(0, len(customer_plans) - 1),
-                  st.none() | st.integers(0, len(zone_plans) - 1), st.booleans()),
-        min_size=1, max_size=2))
-    return Plan(first_kept(tag_plans), first_kept(zone_plans), first_kept(customer_plans),
-                first_kept(address_plans))
+    customer_plans = draw(
+        st.lists(
+            st.builds(
+                CustomerPlan, names, phones, st.none() | emails, tag_indexes.map(tuple), st.booleans(), st.booleans()
+            ),
+            min_size=3,
+            max_size=3,
+            unique_by=lambda customer: customer.phone,
+        )
+    )
+    address_plans = draw(
+        st.lists(
+            st.builds(
+                AddressPlan,
+                names,
+                st.integers(0, len(customer_plans) - 1),
+                st.none() | st.integers(0, len(zone_plans) - 1),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=2,
+        )
+    )
+    return Plan(first_kept(tag_plans), first_kept(zone_plans), first_kept(customer_plans), first_kept(address_plans))
 
 
 @dataclass
@@ -130,8 +161,12 @@ class Holding:
 
     def telltales(self) -> set[str]:
         """Values no answer to another business may hold: ids, phones and emails, each unmistakable."""
-        return self.ids() | {value for customer in self.records["/customers"]
-                             for value in (customer["phone"], customer["email"]) if value}
+        return self.ids() | {
+            value
+            for customer in self.records["/customers"]
+            for value in (customer["phone"], customer["email"])
+            if value
+        }
 
 
 def tenant(client: TestClient, name: str) -> Api:
@@ -154,25 +189,43 @@ def hold(api: Api, plan: Plan, idempotency_key: Callable[[str], dict[str, str]] 
         return response.json()["data"]
 
     made_tags = [create("/tags", f"tag-{index}", {"name": tag.name}) for index, tag in enumerate(plan.tags)]
-    made_zones = [create("/delivery_zones", f"zone-{index}", {"name": zone.name, "reference": zone.reference})
-                  for index, zone in enumerate(plan.zones)]
+    made_zones = [
+        create("/delivery_zones", f"zone-{index}", {"name": zone.name, "reference": zone.reference})
+        for index, zone in enumerate(plan.zones)
+    ]
     made_customers = [
-        create("/customers", f"customer-{index}", {
-            "name": customer.name, "dial_code": 966, "phone": customer.phone, "email": customer.email,
-            "is_blacklisted": customer.is_blacklisted, "tags": [{"id": made_tags[tag]["id"]} for tag in customer.tags],
-        })
+        create(
+            "/customers",
+            f"customer-{index}",
+            {
+                "name": customer.name,
+                "dial_code": 966,
+                "phone": customer.phone,
+                "email": customer.email,
+                "is_blacklisted": customer.is_blacklisted,
+                "tags": [{"id": made_tags[tag]["id"]} for tag in customer.tags],
+            },
+        )
         for index, customer in enumerate(plan.customers)
     ]
     made_addresses = [
-        create("/addresses", f"address-{index}", {
-            "name": address.name, "customer_id": made_customers[address.customer]["id"],
-            "delivery_zone_id": None if address.zone is None else made_zones[address.zone]["id"],
-        })
+        create(
+            "/addresses",
+            f"address-{index}",
+            {
+                "name": address.name,
+                "customer_id": made_customers[address.customer]["id"],
+                "delivery_zone_id": None if address.zone is None else made_zones[address.zone]["id"],
+            },
+        )
         for index, address in enumerate(plan.addresses)
     ]
-    for path, made, planned in (("/addresses", made_addresses, plan.addresses),
-                                ("/customers", made_customers, plan.customers),
-                                ("/delivery_zones", made_zones, plan.zones), ("/tags", made_tags, plan.tags)):
+    for path, made, planned in (
+        ("/addresses", made_addresses, plan.addresses),
+        ("/customers", made_customers, plan.customers),
+        ("/delivery_zones", made_zones, plan.zones),
+        ("/tags", made_tags, plan.tags),
+    ):
         for record, record_plan in zip(made, planned, strict=True):
             if record_plan.deleted:
                 assert api.delete(f"{path}/{record['id']}").status_code == 204
@@ -183,13 +236,20 @@ def hold(api: Api, plan: Plan, idempotency_key: Callable[[str], dict[str, str]] 
 def stored(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     """Every row the business holds, timestamps to the microsecond, and its customer counters."""
     tables: tuple[Table, ...] = (tags, delivery_zones, customers, customer_tags, addresses)
-    rows = {table.name: run_statement(client, select(table).where(table.c.business_id == business_id)
-                                      .order_by(*table.primary_key.columns)) for table in tables}
+    rows = {
+        table.name: run_statement(
+            client, select(table).where(table.c.business_id == business_id).order_by(*table.primary_key.columns)
+        )
+        for table in tables
+    }
     if client.app.state.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
         counters = [column for column in customer_counts.c if column.name not in ("business_id", "slot")]
-        rows[customer_counts.name] = run_statement(client, select(
-            *(func.sum(column).label(column.name) for column in counters),
-        ).where(customer_counts.c.business_id == business_id))
+        rows[customer_counts.name] = run_statement(
+            client,
+            select(
+                *(func.sum(column).label(column.name) for column in counters),
+            ).where(customer_counts.c.business_id == business_id),
+        )
     return rows
 
 

@@ -20,6 +20,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+
+from clientele.db.cursors import INVALID, OTHER_LIST
 from tests.conftest import Api
 from tests.isolation.holdings import (
     ISOLATION,
@@ -32,8 +34,6 @@ from tests.isolation.holdings import (
     plans,
     tenant,
 )
-
-from clientele.db.cursors import INVALID, OTHER_LIST
 
 MAX_PAGES = 3
 SORTS = ["created_at", "-created_at", "updated_at", "-updated_at,created_at"]
@@ -49,15 +49,19 @@ ListRequest = tuple[str, dict[str, str]]
 def fragments(value: str) -> st.SearchStrategy[str]:
     """Any non-empty part of `value`, as it is, upper-cased or lower-cased."""
     part = st.integers(0, len(value) - 1).flatmap(
-        lambda start: st.integers(start + 1, len(value)).map(lambda end: value[start:end]))
+        lambda start: st.integers(start + 1, len(value)).map(lambda end: value[start:end])
+    )
     return st.tuples(part, st.sampled_from([str, str.upper, str.lower])).map(lambda cased: cased[1](cased[0]))
 
 
 def paging(path: str) -> dict[str, st.SearchStrategy[str]]:
     """The optional parameters every list takes."""
-    return {"sort": st.sampled_from(SORTS), "per_page": st.integers(1, 2).map(str),
-            "filter[is_deleted]": st.sampled_from(BOOLEANS),
-            **({"include": st.sampled_from(LIST_INCLUDES[path])} if path in LIST_INCLUDES else {})}
+    return {
+        "sort": st.sampled_from(SORTS),
+        "per_page": st.integers(1, 2).map(str),
+        "filter[is_deleted]": st.sampled_from(BOOLEANS),
+        **({"include": st.sampled_from(LIST_INCLUDES[path])} if path in LIST_INCLUDES else {}),
+    }
 
 
 def value_requests(plan: Plan) -> st.SearchStrategy[ListRequest]:
@@ -75,15 +79,21 @@ def value_requests(plan: Plan) -> st.SearchStrategy[ListRequest]:
     filters = {
         "/customers": customer_filters,
         "/tags": {"filter[name]": st.sampled_from(plan.tags).flatmap(lambda tag: fragments(tag.name))},
-        "/delivery_zones": {"filter[name]": zone.flatmap(lambda chosen: fragments(chosen.name)),
-                            "filter[reference]": zone.map(lambda chosen: chosen.reference)},
+        "/delivery_zones": {
+            "filter[name]": zone.flatmap(lambda chosen: fragments(chosen.name)),
+            "filter[reference]": zone.map(lambda chosen: chosen.reference),
+        },
         "/addresses": {},
     }
-    return st.one_of([
-        st.tuples(st.sampled_from(PREFIXES).map(lambda prefix, path=path: prefix + path),
-                  st.fixed_dictionaries({}, optional=paging(path) | path_filters))
-        for path, path_filters in filters.items()
-    ])
+    return st.one_of(
+        [
+            st.tuples(
+                st.sampled_from(PREFIXES).map(lambda prefix, path=path: prefix + path),
+                st.fixed_dictionaries({}, optional=paging(path) | path_filters),
+            )
+            for path, path_filters in filters.items()
+        ]
+    )
 
 
 def pages(api: Api, request: ListRequest, sent: dict[str, str] | None = None) -> list[Any]:
@@ -103,8 +113,11 @@ def pages(api: Api, request: ListRequest, sent: dict[str, str] | None = None) ->
 
 def own_records(holding: Holding) -> list[ListRequest]:
     """Each of the holding's records read by id, with every include its route offers."""
-    return [(f"{path}/{record['id']}", {"include": RECORD_INCLUDES[path]} if path in RECORD_INCLUDES else {})
-            for path, records in holding.records.items() for record in records]
+    return [
+        (f"{path}/{record['id']}", {"include": RECORD_INCLUDES[path]} if path in RECORD_INCLUDES else {})
+        for path, records in holding.records.items()
+        for record in records
+    ]
 
 
 @ISOLATION
@@ -126,8 +139,12 @@ def id_requests(draw: st.DrawFn, owner: Holding, twin: Holding) -> tuple[str, di
     """A list request filtering by A's ids, possibly beside B's own, and which ids are A's."""
     if draw(st.booleans()):
         path, name = "/customers", "filter[tags.id]"
-        theirs = [tag["id"] for tag in draw(st.lists(st.sampled_from(owner.records["/tags"]), min_size=1,
-                                                     unique_by=lambda tag: tag["id"]))]
+        theirs = [
+            tag["id"]
+            for tag in draw(
+                st.lists(st.sampled_from(owner.records["/tags"]), min_size=1, unique_by=lambda tag: tag["id"])
+            )
+        ]
         ours = [tag["id"] for tag in draw(st.lists(st.sampled_from(twin.records["/tags"]), max_size=1))]
         value = ",".join(draw(st.permutations(theirs + ours)))
     else:
@@ -153,14 +170,17 @@ def cursor_requests(plan: Plan) -> st.SearchStrategy[ListRequest]:
     """Customer lists of which A holds two records or more, so that one per page leaves a next page."""
     crowded = "true" if sum(customer.deleted for customer in plan.customers) >= 2 else "false"
     options = {name: strategy for name, strategy in paging("/customers").items() if name != "filter[is_deleted]"}
-    return st.tuples(st.sampled_from(PREFIXES).map(lambda prefix: prefix + "/customers"),
-                     st.fixed_dictionaries({"filter[is_deleted]": st.just(crowded)}, optional=options))
+    return st.tuples(
+        st.sampled_from(PREFIXES).map(lambda prefix: prefix + "/customers"),
+        st.fixed_dictionaries({"filter[is_deleted]": st.just(crowded)}, optional=options),
+    )
 
 
 @ISOLATION
 @given(plan=plans(), data=st.data())
-def test_another_business_ids_and_cursors_mean_nothing_in_a_list(client: TestClient, plan: Plan,
-                                                                 data: st.DataObject) -> None:
+def test_another_business_ids_and_cursors_mean_nothing_in_a_list(
+    client: TestClient, plan: Plan, data: st.DataObject
+) -> None:
     owner = hold(tenant(client, "Owner"), plan)
     intruder = tenant(client, "Intruder")
     twin = hold(intruder, plan)
@@ -170,11 +190,13 @@ def test_another_business_ids_and_cursors_mean_nothing_in_a_list(client: TestCli
         missing = [str(uuid.uuid4()) for _ in theirs]
         with_missing = {name: swapped(value, dict(zip(theirs, missing, strict=True))) for name, value in params.items()}
 
-        assert pages(intruder, (path, params), placeholders(theirs)) \
-            == pages(intruder, (path, with_missing), placeholders(missing))
+        assert pages(intruder, (path, params), placeholders(theirs)) == pages(
+            intruder, (path, with_missing), placeholders(missing)
+        )
 
-    cursor_probes = data.draw(st.lists(cursor_requests(plan), min_size=1, max_size=2), label="cursor lists") \
-        + data.draw(st.lists(value_requests(plan), max_size=2), label="filtered cursor lists")
+    cursor_probes = data.draw(
+        st.lists(cursor_requests(plan), min_size=1, max_size=2), label="cursor lists"
+    ) + data.draw(st.lists(value_requests(plan), max_size=2), label="filtered cursor lists")
     replays = 0
     for path, params in cursor_probes:
         issued = owner.api.get(path, params=params | {"per_page": "1"})
@@ -185,8 +207,9 @@ def test_another_business_ids_and_cursors_mean_nothing_in_a_list(client: TestCli
         replayed = intruder.get(path, params=params | {"per_page": "1", "cursor": cursor})
 
         assert replayed.status_code == 400, replayed.text
-        assert replayed.json() in [{"message": refusal, "errors": {"cursor": [refusal]}}
-                                   for refusal in (INVALID, OTHER_LIST)]
+        assert replayed.json() in [
+            {"message": refusal, "errors": {"cursor": [refusal]}} for refusal in (INVALID, OTHER_LIST)
+        ]
         assert_reveals_none_of(replayed, owner.telltales())
         replays += 1
     assert replays >= 1

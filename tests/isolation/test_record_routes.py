@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tests.isolation.holdings import (
     ISOLATION,
     PREFIXES,
@@ -50,8 +51,11 @@ class RecordRoute:
 
 
 RECORD_ROUTES = [
-    *(RecordRoute(method, collection) for collection in ("/customers", "/tags", "/delivery_zones", "/addresses")
-      for method in ("GET", "PUT", "DELETE")),
+    *(
+        RecordRoute(method, collection)
+        for collection in ("/customers", "/tags", "/delivery_zones", "/addresses")
+        for method in ("GET", "PUT", "DELETE")
+    ),
     RecordRoute("PUT", "/customers", "/restore"),
 ]
 
@@ -63,14 +67,21 @@ def bodies(route: RecordRoute, holding: Holding, record: dict[str, Any]) -> st.S
         return st.none()
     owners = holding.records
     changes: list[st.SearchStrategy[dict[str, Any]]] = [
-        st.just({}), st.builds(lambda name: {"name": name}, names), st.just(record), st.just({"name": ""}),
+        st.just({}),
+        st.builds(lambda name: {"name": name}, names),
+        st.just(record),
+        st.just({"name": ""}),
     ]
     if route.collection == "/customers":
-        changes += [st.builds(lambda phone: {"phone": phone}, phones),
-                    st.sampled_from(owners["/tags"]).map(lambda tag: {"tags": [{"id": tag["id"]}]})]
+        changes += [
+            st.builds(lambda phone: {"phone": phone}, phones),
+            st.sampled_from(owners["/tags"]).map(lambda tag: {"tags": [{"id": tag["id"]}]}),
+        ]
     if route.collection == "/addresses":
-        changes += [st.sampled_from(owners["/customers"]).map(lambda customer: {"customer_id": customer["id"]}),
-                    st.sampled_from(owners["/delivery_zones"]).map(lambda zone: {"delivery_zone_id": zone["id"]})]
+        changes += [
+            st.sampled_from(owners["/customers"]).map(lambda customer: {"customer_id": customer["id"]}),
+            st.sampled_from(owners["/delivery_zones"]).map(lambda zone: {"delivery_zone_id": zone["id"]}),
+        ]
     return st.one_of(changes)
 
 
@@ -97,8 +108,9 @@ def requests(draw: st.DrawFn, route: RecordRoute, holding: Holding) -> tuple[dic
 
 @ISOLATION
 @given(plan=plans(), data=st.data())
-def test_every_record_route_answers_another_business_record_as_a_missing_one(client: TestClient, plan: Plan,
-                                                                             data: st.DataObject) -> None:
+def test_every_record_route_answers_another_business_record_as_a_missing_one(
+    client: TestClient, plan: Plan, data: st.DataObject
+) -> None:
     owner = hold(tenant(client, "Owner"), plan)
     intruder = tenant(client, "Intruder")
     before = {"owner": stored(client, owner.api.business_id), "intruder": stored(client, intruder.business_id)}
@@ -114,5 +126,4 @@ def test_every_record_route_answers_another_business_record_as_a_missing_one(cli
         assert answer(theirs, {record["id"]: "{id}"}) == answer(missing, {missing_id: "{id}"})
         assert_reveals_none_of(theirs, owner.telltales())
 
-    assert {"owner": stored(client, owner.api.business_id), "intruder": stored(client, intruder.business_id)} \
-        == before
+    assert {"owner": stored(client, owner.api.business_id), "intruder": stored(client, intruder.business_id)} == before

@@ -18,6 +18,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+
+from clientele.web.idempotency import REPLAYED_HEADER
 from tests.isolation.holdings import (
     ISOLATION,
     PREFIXES,
@@ -33,8 +35,6 @@ from tests.isolation.holdings import (
     tenant,
 )
 
-from clientele.web.idempotency import REPLAYED_HEADER
-
 idempotency_keys = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40)
 # A write of B's: method, path and body, given the id to send in place of each of A's it names.
 Write = Callable[[dict[str, str]], tuple[str, str, dict[str, Any]]]
@@ -43,13 +43,28 @@ Write = Callable[[dict[str, str]], tuple[str, str, dict[str, Any]]]
 @st.composite
 def writes(draw: st.DrawFn, owner: Holding, twin: Holding) -> tuple[Write, list[str]]:
     """A write of B's that names some of A's records, and the ids of A's it names."""
-    kind = draw(st.sampled_from(["address for customer", "address in zone", "customer with tags",
-                                 "customer tags", "address moved", "address zone"]))
-    our_customer, our_zone, our_address = (draw(st.sampled_from(twin.active(path)))["id"]
-                                           for path in ("/customers", "/delivery_zones", "/addresses"))
+    kind = draw(
+        st.sampled_from(
+            [
+                "address for customer",
+                "address in zone",
+                "customer with tags",
+                "customer tags",
+                "address moved",
+                "address zone",
+            ]
+        )
+    )
+    our_customer, our_zone, our_address = (
+        draw(st.sampled_from(twin.active(path)))["id"] for path in ("/customers", "/delivery_zones", "/addresses")
+    )
     if kind in ("customer with tags", "customer tags"):
-        theirs = [tag["id"] for tag in draw(st.lists(st.sampled_from(owner.records["/tags"]), min_size=1,
-                                                     unique_by=lambda tag: tag["id"]))]
+        theirs = [
+            tag["id"]
+            for tag in draw(
+                st.lists(st.sampled_from(owner.records["/tags"]), min_size=1, unique_by=lambda tag: tag["id"])
+            )
+        ]
         ours = [tag["id"] for tag in draw(st.lists(st.sampled_from(twin.active("/tags")), max_size=1))]
         order = draw(st.permutations(range(len(theirs) + len(ours))))
         name, phone = draw(names), draw(phones)
@@ -70,8 +85,11 @@ def writes(draw: st.DrawFn, owner: Holding, twin: Holding) -> tuple[Write, list[
         customer, zone = ids.get(their_customer, our_customer), ids.get(their_zone, our_zone)
         return {
             "address for customer": ("POST", "/addresses", {"name": address_name, "customer_id": customer}),
-            "address in zone": ("POST", "/addresses", {"name": address_name, "customer_id": our_customer,
-                                                        "delivery_zone_id": zone}),
+            "address in zone": (
+                "POST",
+                "/addresses",
+                {"name": address_name, "customer_id": our_customer, "delivery_zone_id": zone},
+            ),
             "address moved": ("PUT", f"/addresses/{our_address}", {"customer_id": customer}),
             "address zone": ("PUT", f"/addresses/{our_address}", {"delivery_zone_id": zone}),
         }[kind]
@@ -81,8 +99,9 @@ def writes(draw: st.DrawFn, owner: Holding, twin: Holding) -> tuple[Write, list[
 
 @ISOLATION
 @given(plan=plans(), key=idempotency_keys, data=st.data())
-def test_another_business_records_can_be_neither_named_nor_in_the_way(client: TestClient, plan: Plan, key: str,
-                                                                      data: st.DataObject) -> None:
+def test_another_business_records_can_be_neither_named_nor_in_the_way(
+    client: TestClient, plan: Plan, key: str, data: st.DataObject
+) -> None:
     owner = hold(tenant(client, "Owner"), plan, idempotency_key=lambda label: {"Idempotency-Key": f"{key}{label}"})
     intruder = tenant(client, "Intruder")
     twin = hold(intruder, plan, idempotency_key=lambda label: {"Idempotency-Key": f"{key}{label}"})
@@ -105,5 +124,4 @@ def test_another_business_records_can_be_neither_named_nor_in_the_way(client: Te
         assert REPLAYED_HEADER.lower() not in named.headers
         assert_reveals_none_of(named, owner.telltales())
 
-    assert {"owner": stored(client, owner.api.business_id), "intruder": stored(client, intruder.business_id)} \
-        == before
+    assert {"owner": stored(client, owner.api.business_id), "intruder": stored(client, intruder.business_id)} == before

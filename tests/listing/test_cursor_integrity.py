@@ -53,20 +53,36 @@ def test_a_cursor_with_its_values_changed_is_refused(api, customers_made):
     assert_cursor_refused(api.get("/customers", params={"per_page": "1", "cursor": forged}))
 
 
-@pytest.mark.parametrize("damage", [
-    lambda cursor: cursor[:-1],
-    lambda cursor: cursor[:20],
-    lambda cursor: cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1],
-    lambda cursor: cursor + "AAAA",
-    lambda cursor: cursor.swapcase(),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda cursor: cursor[:-1],
+        lambda cursor: cursor[:20],
+        lambda cursor: cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1],
+        lambda cursor: cursor + "AAAA",
+        lambda cursor: cursor.swapcase(),
+    ],
+)
 def test_a_damaged_cursor_is_refused(api, customers_made, damage):
     assert_cursor_refused(api.get("/customers", params={"per_page": "1", "cursor": damage(first_cursor(api))}))
 
 
-@pytest.mark.parametrize("garbage", ["x", "null", "1", "[]", "%%%", "a b", "é", "=" * 8, "A" * 5000,
-                                     unpadded_base64url(orjson.dumps(["a", "b"])),
-                                     unpadded_base64url(b"\x00" * 64)])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "x",
+        "null",
+        "1",
+        "[]",
+        "%%%",
+        "a b",
+        "é",
+        "=" * 8,
+        "A" * 5000,
+        unpadded_base64url(orjson.dumps(["a", "b"])),
+        unpadded_base64url(b"\x00" * 64),
+    ],
+)
 def test_garbage_as_a_cursor_is_refused(api, customers_made, garbage):
     assert_cursor_refused(api.get("/customers", params={"cursor": garbage}))
 
@@ -78,17 +94,20 @@ def test_an_empty_cursor_is_ignored_like_an_empty_filter(api, customers_made):
     assert response.json()["meta"]["current_page"] == 2
 
 
-@pytest.mark.parametrize(("issued", "used"), [
-    ({}, {"sort": "-created_at"}),
-    ({"sort": "created_at"}, {"sort": "updated_at"}),
-    ({"sort": "-updated_at,created_at"}, {"sort": "-updated_at,-created_at"}),
-    ({"sort": "-updated_at,created_at"}, {"sort": "-updated_at"}),
-    ({"filter[name]": "ann"}, {"filter[name]": "an"}),
-    ({"filter[name]": "ann"}, {}),
-    ({}, {"filter[name]": "ann"}),
-    ({}, {"filter[is_deleted]": "false"}),
-    ({"filter[updated_after]": "2000-01-01"}, {"filter[updated_after]": "2000-01-02"}),
-])
+@pytest.mark.parametrize(
+    ("issued", "used"),
+    [
+        ({}, {"sort": "-created_at"}),
+        ({"sort": "created_at"}, {"sort": "updated_at"}),
+        ({"sort": "-updated_at,created_at"}, {"sort": "-updated_at,-created_at"}),
+        ({"sort": "-updated_at,created_at"}, {"sort": "-updated_at"}),
+        ({"filter[name]": "ann"}, {"filter[name]": "an"}),
+        ({"filter[name]": "ann"}, {}),
+        ({}, {"filter[name]": "ann"}),
+        ({}, {"filter[is_deleted]": "false"}),
+        ({"filter[updated_after]": "2000-01-01"}, {"filter[updated_after]": "2000-01-02"}),
+    ],
+)
 def test_a_cursor_used_with_another_sort_or_other_filters_is_refused(api, customers_made, issued, used):
     cursor = first_cursor(api, **issued)
 
@@ -98,8 +117,9 @@ def test_a_cursor_used_with_another_sort_or_other_filters_is_refused(api, custom
     assert "sort and filters" in response.json()["message"]
 
 
-@pytest.mark.parametrize("changed", [{"per_page": "3"}, {"include": "tags,addresses"}, {"sort": "created_at,"},
-                                     {"filter[email]": ""}])
+@pytest.mark.parametrize(
+    "changed", [{"per_page": "3"}, {"include": "tags,addresses"}, {"sort": "created_at,"}, {"filter[email]": ""}]
+)
 def test_page_size_includes_and_ignored_spellings_may_change_with_a_cursor(api, customers_made, changed):
     cursor = first_cursor(api)
 

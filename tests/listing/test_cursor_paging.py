@@ -9,12 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import Table, event
-from tests.conftest import run_in_app
 
 from clientele.addresses.models import addresses
 from clientele.customers.models import customers
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import tags
+from tests.conftest import run_in_app
 
 NOON = datetime(2024, 3, 1, 12, 0, 0)
 # Few distinct values, so that every sort key has ties that only later keys (and id) can break.
@@ -26,9 +26,17 @@ OFFSET_AT_END = re.compile(r"\sOFFSET\s+(\?|\$\d+)(::\w+)?\s*$", re.IGNORECASE)
 MAX_PAGES = 100
 # The last one changes direction twice, so its rows follow a cursor only where they tie on every
 # key before the change.
-SORTS = ["created_at", "-created_at", "updated_at", "-updated_at", "-updated_at,created_at",
-         "updated_at,-created_at", "created_at,updated_at", "-created_at,-updated_at",
-         "created_at,-updated_at,created_at"]
+SORTS = [
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "-updated_at,created_at",
+    "updated_at,-created_at",
+    "created_at,updated_at",
+    "-created_at,-updated_at",
+    "created_at,-updated_at,created_at",
+]
 
 
 def ok(response: Any) -> dict[str, Any]:
@@ -67,14 +75,20 @@ def in_sort_order(rows: list[dict[str, Any]], sort: str) -> list[str]:
 
 
 @pytest.fixture
-def stamp(overwrite: Callable[..., None], stored_row: Callable[[Table, str], dict[str, Any]],
-          ) -> Callable[[Table, list[dict[str, Any]]], list[dict[str, Any]]]:
+def stamp(
+    overwrite: Callable[..., None],
+    stored_row: Callable[[Table, str], dict[str, Any]],
+) -> Callable[[Table, list[dict[str, Any]]], list[dict[str, Any]]]:
     """Give records made through the API tied timestamps; returns them as stored."""
 
     def apply(table: Table, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for number, record in enumerate(records):
-            overwrite(table, record["id"], created_at=CREATED[number % len(CREATED)],
-                      updated_at=UPDATED[number % len(UPDATED)])
+            overwrite(
+                table,
+                record["id"],
+                created_at=CREATED[number % len(CREATED)],
+                updated_at=UPDATED[number % len(UPDATED)],
+            )
         return [stored_row(table, record["id"]) | {"id": record["id"]} for record in records]
 
     return apply
@@ -165,8 +179,9 @@ def test_following_links_next_walks_the_rest_by_cursor(api, tied_customers):
 
 
 def test_a_cursor_walk_respects_the_filters(api, stamp):
-    made = stamp(customers, [api.make_customer(name=f"{'Ann' if number % 2 else 'Bob'} {number}")
-                             for number in range(9)])
+    made = stamp(
+        customers, [api.make_customer(name=f"{'Ann' if number % 2 else 'Bob'} {number}") for number in range(9)]
+    )
 
     walked = walk(api, "/customers", {"filter[name]": "ann", "sort": "-created_at", "per_page": "2"})
 
@@ -175,13 +190,18 @@ def test_a_cursor_walk_respects_the_filters(api, stamp):
 
 @pytest.mark.parametrize("sort", ["created_at", "-created_at", "updated_at"])
 def test_rows_written_during_a_walk_never_make_it_skip_or_repeat_a_row_that_was_there(
-        api, tied_customers, overwrite, sort):
+    api, tied_customers, overwrite, sort
+):
     params = {"sort": sort, "per_page": "3"}
     first = ok(api.get("/customers", params=params))
     # Offset pages would shift under all three: a row lands before the cursor, one after it,
     # and a row already served disappears.
-    overwrite(customers, api.make_customer(name="Landed before")["id"], created_at=NOON - timedelta(days=1),
-              updated_at=NOON - timedelta(days=1))
+    overwrite(
+        customers,
+        api.make_customer(name="Landed before")["id"],
+        created_at=NOON - timedelta(days=1),
+        updated_at=NOON - timedelta(days=1),
+    )
     api.make_customer(name="Landed after")
     gone = first["data"][0]["id"]
     assert api.delete(f"/customers/{gone}").status_code == 204
@@ -200,12 +220,15 @@ def make_addresses(api: Any) -> list[dict[str, Any]]:
     return [api.make_address(customer["id"], name=f"Address {number}") for number in range(7)]
 
 
-@pytest.mark.parametrize(("path", "table", "make"), [
-    ("/customers", customers, lambda api: [api.make_customer() for _ in range(7)]),
-    ("/tags", tags, lambda api: [api.make_tag() for _ in range(7)]),
-    ("/delivery_zones", delivery_zones, lambda api: [api.make_zone() for _ in range(7)]),
-    ("/addresses", addresses, make_addresses),
-])
+@pytest.mark.parametrize(
+    ("path", "table", "make"),
+    [
+        ("/customers", customers, lambda api: [api.make_customer() for _ in range(7)]),
+        ("/tags", tags, lambda api: [api.make_tag() for _ in range(7)]),
+        ("/delivery_zones", delivery_zones, lambda api: [api.make_zone() for _ in range(7)]),
+        ("/addresses", addresses, make_addresses),
+    ],
+)
 @pytest.mark.parametrize("sort", ["created_at", "-updated_at,created_at"])
 def test_every_list_route_walks_by_cursor(api, stamp, path, table, make, sort):
     made = stamp(table, make(api))
@@ -253,8 +276,15 @@ def test_a_cursor_page_has_no_position_and_no_total_but_keeps_size_and_path(api,
 
     assert first["meta"]["total"] == 11
     assert body["meta"] | {"next_cursor": None} == {
-        "current_page": None, "from": None, "last_page": None, "next_cursor": None,
-        "path": "http://testserver/customers", "per_page": 4, "to": None, "total": None}
+        "current_page": None,
+        "from": None,
+        "last_page": None,
+        "next_cursor": None,
+        "path": "http://testserver/customers",
+        "per_page": 4,
+        "to": None,
+        "total": None,
+    }
     assert isinstance(body["meta"]["next_cursor"], str)
 
 
@@ -264,8 +294,7 @@ def test_a_cursor_page_counts_nothing(api, tied_customers, sent_statements, para
     cursor = first["meta"]["next_cursor"]
     assert cursor
 
-    statements = sent_statements(lambda: ok(api.get("/customers", params=params | {"per_page": "4",
-                                                                                   "cursor": cursor})))
+    statements = sent_statements(lambda: ok(api.get("/customers", params=params | {"per_page": "4", "cursor": cursor})))
 
     assert not any("count(" in statement.lower() or "customer_counts" in statement for statement in statements)
 
@@ -329,16 +358,29 @@ def test_a_cursor_page_is_fetched_by_keyset_not_by_offset(api, tied_customers, s
     assert max(rows_skipped(*sent) for sent in statements_sent) == 0
 
 
-@pytest.mark.parametrize(("sort", "index", "condition"), [
-    ("created_at", "ix_customers_business_id_created_at_id",
-     {"postgresql": "ROW(created_at, id) > ROW(", "sqlite": "(business_id=? AND (created_at,id)>(?,?))"}),
-    ("-updated_at", "ix_customers_business_id_updated_at_id",
-     {"postgresql": "ROW(updated_at, id) < ROW(", "sqlite": "(business_id=? AND (updated_at,id)<(?,?))"}),
-    ("-updated_at,created_at", "ix_customers_business_id_updated_at_id",
-     {"postgresql": "(updated_at <= ", "sqlite": "(business_id=? AND updated_at<?)"}),
-])
-def test_a_cursor_page_starts_in_the_index_where_the_cursor_points(api, client, tied_customers, statements_sent,
-                                                                   sort, index, condition):
+@pytest.mark.parametrize(
+    ("sort", "index", "condition"),
+    [
+        (
+            "created_at",
+            "ix_customers_business_id_created_at_id",
+            {"postgresql": "ROW(created_at, id) > ROW(", "sqlite": "(business_id=? AND (created_at,id)>(?,?))"},
+        ),
+        (
+            "-updated_at",
+            "ix_customers_business_id_updated_at_id",
+            {"postgresql": "ROW(updated_at, id) < ROW(", "sqlite": "(business_id=? AND (updated_at,id)<(?,?))"},
+        ),
+        (
+            "-updated_at,created_at",
+            "ix_customers_business_id_updated_at_id",
+            {"postgresql": "(updated_at <= ", "sqlite": "(business_id=? AND updated_at<?)"},
+        ),
+    ],
+)
+def test_a_cursor_page_starts_in_the_index_where_the_cursor_points(
+    api, client, tied_customers, statements_sent, sort, index, condition
+):
     first = ok(api.get("/customers", params={"sort": sort, "per_page": "2"}))
     statements_sent.clear()
 
@@ -354,8 +396,9 @@ def test_a_cursor_page_sends_one_statement_fewer_than_a_first_page_its_count(api
     first = ok(api.get("/customers", params={"per_page": "2"}))
 
     numbered = statement_count(lambda: ok(api.get("/customers", params={"per_page": "2"})))
-    by_cursor = statement_count(lambda: ok(api.get("/customers", params={
-        "per_page": "2", "cursor": first["meta"]["next_cursor"]})))
+    by_cursor = statement_count(
+        lambda: ok(api.get("/customers", params={"per_page": "2", "cursor": first["meta"]["next_cursor"]}))
+    )
 
     assert by_cursor == numbered - 1
 
@@ -390,8 +433,13 @@ def test_the_next_sync_from_the_last_updated_at_seen_misses_nothing(api, tied_cu
     assert api.delete(f"/customers/{deleted}").status_code == 204
 
     changes = ids(sync(api, since))
-    deletions = ids(walk(api, "/customers", {"filter[updated_after]": since, "filter[is_deleted]": "true",
-                                             "sort": "updated_at", "per_page": "2"}))
+    deletions = ids(
+        walk(
+            api,
+            "/customers",
+            {"filter[updated_after]": since, "filter[is_deleted]": "true", "sort": "updated_at", "per_page": "2"},
+        )
+    )
 
     assert changes == [synced[0]["id"], added["id"]]
     assert deletions == [deleted]

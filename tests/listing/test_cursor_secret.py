@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import Api
 
 from clientele.app import create_app
 from clientele.config import Settings, load_settings
+from tests.conftest import Api
 
 
 @pytest.fixture
@@ -58,8 +58,7 @@ def test_another_worker_or_a_restart_accepts_the_cursor(api, four_customers, ano
     assert [customer["name"] for customer in response.json()["data"]] == names == ["Customer 2", "Customer 3"]
 
 
-def test_with_secret_key_set_only_a_process_with_the_same_key_accepts_the_cursor(api, four_customers,
-                                                                                 another_process):
+def test_with_secret_key_set_only_a_process_with_the_same_key_accepts_the_cursor(api, four_customers, another_process):
     with another_process(api, secret_key="first key") as first:
         cursor, names = pages(first)
     with another_process(api, secret_key="first key") as same:

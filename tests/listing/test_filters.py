@@ -210,8 +210,9 @@ def test_boolean_filter_with_another_value_is_refused(api, field, value):
     assert f"filter[{field}]" in body["errors"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [("true", ["Buyer"]), ("1", ["Buyer"]),
-                                                  ("false", ["Browser"]), ("0", ["Browser"])])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", ["Buyer"]), ("1", ["Buyer"]), ("false", ["Browser"]), ("0", ["Browser"])]
+)
 def test_has_orders_filter_means_order_count_above_zero(api, overwrite, value, expected):
     buyer = api.make_customer(name="Buyer")
     api.make_customer(name="Browser")
@@ -236,18 +237,22 @@ def updated_at_times(api, overwrite):
 
 
 def test_updated_after_a_date_means_strictly_after_its_midnight(api, updated_at_times):
-    updated_at_times(datetime(2024, 1, 1, 23, 59, 59), datetime(2024, 1, 2), datetime(2024, 1, 2, 0, 0, 1),
-                     datetime(2024, 1, 3, 8))
+    updated_at_times(
+        datetime(2024, 1, 1, 23, 59, 59), datetime(2024, 1, 2), datetime(2024, 1, 2, 0, 0, 1), datetime(2024, 1, 3, 8)
+    )
 
     assert listed(api, {"filter[updated_after]": "2024-01-02", "sort": "updated_at"}) == [
-        "2024-01-02 00:00:01", "2024-01-03 08:00:00"]
+        "2024-01-02 00:00:01",
+        "2024-01-03 08:00:00",
+    ]
 
 
 def test_updated_after_a_time_means_strictly_after_it(api, updated_at_times):
     updated_at_times(datetime(2024, 5, 1, 9, 59, 59), datetime(2024, 5, 1, 10), datetime(2024, 5, 1, 10, 0, 1))
 
     assert listed(api, {"filter[updated_after]": "2024-05-01 10:00:00", "sort": "updated_at"}) == [
-        "2024-05-01 10:00:01"]
+        "2024-05-01 10:00:01"
+    ]
 
 
 def test_updated_after_compares_at_the_stored_precision(api, overwrite):
@@ -278,13 +283,16 @@ def one_deleted(api):
     assert api.delete(f"/customers/{deleted['id']}").status_code == 204
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"filter[is_deleted]": "true"}, ["Deleted"]),
-    ({"filter[is_deleted]": "1"}, ["Deleted"]),
-    ({"filter[is_deleted]": "false"}, ["Active"]),
-    ({"filter[is_deleted]": "0"}, ["Active"]),
-    ({}, ["Active"]),
-])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"filter[is_deleted]": "true"}, ["Deleted"]),
+        ({"filter[is_deleted]": "1"}, ["Deleted"]),
+        ({"filter[is_deleted]": "false"}, ["Active"]),
+        ({"filter[is_deleted]": "0"}, ["Active"]),
+        ({}, ["Active"]),
+    ],
+)
 def test_is_deleted_filter_chooses_deleted_or_active_customers(api, one_deleted, params, expected):
     assert listed(api, params) == expected
 
@@ -308,19 +316,43 @@ def test_filters_combine_with_and(api):
 
 def test_every_filter_at_once_still_finds_the_match(api, overwrite):
     tag = api.make_tag()
-    match = api.make_customer(name="Match", email="match@example.com", dial_code=966, phone="0501234567",
-                              tags=[{"id": tag["id"]}], is_blacklisted=True, is_house_account_enabled=True,
-                              is_loyalty_enabled=True)
-    api.make_customer(name="Match too", email="match2@example.com", dial_code=966, phone="0501234568",
-                      tags=[{"id": tag["id"]}], is_blacklisted=True, is_house_account_enabled=True)
+    match = api.make_customer(
+        name="Match",
+        email="match@example.com",
+        dial_code=966,
+        phone="0501234567",
+        tags=[{"id": tag["id"]}],
+        is_blacklisted=True,
+        is_house_account_enabled=True,
+        is_loyalty_enabled=True,
+    )
+    api.make_customer(
+        name="Match too",
+        email="match2@example.com",
+        dial_code=966,
+        phone="0501234568",
+        tags=[{"id": tag["id"]}],
+        is_blacklisted=True,
+        is_house_account_enabled=True,
+    )
     overwrite(customers, match["id"], order_count=1)
 
-    assert listed(api, {
-        "filter[name]": "match", "filter[email]": "example", "filter[phone]": "1234",
-        "filter[dial_code]": "966", "filter[tags.id]": tag["id"], "filter[is_blacklisted]": "1",
-        "filter[is_house_account_enabled]": "true", "filter[is_loyalty_enabled]": "true",
-        "filter[has_orders]": "true", "filter[updated_after]": "2000-01-01", "filter[is_deleted]": "false",
-    }) == ["Match"]
+    assert listed(
+        api,
+        {
+            "filter[name]": "match",
+            "filter[email]": "example",
+            "filter[phone]": "1234",
+            "filter[dial_code]": "966",
+            "filter[tags.id]": tag["id"],
+            "filter[is_blacklisted]": "1",
+            "filter[is_house_account_enabled]": "true",
+            "filter[is_loyalty_enabled]": "true",
+            "filter[has_orders]": "true",
+            "filter[updated_after]": "2000-01-01",
+            "filter[is_deleted]": "false",
+        },
+    ) == ["Match"]
 
 
 @pytest.mark.parametrize("key", ["filter[nickname]", "filter[]", "filter[tags]", "filter[name][0]"])
@@ -355,19 +387,23 @@ def test_filter_values_are_trimmed_as_body_text_is(api):
 def test_typed_filter_values_are_read_after_trimming(api):
     api.make_customer(name="Alice", dial_code=966, is_blacklisted=True)
 
-    assert listed(api, {"filter[dial_code]": " 966 ", "filter[is_blacklisted]": " true ",
-                        "filter[updated_after]": " 2020-01-01 "}) == ["Alice"]
+    assert listed(
+        api, {"filter[dial_code]": " 966 ", "filter[is_blacklisted]": " true ", "filter[updated_after]": " 2020-01-01 "}
+    ) == ["Alice"]
 
 
-@pytest.mark.parametrize(("path", "name", "value"), [
-    ("/customers", "name", "a" * 50_001),
-    ("/customers", "email", "a" * 50_001),
-    ("/customers", "email", "a" * 50_001 + "@example.com"),
-    ("/customers", "phone", "5" * 50_001),
-    ("/tags", "name", "a" * 50_001),
-    ("/delivery_zones", "name", "a" * 50_001),
-    ("/delivery_zones", "reference", "a" * 50_001),
-])
+@pytest.mark.parametrize(
+    ("path", "name", "value"),
+    [
+        ("/customers", "name", "a" * 50_001),
+        ("/customers", "email", "a" * 50_001),
+        ("/customers", "email", "a" * 50_001 + "@example.com"),
+        ("/customers", "phone", "5" * 50_001),
+        ("/tags", "name", "a" * 50_001),
+        ("/delivery_zones", "name", "a" * 50_001),
+        ("/delivery_zones", "reference", "a" * 50_001),
+    ],
+)
 def test_a_text_filter_longer_than_any_stored_value_matches_nothing(api, path, name, value):
     # SQLite refuses a LIKE pattern over 50,000 bytes, once it has a row to match it against.
     api.make_customer(email="a@example.com")

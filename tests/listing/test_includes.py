@@ -58,8 +58,9 @@ def test_include_addresses_lists_complete_addresses(api, customer_with_everythin
 
     everything, homeless = listed(api, "addresses")
 
-    assert everything["addresses"] == [fetched(api, f"/addresses/{address['id']}")
-                                       for address in customer_with_everything["addresses"]]
+    assert everything["addresses"] == [
+        fetched(api, f"/addresses/{address['id']}") for address in customer_with_everything["addresses"]
+    ]
     assert homeless["addresses"] == []
     assert "tags" not in everything
 
@@ -88,10 +89,10 @@ def test_includes_belong_to_each_customer(api):
 
     listed_customers = listed(api, "tags,addresses")
 
-    assert [[tag["id"] for tag in customer["tags"]] for customer in listed_customers] == [
-        [tag["id"]] for tag in tags]
+    assert [[tag["id"] for tag in customer["tags"]] for customer in listed_customers] == [[tag["id"]] for tag in tags]
     assert [[address["id"] for address in customer["addresses"]] for customer in listed_customers] == [
-        [address["id"]] for address in addresses]
+        [address["id"]] for address in addresses
+    ]
 
 
 # --- deleted related records ---------------------------------------------------------------------
@@ -143,8 +144,11 @@ def test_get_includes_relations(api, customer_with_everything):
 def test_post_includes_relations(api):
     tag = api.make_tag()
 
-    response = api.post("/customers", params={"include": ALL_INCLUDES},
-                        json={"name": "New", "dial_code": 966, "phone": "0501234567", "tags": [{"id": tag["id"]}]})
+    response = api.post(
+        "/customers",
+        params={"include": ALL_INCLUDES},
+        json={"name": "New", "dial_code": 966, "phone": "0501234567", "tags": [{"id": tag["id"]}]},
+    )
 
     assert response.status_code == 201, response.text
     created = response.json()["data"]
@@ -155,8 +159,9 @@ def test_put_includes_relations(api, customer_with_everything):
     customer_id = customer_with_everything["customer"]["id"]
     vip, _gold = customer_with_everything["tags"]
 
-    response = api.put(f"/customers/{customer_id}", params={"include": ALL_INCLUDES},
-                       json={"tags": [{"id": vip["id"]}]})
+    response = api.put(
+        f"/customers/{customer_id}", params={"include": ALL_INCLUDES}, json={"tags": [{"id": vip["id"]}]}
+    )
 
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
@@ -250,10 +255,13 @@ def test_single_record_includes_cost_one_query_per_relation(api, customer_with_e
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put"])
-@pytest.mark.parametrize(("collection", "make", "include"), [
-    ("/tags", "make_tag", "customers"), ("/delivery_zones", "make_zone", "addresses")])
-def test_an_include_on_a_record_with_nothing_to_include_is_refused_and_changes_nothing(api, method, collection, make,
-                                                                                      include):
+@pytest.mark.parametrize(
+    ("collection", "make", "include"),
+    [("/tags", "make_tag", "customers"), ("/delivery_zones", "make_zone", "addresses")],
+)
+def test_an_include_on_a_record_with_nothing_to_include_is_refused_and_changes_nothing(
+    api, method, collection, make, include
+):
     record = getattr(api, make)(name="Before")
     path = collection if method == "post" else f"{collection}/{record['id']}"
     body = {} if method == "get" else {"json": {"name": "Changed"}}

@@ -53,22 +53,27 @@ def walk(api: Any, params: dict[str, str]) -> list[str]:
 
 
 def test_default_order_is_created_at_ascending(api, stamped):
-    stamped(("Second", NOON + timedelta(hours=1), NOON), ("First", NOON, NOON),
-            ("Third", NOON + timedelta(days=1), NOON))
+    stamped(
+        ("Second", NOON + timedelta(hours=1), NOON), ("First", NOON, NOON), ("Third", NOON + timedelta(days=1), NOON)
+    )
 
     assert names(api.get("/customers")) == ["First", "Second", "Third"]
 
 
 def test_minus_prefix_sorts_descending(api, stamped):
-    stamped(("Second", NOON + timedelta(hours=1), NOON), ("First", NOON, NOON),
-            ("Third", NOON + timedelta(days=1), NOON))
+    stamped(
+        ("Second", NOON + timedelta(hours=1), NOON), ("First", NOON, NOON), ("Third", NOON + timedelta(days=1), NOON)
+    )
 
     assert names(api.get("/customers", params={"sort": "-created_at"})) == ["Third", "Second", "First"]
 
 
 def test_sort_by_updated_at(api, stamped):
-    stamped(("Late", NOON, NOON + timedelta(days=2)), ("Early", NOON + timedelta(days=1), NOON),
-            ("Middle", NOON + timedelta(hours=1), NOON + timedelta(days=1)))
+    stamped(
+        ("Late", NOON, NOON + timedelta(days=2)),
+        ("Early", NOON + timedelta(days=1), NOON),
+        ("Middle", NOON + timedelta(hours=1), NOON + timedelta(days=1)),
+    )
 
     assert names(api.get("/customers", params={"sort": "updated_at"})) == ["Early", "Middle", "Late"]
     assert names(api.get("/customers", params={"sort": "-updated_at"})) == ["Late", "Middle", "Early"]
@@ -81,19 +86,37 @@ def test_sort_orders_within_microseconds_of_the_same_second(api, stamped):
 
 
 def test_later_sort_keys_order_ties_of_earlier_ones(api, stamped):
-    stamped(("Old A", NOON, NOON), ("New A", NOON + timedelta(hours=1), NOON),
-            ("Old B", NOON, NOON + timedelta(days=1)), ("New B", NOON + timedelta(hours=1), NOON + timedelta(days=1)))
+    stamped(
+        ("Old A", NOON, NOON),
+        ("New A", NOON + timedelta(hours=1), NOON),
+        ("Old B", NOON, NOON + timedelta(days=1)),
+        ("New B", NOON + timedelta(hours=1), NOON + timedelta(days=1)),
+    )
 
     assert names(api.get("/customers", params={"sort": "updated_at,-created_at"})) == [
-        "New A", "Old A", "New B", "Old B"]
+        "New A",
+        "Old A",
+        "New B",
+        "Old B",
+    ]
     assert names(api.get("/customers", params={"sort": "-updated_at,created_at"})) == [
-        "Old B", "New B", "Old A", "New A"]
+        "Old B",
+        "New B",
+        "Old A",
+        "New A",
+    ]
 
 
-@pytest.mark.parametrize(("sort", "descending"), [
-    ("created_at", False), ("-created_at", True), ("updated_at", False),
-    ("created_at,-updated_at", True), ("-created_at,updated_at", False),
-])
+@pytest.mark.parametrize(
+    ("sort", "descending"),
+    [
+        ("created_at", False),
+        ("-created_at", True),
+        ("updated_at", False),
+        ("created_at,-updated_at", True),
+        ("-created_at,updated_at", False),
+    ],
+)
 def test_ties_are_broken_by_id_in_the_direction_of_the_last_key(api, stamped, sort, descending):
     made = stamped(*[(f"Twin {n}", NOON, NOON) for n in range(5)])
     ids = sorted((customer["id"] for customer in made), reverse=descending)
@@ -106,8 +129,11 @@ def test_ties_are_broken_by_id_in_the_direction_of_the_last_key(api, stamped, so
 
 @pytest.mark.parametrize("sort", ["created_at", "-created_at", "updated_at,-created_at", "-updated_at"])
 def test_walking_every_page_never_overlaps_or_skips(api, stamped, sort):
-    made = stamped(*[(f"Twin {n}", NOON, NOON) for n in range(7)],
-                   ("Before", NOON - timedelta(seconds=1), NOON), ("After", NOON + timedelta(seconds=1), NOON))
+    made = stamped(
+        *[(f"Twin {n}", NOON, NOON) for n in range(7)],
+        ("Before", NOON - timedelta(seconds=1), NOON),
+        ("After", NOON + timedelta(seconds=1), NOON),
+    )
 
     seen = walk(api, {"sort": sort, "per_page": "2"})
 
@@ -163,8 +189,15 @@ def test_pages_default_to_the_first_fifty(api):
 
     assert len(body["data"]) == 50
     assert body["meta"] | {"path": None, "next_cursor": None} == {
-        "current_page": 1, "from": 1, "last_page": 2, "path": None, "next_cursor": None, "per_page": 50, "to": 50,
-        "total": 51}
+        "current_page": 1,
+        "from": 1,
+        "last_page": 2,
+        "path": None,
+        "next_cursor": None,
+        "per_page": 50,
+        "to": 50,
+        "total": 51,
+    }
 
 
 def test_page_and_per_page_choose_the_slice(api, stamped):
@@ -271,8 +304,16 @@ def test_a_page_beyond_the_last_is_empty_with_null_from_and_to(api):
     body = api.get("/customers", params={"per_page": "2", "page": "5"}).json()
 
     assert body["data"] == []
-    assert body["meta"] | {"path": None} == {"current_page": 5, "from": None, "last_page": 2, "path": None,
-                                            "per_page": 2, "to": None, "total": 3, "next_cursor": None}
+    assert body["meta"] | {"path": None} == {
+        "current_page": 5,
+        "from": None,
+        "last_page": 2,
+        "path": None,
+        "per_page": 2,
+        "to": None,
+        "total": 3,
+        "next_cursor": None,
+    }
     assert body["links"]["next"] is None
     assert parse_qs(urlsplit(body["links"]["last"]).query)["page"] == ["2"]
 
@@ -291,8 +332,16 @@ def test_an_empty_list_is_one_empty_page(api):
     body = api.get("/customers").json()
 
     assert body["data"] == []
-    assert body["meta"] | {"path": None} == {"current_page": 1, "from": None, "last_page": 1, "path": None,
-                                            "per_page": 50, "to": None, "total": 0, "next_cursor": None}
+    assert body["meta"] | {"path": None} == {
+        "current_page": 1,
+        "from": None,
+        "last_page": 1,
+        "path": None,
+        "per_page": 50,
+        "to": None,
+        "total": 0,
+        "next_cursor": None,
+    }
     assert (body["links"]["prev"], body["links"]["next"]) == (None, None)
 
 

@@ -3,9 +3,9 @@ keeps them for the unfiltered list, `is_deleted` and single boolean filters)."""
 
 import pytest
 from sqlalchemy import func, select
-from tests.conftest import run_statement
 
 from clientele.customers.models import customer_counts, customers
+from tests.conftest import run_statement
 
 BOOLEAN_FILTERS = ("is_blacklisted", "is_house_account_enabled", "is_loyalty_enabled", "has_orders")
 
@@ -15,8 +15,9 @@ def mixed_customers(api, overwrite):
     """Customers with every combination of flags, some deleted, some changed after creation."""
     made = []
     for index in range(12):
-        customer = api.make_customer(is_blacklisted=index % 2 == 0, is_loyalty_enabled=index % 3 == 0,
-                                     is_house_account_enabled=index % 4 == 0)
+        customer = api.make_customer(
+            is_blacklisted=index % 2 == 0, is_loyalty_enabled=index % 3 == 0, is_house_account_enabled=index % 4 == 0
+        )
         if index % 5 == 0:
             overwrite(customers, customer["id"], order_count=index + 1)
         made.append(customer)
@@ -157,8 +158,10 @@ def matching(api, tag_ids: list[str]) -> tuple[int, int]:
 
 def test_a_several_tags_total_counts_each_customer_once_through_every_change(api, other_api):
     a, b, c, d = (api.make_tag()["id"] for _ in range(4))
-    made = {tag_set: [api.make_customer(tags=[{"id": tag} for tag in tag_set]) for _ in range(count)]
-            for tag_set, count in (((a,), 3), ((a, b), 2), ((b, c), 2), ((a, b, c), 1), ((d,), 1), ((), 2))}
+    made = {
+        tag_set: [api.make_customer(tags=[{"id": tag} for tag in tag_set]) for _ in range(count)]
+        for tag_set, count in (((a,), 3), ((a, b), 2), ((b, c), 2), ((a, b, c), 1), ((d,), 1), ((), 2))
+    }
     theirs = other_api.make_tag()["id"]
     other_api.make_customer(tags=[{"id": theirs}])
     subsets = [[a, b], [b, c], [a, c], [a, b, c], [a, d], [c, d], [a, b, c, d], [a, theirs], [a, a]]
@@ -189,15 +192,26 @@ def test_a_several_tags_total_counts_each_customer_once_through_every_change(api
 
 
 # Filters whose total one row of counters holds (PostgreSQL), and those counted row by row.
-COUNTED_BY_TRIGGERS = [{}, {"is_deleted": "true"}, {"is_deleted": "false"}, {"is_blacklisted": "true"},
-                       {"has_orders": "false"}, {"is_loyalty_enabled": "1", "is_deleted": "0"}]
-COUNTED_BY_ROWS = [{"name": "customer"}, {"is_blacklisted": "true", "has_orders": "true"},
-                   {"is_blacklisted": "true", "is_deleted": "true"}, {"dial_code": "966"}]
+COUNTED_BY_TRIGGERS = [
+    {},
+    {"is_deleted": "true"},
+    {"is_deleted": "false"},
+    {"is_blacklisted": "true"},
+    {"has_orders": "false"},
+    {"is_loyalty_enabled": "1", "is_deleted": "0"},
+]
+COUNTED_BY_ROWS = [
+    {"name": "customer"},
+    {"is_blacklisted": "true", "has_orders": "true"},
+    {"is_blacklisted": "true", "is_deleted": "true"},
+    {"dial_code": "966"},
+]
 
 
 @pytest.mark.parametrize("filters", COUNTED_BY_TRIGGERS)
-def test_a_total_counters_hold_is_read_from_them_on_postgresql(api, mixed_customers, database_url,
-                                                               sent_statements, filters):
+def test_a_total_counters_hold_is_read_from_them_on_postgresql(
+    api, mixed_customers, database_url, sent_statements, filters
+):
     if not database_url.startswith("postgresql"):
         pytest.skip("counters are kept on PostgreSQL only")
     responses = []
@@ -242,28 +256,32 @@ def where_clause(statement: str) -> str:
     return statement.split("WHERE", 1)[1].split("ORDER BY")[0].strip()
 
 
-def test_the_counters_equal_a_count_of_the_rows_after_every_kind_of_write_on_postgresql(api, other_api,
-                                                                                       mixed_customers,
-                                                                                       database_url, client):
+def test_the_counters_equal_a_count_of_the_rows_after_every_kind_of_write_on_postgresql(
+    api, other_api, mixed_customers, database_url, client
+):
     if not database_url.startswith("postgresql"):
         pytest.skip("counters are kept on PostgreSQL only")
     other_api.make_customer(is_blacklisted=True)
     target = mixed_customers[4]
-    assert api.put(f"/customers/{target['id']}", json={"is_loyalty_enabled": True, "name": "Changed"}).status_code \
-        == 200
+    assert (
+        api.put(f"/customers/{target['id']}", json={"is_loyalty_enabled": True, "name": "Changed"}).status_code == 200
+    )
     assert api.delete(f"/customers/{mixed_customers[5]['id']}").status_code == 204
 
     c = customers.c
     active = c.deleted_at.is_(None)
     counters = [column for column in customer_counts.c if column.name not in ("business_id", "slot")]
-    counted_rows = [func.count().filter(active).label("active"),
-                    func.count().filter(c.deleted_at.is_not(None)).label("deleted"),
-                    func.count().filter(active, c.is_blacklisted).label("blacklisted"),
-                    func.count().filter(active, c.is_house_account_enabled).label("house_account_enabled"),
-                    func.count().filter(active, c.is_loyalty_enabled).label("loyalty_enabled"),
-                    func.count().filter(active, c.order_count > 0).label("with_orders")]
+    counted_rows = [
+        func.count().filter(active).label("active"),
+        func.count().filter(c.deleted_at.is_not(None)).label("deleted"),
+        func.count().filter(active, c.is_blacklisted).label("blacklisted"),
+        func.count().filter(active, c.is_house_account_enabled).label("house_account_enabled"),
+        func.count().filter(active, c.is_loyalty_enabled).label("loyalty_enabled"),
+        func.count().filter(active, c.order_count > 0).label("with_orders"),
+    ]
     for business_id in (api.business_id, other_api.business_id):
         kept = select(*(func.sum(column).label(column.name) for column in counters)).where(
-            customer_counts.c.business_id == business_id)
+            customer_counts.c.business_id == business_id
+        )
         counted = select(*counted_rows).where(c.business_id == business_id)
         assert run_statement(client, kept) == run_statement(client, counted)

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
-from tests.conftest import run_statement
 
 from clientele.db.clock import utcnow
 from clientele.db.ids import new_id
 from clientele.tags.models import tags
+from tests.conftest import run_statement
 
 
 @pytest.fixture
@@ -27,8 +27,12 @@ def insert_tag(client: TestClient) -> Callable[..., None]:
 
     def write(business_id: uuid.UUID, name: str, **values: Any) -> None:
         now = utcnow()
-        run_statement(client, insert(tags).values(business_id=business_id, id=new_id(), name=name, created_at=now,
-                                                  updated_at=now, **values))
+        run_statement(
+            client,
+            insert(tags).values(
+                business_id=business_id, id=new_id(), name=name, created_at=now, updated_at=now, **values
+            ),
+        )
 
     return write
 

@@ -26,8 +26,9 @@ def test_create_without_name_localized_stores_null(api):
 
 
 def test_create_ignores_unknown_and_read_only_fields(api):
-    tag = api.create("/tags", {"name": "VIP", "id": str(uuid.uuid4()), "deleted_at": "2020-01-01 00:00:00",
-                               "colour": "gold"})
+    tag = api.create(
+        "/tags", {"name": "VIP", "id": str(uuid.uuid4()), "deleted_at": "2020-01-01 00:00:00", "colour": "gold"}
+    )
 
     assert tag["deleted_at"] is None
     assert api.get(f"/tags/{tag['id']}").status_code == 200
@@ -68,8 +69,16 @@ def test_update_can_clear_name_localized(api):
     assert updated["name_localized"] is None
 
 
-@pytest.mark.parametrize("body", [{}, {"name": "VIP"}, {"name": "  VIP  "}, {"name_localized": None},
-                                  {"name": "VIP", "name_localized": None, "unknown": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": "VIP"},
+        {"name": "  VIP  "},
+        {"name_localized": None},
+        {"name": "VIP", "name_localized": None, "unknown": 1},
+    ],
+)
 def test_updated_at_moves_only_when_a_stored_value_changes(api, stored_tag, body):
     tag = api.make_tag(name="VIP")
     before = stored_tag(tag["id"])

@@ -39,7 +39,8 @@ def test_name_over_255_characters_is_refused(api):
     tag = api.make_tag()
 
     assert name_errors(api.post("/tags", json={"name": "n" * 256})) == [
-        "The name field must not be greater than 255 characters."]
+        "The name field must not be greater than 255 characters."
+    ]
     name_errors(api.put(f"/tags/{tag['id']}", json={"name": "n" * 256}))
 
 

@@ -31,8 +31,9 @@ def test_reading_needs_general_read(api, api_with, method, path):
         assert "general.read" in response.json()["message"]
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("POST", "/tags", 201), ("PUT", "/tags/{id}", 200), ("DELETE", "/tags/{id}", 204)])
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("POST", "/tags", 201), ("PUT", "/tags/{id}", 200), ("DELETE", "/tags/{id}", 204)]
+)
 def test_writing_needs_general_write(api, api_with, stored_tag, method, path, status):
     tag = api.make_tag()
     before = stored_tag(tag["id"])

@@ -34,8 +34,12 @@ INCLUDE_DOCS = {"parameters": include_parameter(service.LIST_SPEC)}
 
 async def existing_address(request: Request, address_id: str, principal: Authenticated, connection: Connection) -> Any:
     """The address named in the path, or 404; 412 if `If-Match` names another version of it."""
-    row = await service.find_address(connection=connection, business_id=principal.business_id, address_id=address_id,
-                                     for_update=request.method != "GET")
+    row = await service.find_address(
+        connection=connection,
+        business_id=principal.business_id,
+        address_id=address_id,
+        for_update=request.method != "GET",
+    )
     require_version(request, row)
     return row
 
@@ -43,16 +47,22 @@ async def existing_address(request: Request, address_id: str, principal: Authent
 Address = Annotated[Any, Depends(existing_address)]
 
 
-async def address_response(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                           includes: frozenset[str]) -> JSONResponse:
+async def address_response(
+    *, connection: AsyncConnection, principal: Principal, row: Row[Any], includes: frozenset[str]
+) -> JSONResponse:
     """One address's `{"data": …}` with its includes, and its ETag."""
     [body] = await address_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
     return record_response(row, body)
 
 
-@router.get("", summary="List addresses", description="Scope: `customers.list`.",
-            response_model=Page[AddressOut], responses=error_responses(400, 401, 403, 503),
-            openapi_extra={"parameters": list_parameters(service.LIST_SPEC)})
+@router.get(
+    "",
+    summary="List addresses",
+    description="Scope: `customers.list`.",
+    response_model=Page[AddressOut],
+    responses=error_responses(400, 401, 403, 503),
+    openapi_extra={"parameters": list_parameters(service.LIST_SPEC)},
+)
 async def list_addresses(
     request: Request,
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_LIST))],
@@ -60,15 +70,18 @@ async def list_addresses(
     connection: Connection,
 ) -> Response:
     fetched = await fetch_page(connection=connection, query=query)
-    data = await address_bodies(connection=connection, principal=principal, rows=fetched.rows,
-                                includes=query.includes)
+    data = await address_bodies(connection=connection, principal=principal, rows=fetched.rows, includes=query.includes)
     return JSONResponse(page_body(url=str(request.url), data=data, fetched=fetched, query=query))
 
 
-@router.get("/{address_id}", summary="Get an address",
-            description="Scope: `customers.get`. Deleted addresses are returned too, with `deleted_at`.",
-            response_model=Data[AddressOut], responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS,
-            openapi_extra=INCLUDE_DOCS)
+@router.get(
+    "/{address_id}",
+    summary="Get an address",
+    description="Scope: `customers.get`. Deleted addresses are returned too, with `deleted_at`.",
+    response_model=Data[AddressOut],
+    responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS,
+    openapi_extra=INCLUDE_DOCS,
+)
 async def get_address(
     principal: Annotated[Principal, Depends(require_scope(scope.CUSTOMERS_GET))],
     includes: Includes,
@@ -78,38 +91,58 @@ async def get_address(
     return await address_response(connection=connection, principal=principal, row=address, includes=includes)
 
 
-@router.post("", summary="Create an address", status_code=201,
-             description="Scope: `customers.write`. `customer_id` must be a non-deleted customer of the business; "
-                         "`delivery_zone_id`, if sent, a non-deleted delivery zone of it.",
-             response_model=Data[AddressOut],
-             responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
-             openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput, required=REQUIRED_ON_CREATE))
-async def create_address(request: Request, principal: Writer, includes: Includes, idempotency: Idempotency,
-                         body: Body, connection: Connection) -> Response:
+@router.post(
+    "",
+    summary="Create an address",
+    status_code=201,
+    description="Scope: `customers.write`. `customer_id` must be a non-deleted customer of the business; "
+    "`delivery_zone_id`, if sent, a non-deleted delivery zone of it.",
+    response_model=Data[AddressOut],
+    responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
+    openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput, required=REQUIRED_ON_CREATE),
+)
+async def create_address(
+    request: Request,
+    principal: Writer,
+    includes: Includes,
+    idempotency: Idempotency,
+    body: Body,
+    connection: Connection,
+) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
     row = await service.create_address(connection=connection, principal=principal, body=body)
     [data] = await address_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
-    response = JSONResponse({"data": data}, status_code=201,
-                            headers={"Location": f"{request.url.replace(query='')}/{row.id}"})
+    response = JSONResponse(
+        {"data": data}, status_code=201, headers={"Location": f"{request.url.replace(query='')}/{row.id}"}
+    )
     return await idempotency.remember(response)
 
 
-@router.put("/{address_id}", summary="Update an address",
-            description="Scope: `customers.write`. Only the fields sent change; 409 on a deleted address.",
-            response_model=Data[AddressOut],
-            responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
-            openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput))
-async def update_address(principal: Writer, includes: Includes, body: Body, address: Address,
-                         connection: Connection) -> Response:
+@router.put(
+    "/{address_id}",
+    summary="Update an address",
+    description="Scope: `customers.write`. Only the fields sent change; 409 on a deleted address.",
+    response_model=Data[AddressOut],
+    responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
+    openapi_extra=INCLUDE_DOCS | request_body_docs(AddressInput),
+)
+async def update_address(
+    principal: Writer, includes: Includes, body: Body, address: Address, connection: Connection
+) -> Response:
     row = await service.update_address(connection=connection, principal=principal, row=address, body=body)
     return await address_response(connection=connection, principal=principal, row=row, includes=includes)
 
 
-@router.delete("/{address_id}", summary="Delete an address", status_code=204, response_class=Response,
-               description="Scope: `customers.write`. Soft delete: the address leaves its customer's includes; "
-                           "deleting again changes nothing.",
-               responses=error_responses(401, 403, 404, 412, 503))
+@router.delete(
+    "/{address_id}",
+    summary="Delete an address",
+    status_code=204,
+    response_class=Response,
+    description="Scope: `customers.write`. Soft delete: the address leaves its customer's includes; "
+    "deleting again changes nothing.",
+    responses=error_responses(401, 403, 404, 412, 503),
+)
 async def delete_address(principal: Writer, address: Address, connection: Connection) -> Response:
     await service.delete_address(connection=connection, row=address)
     return Response(status_code=204)

@@ -28,8 +28,12 @@ def required_reference_rule(value: Any, info: ValidationInfo) -> str | None:
 
 
 def degrees_schema(limit: int) -> WithJsonSchema:
-    return WithJsonSchema({"type": ["string", "number", "null"],
-                           "description": f"Decimal degrees, -{limit} to {limit}; shown as a decimal string."})
+    return WithJsonSchema(
+        {
+            "type": ["string", "number", "null"],
+            "description": f"Decimal degrees, -{limit} to {limit}; shown as a decimal string.",
+        }
+    )
 
 
 Latitude = Annotated[str | None, BeforeValidator(degrees_rule(90)), degrees_schema(90)]
@@ -46,14 +50,24 @@ class AddressInput(Body):
     customer_id: Annotated[
         str | None,
         BeforeValidator(required_reference_rule),
-        WithJsonSchema({"type": "string", "format": "uuid",
-                        "description": "A non-deleted customer of the business; required on create."}),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "format": "uuid",
+                "description": "A non-deleted customer of the business; required on create.",
+            }
+        ),
     ] = None
     delivery_zone_id: Annotated[
         str | None,
         BeforeValidator(id_rule),
-        WithJsonSchema({"type": ["string", "null"], "format": "uuid",
-                        "description": "A non-deleted delivery zone of the business, or null for none."}),
+        WithJsonSchema(
+            {
+                "type": ["string", "null"],
+                "format": "uuid",
+                "description": "A non-deleted delivery zone of the business, or null for none.",
+            }
+        ),
     ] = None
 
 
@@ -64,9 +78,11 @@ class AddressOut(BaseModel):
     latitude: str | None = Field(description="Decimal degrees as a string.")
     longitude: str | None = Field(description="Decimal degrees as a string.")
     customer: Annotated[dict[str, Any], Shown(record_stub, column="customer_id")] = Field(
-        description='`{"id": …}`; the whole customer with include=customer.')
+        description='`{"id": …}`; the whole customer with include=customer.'
+    )
     delivery_zone: Annotated[dict[str, Any] | None, Shown(record_stub, column="delivery_zone_id")] = Field(
-        description='`{"id": …}` or null; the whole zone with include=delivery_zone (null if the zone is deleted).')
+        description='`{"id": …}` or null; the whole zone with include=delivery_zone (null if the zone is deleted).'
+    )
     created_at: Timestamp
     updated_at: Timestamp
     deleted_at: OptionalTimestamp

@@ -33,8 +33,9 @@ LIST_SPEC = ListSpec(
 )
 
 
-async def attach_delivery_zones(*, connection: AsyncConnection, business_id: uuid.UUID, rows: list[Row[Any]],
-                                bodies: list[dict[str, Any]]) -> None:
+async def attach_delivery_zones(
+    *, connection: AsyncConnection, business_id: uuid.UUID, rows: list[Row[Any]], bodies: list[dict[str, Any]]
+) -> None:
     """Replace zone stubs with full zones, in one query; a deleted zone shows as null."""
     zone_ids = list({row.delivery_zone_id for row in rows if row.delivery_zone_id is not None})
     zones = await zones_service.active_zones_by_ids(connection=connection, business_id=business_id, ids=zone_ids)
@@ -42,16 +43,19 @@ async def attach_delivery_zones(*, connection: AsyncConnection, business_id: uui
         body["delivery_zone"] = zones.get(row.delivery_zone_id)
 
 
-async def addresses_of_customers(*, connection: AsyncConnection, business_id: uuid.UUID,
-                                 customer_ids: list[uuid.UUID],
-                                 with_delivery_zone: bool) -> dict[uuid.UUID, list[dict[str, Any]]]:
+async def addresses_of_customers(
+    *, connection: AsyncConnection, business_id: uuid.UUID, customer_ids: list[uuid.UUID], with_delivery_zone: bool
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Each customer's non-deleted addresses, in one query (and one more for their zones)."""
     if not customer_ids:
         return {}
-    rows = list(await connection.execute(
-        select(addresses)
-        .where(a.business_id == business_id, a.customer_id.in_(customer_ids), a.deleted_at.is_(None))
-        .order_by(a.created_at, a.id)))
+    rows = list(
+        await connection.execute(
+            select(addresses)
+            .where(a.business_id == business_id, a.customer_id.in_(customer_ids), a.deleted_at.is_(None))
+            .order_by(a.created_at, a.id)
+        )
+    )
     bodies = [address_body(row) for row in rows]
     if with_delivery_zone:
         await attach_delivery_zones(connection=connection, business_id=business_id, rows=rows, bodies=bodies)
@@ -61,15 +65,21 @@ async def addresses_of_customers(*, connection: AsyncConnection, business_id: uu
     return by_customer
 
 
-async def find_address(*, connection: AsyncConnection, business_id: uuid.UUID, address_id: str,
-                      for_update: bool = False) -> Row[Any]:
+async def find_address(
+    *, connection: AsyncConnection, business_id: uuid.UUID, address_id: str, for_update: bool = False
+) -> Row[Any]:
     """The business's address with this id, deleted or not; 404 for anything else."""
-    return await find_record(connection=connection, table=addresses, business_id=business_id, record_id=address_id,
-                             missing="Address not found.", for_update=for_update)
+    return await find_record(
+        connection=connection,
+        table=addresses,
+        business_id=business_id,
+        record_id=address_id,
+        missing="Address not found.",
+        for_update=for_update,
+    )
 
 
-async def is_active_customer(*, connection: AsyncConnection, business_id: uuid.UUID,
-                             customer_id: uuid.UUID) -> bool:
+async def is_active_customer(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
     """Whether this is a non-deleted customer of the business.
 
     The row is share-locked on PostgreSQL so that the customer cannot be deleted before the
@@ -77,27 +87,30 @@ async def is_active_customer(*, connection: AsyncConnection, business_id: uuid.U
     """
     found = await connection.scalar(
         select(customers.c.id)
-        .where(customers.c.business_id == business_id, customers.c.id == customer_id,
-               customers.c.deleted_at.is_(None))
-        .with_for_update(read=True))
+        .where(customers.c.business_id == business_id, customers.c.id == customer_id, customers.c.deleted_at.is_(None))
+        .with_for_update(read=True)
+    )
     return found is not None
 
 
-async def resolved_references(*, connection: AsyncConnection, business_id: uuid.UUID,
-                              sent: dict[str, Any]) -> dict[str, Any]:
+async def resolved_references(
+    *, connection: AsyncConnection, business_id: uuid.UUID, sent: dict[str, Any]
+) -> dict[str, Any]:
     """`customer_id` and `delivery_zone_id` as UUIDs of live records; 422 naming each one that is not."""
     resolved: dict[str, Any] = {}
     errors: FieldErrors = {}
     if "customer_id" in sent:
         customer_id = parse_uuid(sent["customer_id"])
-        if customer_id is None or not await is_active_customer(connection=connection, business_id=business_id,
-                                                               customer_id=customer_id):
+        if customer_id is None or not await is_active_customer(
+            connection=connection, business_id=business_id, customer_id=customer_id
+        ):
             errors["customer_id"] = ["The selected customer_id is invalid."]
         resolved["customer_id"] = customer_id
     if "delivery_zone_id" in sent and sent["delivery_zone_id"] is not None:
         zone_id = parse_uuid(sent["delivery_zone_id"])
-        if zone_id is None or not await zones_service.is_active_zone(connection=connection,
-                                                                     business_id=business_id, zone_id=zone_id):
+        if zone_id is None or not await zones_service.is_active_zone(
+            connection=connection, business_id=business_id, zone_id=zone_id
+        ):
             errors["delivery_zone_id"] = ["The selected delivery_zone_id is invalid."]
         resolved["delivery_zone_id"] = zone_id
     elif "delivery_zone_id" in sent:
@@ -114,13 +127,17 @@ async def create_address(*, connection: AsyncConnection, principal: Principal, b
     values |= await resolved_references(connection=connection, business_id=principal.business_id, sent=values)
     now = utcnow()
     address_id = new_id()
-    await connection.execute(insert(addresses).values(
-        business_id=principal.business_id, id=address_id, created_at=now, updated_at=now, **values))
+    await connection.execute(
+        insert(addresses).values(
+            business_id=principal.business_id, id=address_id, created_at=now, updated_at=now, **values
+        )
+    )
     return await find_address(connection=connection, business_id=principal.business_id, address_id=str(address_id))
 
 
-async def update_address(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                         body: dict[str, Any]) -> Row[Any]:
+async def update_address(
+    *, connection: AsyncConnection, principal: Principal, row: Row[Any], body: dict[str, Any]
+) -> Row[Any]:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted address cannot be updated.")

@@ -87,8 +87,9 @@ async def create_token(
 async def list_tokens(*, connection: AsyncConnection, business_id: uuid.UUID) -> list[dict]:
     """Every token of a business, newest last, without any secret."""
     rows = await connection.execute(
-        select(tokens.c.id, tokens.c.name, tokens.c.scopes, tokens.c.created_at, tokens.c.expires_at,
-               tokens.c.revoked_at)
+        select(
+            tokens.c.id, tokens.c.name, tokens.c.scopes, tokens.c.created_at, tokens.c.expires_at, tokens.c.revoked_at
+        )
         .where(tokens.c.business_id == business_id)
         .order_by(tokens.c.created_at, tokens.c.id)
     )
@@ -106,12 +107,14 @@ async def revoke_token(*, connection: AsyncConnection, token_id: uuid.UUID) -> b
     return True
 
 
-def token_accepted(*, token_hash: str, found_hash: str, revoked_at: datetime | None, expires_at: datetime | None,
-                   now: datetime) -> bool:
+def token_accepted(
+    *, token_hash: str, found_hash: str, revoked_at: datetime | None, expires_at: datetime | None, now: datetime
+) -> bool:
     """Whether the token row found by this hash may act now: the hash compared again in constant
     time, not revoked, not expired."""
-    return (hmac.compare_digest(found_hash, token_hash) and revoked_at is None
-            and (expires_at is None or expires_at > now))
+    return (
+        hmac.compare_digest(found_hash, token_hash) and revoked_at is None and (expires_at is None or expires_at > now)
+    )
 
 
 async def authenticate(*, connection: AsyncConnection, token: str, now: datetime | None = None) -> Principal | None:
@@ -124,12 +127,22 @@ async def authenticate(*, connection: AsyncConnection, token: str, now: datetime
     token_hash = hash_token(token)
     row = (
         await connection.execute(
-            select(tokens.c.business_id, tokens.c.id, tokens.c.token_hash, tokens.c.scopes, tokens.c.expires_at,
-                   tokens.c.revoked_at)
-            .where(tokens.c.token_hash == token_hash)
+            select(
+                tokens.c.business_id,
+                tokens.c.id,
+                tokens.c.token_hash,
+                tokens.c.scopes,
+                tokens.c.expires_at,
+                tokens.c.revoked_at,
+            ).where(tokens.c.token_hash == token_hash)
         )
     ).first()
-    if row is None or not token_accepted(token_hash=token_hash, found_hash=row.token_hash, revoked_at=row.revoked_at,
-                                         expires_at=row.expires_at, now=now or utcnow()):
+    if row is None or not token_accepted(
+        token_hash=token_hash,
+        found_hash=row.token_hash,
+        revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        now=now or utcnow(),
+    ):
         return None
     return Principal(business_id=row.business_id, token_id=row.id, scopes=frozenset(row.scopes.split()))

@@ -45,8 +45,20 @@ MAX_CSV_VALUE = 16 * 1024 * 1024
 
 # The columns a file may set; anything else in it (id, balances, timestamps, tags) is
 # ignored, as the API ignores read-only and unknown fields in a body.
-IMPORT_FIELDS = ("name", "dial_code", "phone", "email", "gender", "birth_date", "house_account_limit",
-                 "is_loyalty_enabled", "is_blacklisted", "is_house_account_enabled", "order_count", "last_order_at")
+IMPORT_FIELDS = (
+    "name",
+    "dial_code",
+    "phone",
+    "email",
+    "gender",
+    "birth_date",
+    "house_account_limit",
+    "is_loyalty_enabled",
+    "is_blacklisted",
+    "is_house_account_enabled",
+    "order_count",
+    "last_order_at",
+)
 BOOLEAN_FIELDS = frozenset({"is_loyalty_enabled", "is_blacklisted", "is_house_account_enabled"})
 # CSV has no types: these cells are the booleans the API takes as `true`/`false`/`1`/`0`.
 CSV_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
@@ -80,10 +92,24 @@ def checked_record(line: int, row: dict[str, Any]) -> Record:
         parsed = validate_body(CustomerImport, row, required=REQUIRED_ON_CREATE)
     except Unprocessable as error:
         raise Rejected(error.errors or {}) from None
-    return (line, str(new_id()), parsed.name, parsed.dial_code, parsed.phone, parsed.email, parsed.gender,
-            parsed.birth_date, parsed.house_account_limit, bool(parsed.is_loyalty_enabled),
-            bool(parsed.is_blacklisted), bool(parsed.is_house_account_enabled), parsed.last_order_at,
-            parsed.order_count or 0, None, None)
+    return (
+        line,
+        str(new_id()),
+        parsed.name,
+        parsed.dial_code,
+        parsed.phone,
+        parsed.email,
+        parsed.gender,
+        parsed.birth_date,
+        parsed.house_account_limit,
+        bool(parsed.is_loyalty_enabled),
+        bool(parsed.is_blacklisted),
+        bool(parsed.is_house_account_enabled),
+        parsed.last_order_at,
+        parsed.order_count or 0,
+        None,
+        None,
+    )
 
 
 def csv_fields(header: tuple[str, ...], cells: list[str] | str, deleted_at: int | None) -> dict[str, Any]:
@@ -96,11 +122,14 @@ def csv_fields(header: tuple[str, ...], cells: list[str] | str, deleted_at: int 
         raise Rejected({"row": [f"The line cannot be read as CSV: {cells}."]}, "")
     # First: the rejects file shows the line, and it can only show text.
     if not is_utf8(cells):
-        raise Rejected({"row": ["The line is not valid UTF-8."]},
-                       [cell.encode(errors="surrogateescape").decode(errors="replace") for cell in cells])
+        raise Rejected(
+            {"row": ["The line is not valid UTF-8."]},
+            [cell.encode(errors="surrogateescape").decode(errors="replace") for cell in cells],
+        )
     if len(cells) != len(header):
-        raise Rejected({"row": [f"The line has {len(cells)} values but the header names {len(header)} columns."]},
-                       cells)
+        raise Rejected(
+            {"row": [f"The line has {len(cells)} values but the header names {len(header)} columns."]}, cells
+        )
     if deleted_at is not None and cells[deleted_at].strip():
         raise Deleted
     row: dict[str, Any] = {}
@@ -268,8 +297,9 @@ class RejectsFile:
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
         if source.resolve() in (path.resolve(), self.partial.resolve()):
-            raise BulkError(f"The rejects file {path} would overwrite the file being imported: choose another "
-                            "--rejects path.")
+            raise BulkError(
+                f"The rejects file {path} would overwrite the file being imported: choose another --rejects path."
+            )
         try:
             self.handle = self.partial.open("wb")
         except OSError as error:
@@ -297,15 +327,27 @@ def duplicate_rejects(chunk: Chunk, duplicates: list[tuple[int, int]]) -> list[d
     if not duplicates:
         return []
     raw_lines = dict(chunk.lines)
-    return [{"line": line,
-             "errors": {"phone": [f"The phone has already been taken by line {first} of this file."]},
-             "row": row_as_read(chunk, raw_lines[line])}
-            for line, first in duplicates]
+    return [
+        {
+            "line": line,
+            "errors": {"phone": [f"The phone has already been taken by line {first} of this file."]},
+            "row": row_as_read(chunk, raw_lines[line]),
+        }
+        for line, first in duplicates
+    ]
 
 
-async def import_customers(*, engine: AsyncEngine, business_id: uuid.UUID, path: Path, file_format: str,
-                           rejects_path: Path, batch_size: int = DEFAULT_BATCH_SIZE, jobs: int = 1,
-                           progress: Progress | None = None) -> ImportReport:
+async def import_customers(
+    *,
+    engine: AsyncEngine,
+    business_id: uuid.UUID,
+    path: Path,
+    file_format: str,
+    rejects_path: Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import a CSV or JSON Lines file of customers into a business; see the module docstring."""
     report = ImportReport()
     rejects = RejectsFile(rejects_path, source=path)
@@ -352,9 +394,16 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-async def export_customers(*, engine: AsyncEngine, business_id: uuid.UUID, sink: IO[bytes], file_format: str,
-                           include_deleted: bool = False, progress: Progress | None = None,
-                           batch_size: int = EXPORT_BATCH_SIZE) -> int:
+async def export_customers(
+    *,
+    engine: AsyncEngine,
+    business_id: uuid.UUID,
+    sink: IO[bytes],
+    file_format: str,
+    include_deleted: bool = False,
+    progress: Progress | None = None,
+    batch_size: int = EXPORT_BATCH_SIZE,
+) -> int:
     """Write a business's customers, oldest first, with every field; rows are streamed, never all held."""
     c = customers.c
     scope = [c.business_id == business_id]
@@ -370,8 +419,9 @@ async def export_customers(*, engine: AsyncEngine, business_id: uuid.UUID, sink:
         if file_format == "csv":
             sink.write((",".join(EXPORT_FIELDS) + "\r\n").encode())
         written = 0
-        result = await connection.stream(select(customers).where(*scope).order_by(c.created_at, c.id)
-                                         .execution_options(yield_per=batch_size))
+        result = await connection.stream(
+            select(customers).where(*scope).order_by(c.created_at, c.id).execution_options(yield_per=batch_size)
+        )
         async for rows in result.partitions():
             bodies = [customer_body(row, EVERY_SCOPE) for row in rows]
             if file_format == "csv":

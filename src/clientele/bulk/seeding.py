@@ -40,35 +40,94 @@ TAGGED_SHARE = 0.30
 WITH_ADDRESSES_SHARE = 0.40
 WITH_ORDERS_SHARE = 0.60
 
-TAGS = (("VIP", "كبار العملاء"), ("Regular", "عميل دائم"), ("Corporate", "شركات"), ("Delivery", "توصيل"),
-        ("Staff", "موظفون"), ("Wholesale", "جملة"), ("New", "جديد"), ("Catering", "تموين"))
+TAGS = (
+    ("VIP", "كبار العملاء"),
+    ("Regular", "عميل دائم"),
+    ("Corporate", "شركات"),
+    ("Delivery", "توصيل"),
+    ("Staff", "موظفون"),
+    ("Wholesale", "جملة"),
+    ("New", "جديد"),
+    ("Catering", "تموين"),
+)
 # (reference, name, name in Arabic, west, south, east, north)
-ZONES = (("RUH-N", "Riyadh North", "شمال الرياض", 46.55, 24.75, 46.80, 24.95),
-         ("RUH-S", "Riyadh South", "جنوب الرياض", 46.65, 24.50, 46.90, 24.70),
-         ("JED", "Jeddah", "جدة", 39.10, 21.40, 39.30, 21.70),
-         ("DMM", "Dammam", "الدمام", 49.95, 26.30, 50.20, 26.50),
-         ("MKK", "Makkah", "مكة المكرمة", 39.75, 21.35, 39.95, 21.50))
+ZONES = (
+    ("RUH-N", "Riyadh North", "شمال الرياض", 46.55, 24.75, 46.80, 24.95),
+    ("RUH-S", "Riyadh South", "جنوب الرياض", 46.65, 24.50, 46.90, 24.70),
+    ("JED", "Jeddah", "جدة", 39.10, 21.40, 39.30, 21.70),
+    ("DMM", "Dammam", "الدمام", 49.95, 26.30, 50.20, 26.50),
+    ("MKK", "Makkah", "مكة المكرمة", 39.75, 21.35, 39.95, 21.50),
+)
 
-ARAB_MEN = (("Mohammed", "محمد"), ("Ahmed", "أحمد"), ("Abdullah", "عبدالله"), ("Khalid", "خالد"),
-            ("Faisal", "فيصل"), ("Omar", "عمر"), ("Saud", "سعود"), ("Fahad", "فهد"), ("Sultan", "سلطان"),
-            ("Turki", "تركي"), ("Nasser", "ناصر"), ("Yousef", "يوسف"), ("Ali", "علي"), ("Hassan", "حسن"),
-            ("Ibrahim", "إبراهيم"), ("Majed", "ماجد"), ("Rayan", "ريان"), ("Ziyad", "زياد"))
-ARAB_WOMEN = (("Fatimah", "فاطمة"), ("Noura", "نورة"), ("Sarah", "سارة"), ("Aisha", "عائشة"), ("Maha", "مها"),
-              ("Reem", "ريم"), ("Hessa", "حصة"), ("Lama", "لمى"), ("Jawaher", "جواهر"), ("Amal", "أمل"),
-              ("Mariam", "مريم"), ("Haifa", "هيفاء"), ("Dana", "دانة"), ("Lulwa", "لولوة"))
-ARAB_FAMILIES = (("Al-Qahtani", "القحطاني"), ("Al-Otaibi", "العتيبي"), ("Al-Ghamdi", "الغامدي"),
-                 ("Al-Harbi", "الحربي"), ("Al-Zahrani", "الزهراني"), ("Al-Dosari", "الدوسري"),
-                 ("Al-Shehri", "الشهري"), ("Al-Mutairi", "المطيري"), ("Al-Shammari", "الشمري"),
-                 ("Al-Subaie", "السبيعي"), ("Al-Anazi", "العنزي"), ("Al-Maliki", "المالكي"),
-                 ("Al-Tamimi", "التميمي"), ("Al-Juhani", "الجهني"), ("Hassan", "حسن"), ("Mansour", "منصور"))
-WESTERN = (("James", "Oliver", "Jack", "Harry", "Michael", "David", "John", "Daniel"),
-           ("Olivia", "Emily", "Sophie", "Emma", "Jessica", "Charlotte", "Amelia", "Grace"),
-           ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Miller", "Garcia"))
-SOUTH_ASIAN = (("Rahul", "Amit", "Imran", "Arjun", "Vikram", "Bilal"),
-               ("Priya", "Anjali", "Ayesha", "Sana", "Deepa", "Fatima"),
-               ("Sharma", "Patel", "Nair", "Khan", "Reddy", "Qureshi", "Iyer", "Malik"))
-FILIPINO = (("Jose", "Mark", "John Paul", "Angelo"), ("Maria", "Angel", "Kristine", "Joy"),
-            ("Santos", "Reyes", "Cruz", "Bautista", "Garcia", "Mendoza"))
+ARAB_MEN = (
+    ("Mohammed", "محمد"),
+    ("Ahmed", "أحمد"),
+    ("Abdullah", "عبدالله"),
+    ("Khalid", "خالد"),
+    ("Faisal", "فيصل"),
+    ("Omar", "عمر"),
+    ("Saud", "سعود"),
+    ("Fahad", "فهد"),
+    ("Sultan", "سلطان"),
+    ("Turki", "تركي"),
+    ("Nasser", "ناصر"),
+    ("Yousef", "يوسف"),
+    ("Ali", "علي"),
+    ("Hassan", "حسن"),
+    ("Ibrahim", "إبراهيم"),
+    ("Majed", "ماجد"),
+    ("Rayan", "ريان"),
+    ("Ziyad", "زياد"),
+)
+ARAB_WOMEN = (
+    ("Fatimah", "فاطمة"),
+    ("Noura", "نورة"),
+    ("Sarah", "سارة"),
+    ("Aisha", "عائشة"),
+    ("Maha", "مها"),
+    ("Reem", "ريم"),
+    ("Hessa", "حصة"),
+    ("Lama", "لمى"),
+    ("Jawaher", "جواهر"),
+    ("Amal", "أمل"),
+    ("Mariam", "مريم"),
+    ("Haifa", "هيفاء"),
+    ("Dana", "دانة"),
+    ("Lulwa", "لولوة"),
+)
+ARAB_FAMILIES = (
+    ("Al-Qahtani", "القحطاني"),
+    ("Al-Otaibi", "العتيبي"),
+    ("Al-Ghamdi", "الغامدي"),
+    ("Al-Harbi", "الحربي"),
+    ("Al-Zahrani", "الزهراني"),
+    ("Al-Dosari", "الدوسري"),
+    ("Al-Shehri", "الشهري"),
+    ("Al-Mutairi", "المطيري"),
+    ("Al-Shammari", "الشمري"),
+    ("Al-Subaie", "السبيعي"),
+    ("Al-Anazi", "العنزي"),
+    ("Al-Maliki", "المالكي"),
+    ("Al-Tamimi", "التميمي"),
+    ("Al-Juhani", "الجهني"),
+    ("Hassan", "حسن"),
+    ("Mansour", "منصور"),
+)
+WESTERN = (
+    ("James", "Oliver", "Jack", "Harry", "Michael", "David", "John", "Daniel"),
+    ("Olivia", "Emily", "Sophie", "Emma", "Jessica", "Charlotte", "Amelia", "Grace"),
+    ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Miller", "Garcia"),
+)
+SOUTH_ASIAN = (
+    ("Rahul", "Amit", "Imran", "Arjun", "Vikram", "Bilal"),
+    ("Priya", "Anjali", "Ayesha", "Sana", "Deepa", "Fatima"),
+    ("Sharma", "Patel", "Nair", "Khan", "Reddy", "Qureshi", "Iyer", "Malik"),
+)
+FILIPINO = (
+    ("Jose", "Mark", "John Paul", "Angelo"),
+    ("Maria", "Angel", "Kristine", "Joy"),
+    ("Santos", "Reyes", "Cruz", "Bautista", "Garcia", "Mendoza"),
+)
 EMAIL_DOMAINS = ("gmail.com",) * 5 + ("hotmail.com", "outlook.com", "yahoo.com", "icloud.com")
 
 
@@ -84,7 +143,7 @@ class DialPlan:
 
     @property
     def space(self) -> int:
-        return len(self.prefixes) * 10 ** self.digits
+        return len(self.prefixes) * 10**self.digits
 
 
 DIAL_PLANS = (
@@ -140,15 +199,16 @@ class SeedReport:
 
 def phone_offsets(random_seed: int) -> dict[int, int]:
     """Where each plan's numbers start for this random seed."""
-    return {plan.dial_code: random.Random(f"{random_seed}:{plan.dial_code}").randrange(plan.space)
-            for plan in DIAL_PLANS}
+    return {
+        plan.dial_code: random.Random(f"{random_seed}:{plan.dial_code}").randrange(plan.space) for plan in DIAL_PLANS
+    }
 
 
 def phone_of(plan: DialPlan, row: int, offsets: dict[int, int]) -> str:
     """The national number of row `row` under this plan: distinct for distinct rows below the plan's space
     (ten million for the smallest), so a seed of up to that many customers has no phone twice."""
     number = (offsets[plan.dial_code] + row * PHONE_STRIDE) % plan.space
-    prefix, rest = divmod(number, 10 ** plan.digits)
+    prefix, rest = divmod(number, 10**plan.digits)
     return f"{plan.prefixes[prefix]}{rest:0{plan.digits}d}"
 
 
@@ -180,8 +240,9 @@ def timestamp_between(rng: random.Random, start: datetime, end: datetime) -> dat
     return start + (end - start) * rng.random()
 
 
-def customer_fields(rng: random.Random, row: int, chunk: SeedChunk, offsets: dict[int, int],
-                    created_at: datetime) -> dict[str, Any]:
+def customer_fields(
+    rng: random.Random, row: int, chunk: SeedChunk, offsets: dict[int, int], created_at: datetime
+) -> dict[str, Any]:
     """One customer as an import row would give it."""
     [plan] = rng.choices(DIAL_PLANS, cum_weights=DIAL_PLAN_WEIGHTS)
     name, latin, gender = person(rng, plan)
@@ -220,17 +281,37 @@ def address_records(rng: random.Random, chunk: SeedChunk, customer_id: str, crea
         elif where < 0.9:
             latitude, longitude = rng.uniform(17.0, 31.0), rng.uniform(36.5, 55.0)
         at = timestamp_between(rng, created_at, chunk.now)
-        records.append((chunk.business_id, str(new_id()), customer_id, zone_id,
-                        rng.choice(("Home", "Work", "المنزل", "العمل", "Office", "Villa", "الاستراحة")),
-                        f"Building {rng.randrange(1, 9000)}, street {rng.randrange(1, 400)}"
-                        if rng.random() < 0.5 else f"مبنى {rng.randrange(1, 9000)}، شارع {rng.randrange(1, 400)}",
-                        None if latitude is None else f"{latitude:.6f}",
-                        None if longitude is None else f"{longitude:.6f}", at, at))
+        records.append(
+            (
+                chunk.business_id,
+                str(new_id()),
+                customer_id,
+                zone_id,
+                rng.choice(("Home", "Work", "المنزل", "العمل", "Office", "Villa", "الاستراحة")),
+                f"Building {rng.randrange(1, 9000)}, street {rng.randrange(1, 400)}"
+                if rng.random() < 0.5
+                else f"مبنى {rng.randrange(1, 9000)}، شارع {rng.randrange(1, 400)}",
+                None if latitude is None else f"{latitude:.6f}",
+                None if longitude is None else f"{longitude:.6f}",
+                at,
+                at,
+            )
+        )
     return records
 
 
-ADDRESS_COLUMNS = ("business_id", "id", "customer_id", "delivery_zone_id", "name", "description", "latitude",
-                   "longitude", "created_at", "updated_at")
+ADDRESS_COLUMNS = (
+    "business_id",
+    "id",
+    "customer_id",
+    "delivery_zone_id",
+    "name",
+    "description",
+    "latitude",
+    "longitude",
+    "created_at",
+    "updated_at",
+)
 TAG_LINK_COLUMNS = ("business_id", "customer_id", "tag_id")
 
 
@@ -254,51 +335,92 @@ def generate_chunk(chunk: SeedChunk) -> Prepared:
         records.append(record[:-2] + (created_at, updated_at))
         customer_id = record[1]
         if chunk.tag_ids and rng.random() < TAGGED_SHARE:
-            links.extend((chunk.business_id, customer_id, tag_id)
-                         for tag_id in rng.sample(chunk.tag_ids, rng.randint(1, min(3, len(chunk.tag_ids)))))
+            links.extend(
+                (chunk.business_id, customer_id, tag_id)
+                for tag_id in rng.sample(chunk.tag_ids, rng.randint(1, min(3, len(chunk.tag_ids))))
+            )
         if rng.random() < WITH_ADDRESSES_SHARE:
             addresses.extend(address_records(rng, chunk, customer_id, created_at))
-    return Prepared(records=records, rejects=rejects, position=chunk.start + chunk.count,
-                    related=[Related("customer_tags", TAG_LINK_COLUMNS, links),
-                             Related("addresses", ADDRESS_COLUMNS, addresses)])
+    return Prepared(
+        records=records,
+        rejects=rejects,
+        position=chunk.start + chunk.count,
+        related=[Related("customer_tags", TAG_LINK_COLUMNS, links), Related("addresses", ADDRESS_COLUMNS, addresses)],
+    )
 
 
 async def seed_references(*, connection: AsyncConnection, business_id: uuid.UUID) -> tuple[list[str], list[Zone]]:
     """The seed's tags and delivery zones, made through their services unless an earlier seed made them."""
     principal = Principal(business_id=business_id, token_id=uuid.UUID(int=0), scopes=EVERY_SCOPE)
-    have_tags = {row.name: str(row.id) for row in await connection.execute(
-        select(tags.c.id, tags.c.name).where(tags.c.business_id == business_id, tags.c.deleted_at.is_(None),
-                                             tags.c.name.in_([name for name, _ in TAGS])))}
+    have_tags = {
+        row.name: str(row.id)
+        for row in await connection.execute(
+            select(tags.c.id, tags.c.name).where(
+                tags.c.business_id == business_id,
+                tags.c.deleted_at.is_(None),
+                tags.c.name.in_([name for name, _ in TAGS]),
+            )
+        )
+    }
     for name, localized in TAGS:
         if name not in have_tags:
-            made = await tags_service.create_tag(connection=connection, principal=principal,
-                                                 body={"name": name, "name_localized": localized})
+            made = await tags_service.create_tag(
+                connection=connection, principal=principal, body={"name": name, "name_localized": localized}
+            )
             have_tags[name] = str(made.id)
     z = delivery_zones.c
-    have_zones = {row.reference: str(row.id) for row in await connection.execute(
-        select(z.id, z.reference).where(z.business_id == business_id, z.deleted_at.is_(None),
-                                        z.reference.in_([zone[0] for zone in ZONES])))}
+    have_zones = {
+        row.reference: str(row.id)
+        for row in await connection.execute(
+            select(z.id, z.reference).where(
+                z.business_id == business_id, z.deleted_at.is_(None), z.reference.in_([zone[0] for zone in ZONES])
+            )
+        )
+    }
     zones = []
     for reference, name, localized, west, south, east, north in ZONES:
         if reference not in have_zones:
-            made = await zones_service.create_zone(connection=connection, principal=principal, body={
-                "name": name, "name_localized": localized, "reference": reference,
-                "coordinates": [[west, south], [east, south], [east, north], [west, north], [west, south]]})
+            made = await zones_service.create_zone(
+                connection=connection,
+                principal=principal,
+                body={
+                    "name": name,
+                    "name_localized": localized,
+                    "reference": reference,
+                    "coordinates": [[west, south], [east, south], [east, north], [west, north], [west, south]],
+                },
+            )
             have_zones[reference] = str(made.id)
         zones.append(Zone(have_zones[reference], west, south, east, north))
     return [have_tags[name] for name, _ in TAGS], zones
 
 
-def seed_chunks(*, random_seed: int, count: int, batch_size: int, business_id: uuid.UUID, tag_ids: list[str],
-                zones: list[Zone]) -> Iterator[SeedChunk]:
+def seed_chunks(
+    *, random_seed: int, count: int, batch_size: int, business_id: uuid.UUID, tag_ids: list[str], zones: list[Zone]
+) -> Iterator[SeedChunk]:
     now = utcnow()
     for start in range(0, count, batch_size):
-        yield SeedChunk(random_seed=random_seed, start=start, count=min(batch_size, count - start),
-                        business_id=str(business_id), tag_ids=tuple(tag_ids), zones=tuple(zones), now=now)
+        yield SeedChunk(
+            random_seed=random_seed,
+            start=start,
+            count=min(batch_size, count - start),
+            business_id=str(business_id),
+            tag_ids=tuple(tag_ids),
+            zones=tuple(zones),
+            now=now,
+        )
 
 
-async def seed_customers(*, engine: AsyncEngine, business_id: uuid.UUID, count: int, random_seed: int | None,
-                         batch_size: int, jobs: int, progress: Progress | None = None) -> SeedReport:
+async def seed_customers(
+    *,
+    engine: AsyncEngine,
+    business_id: uuid.UUID,
+    count: int,
+    random_seed: int | None,
+    batch_size: int,
+    jobs: int,
+    progress: Progress | None = None,
+) -> SeedReport:
     """Create `count` realistic customers (fewer if an earlier seed with the same random seed made some)."""
     seed = random.SystemRandom().randrange(2**32) if random_seed is None else random_seed
     report = SeedReport()
@@ -316,6 +438,17 @@ async def seed_customers(*, engine: AsyncEngine, business_id: uuid.UUID, count: 
             if progress is not None:
                 progress(prepared.position, count)
 
-        await pipeline(seed_chunks(random_seed=seed, count=count, batch_size=batch_size, business_id=business_id,
-                                   tag_ids=tag_ids, zones=zones), generate_chunk, consume, jobs=jobs)
+        await pipeline(
+            seed_chunks(
+                random_seed=seed,
+                count=count,
+                batch_size=batch_size,
+                business_id=business_id,
+                tag_ids=tag_ids,
+                zones=zones,
+            ),
+            generate_chunk,
+            consume,
+            jobs=jobs,
+        )
     return report

@@ -144,28 +144,50 @@ class StagedWriter:
         rows, phones = staged_rows.c, staged_phones.c
         same_phone = and_(phones.dial_code == rows.dial_code, phones.phone == rows.phone)
         # SQLite reads `… JOIN … ON x ON CONFLICT` ambiguously unless the SELECT has a WHERE.
-        self.remember_first_phones = upsert_insert(connection, staged_phones).from_select(
-            ["dial_code", "phone", "line"],
-            select(rows.dial_code, rows.phone, func.min(rows.line)).where(true()).group_by(rows.dial_code, rows.phone),
-        ).on_conflict_do_nothing()
-        self.find_duplicates = (select(rows.line, phones.line.label("first_line"))
-                                .join(staged_phones, same_phone).where(rows.line != phones.line))
+        self.remember_first_phones = (
+            upsert_insert(connection, staged_phones)
+            .from_select(
+                ["dial_code", "phone", "line"],
+                select(rows.dial_code, rows.phone, func.min(rows.line))
+                .where(true())
+                .group_by(rows.dial_code, rows.phone),
+            )
+            .on_conflict_do_nothing()
+        )
+        self.find_duplicates = (
+            select(rows.line, phones.line.label("first_line"))
+            .join(staged_phones, same_phone)
+            .where(rows.line != phones.line)
+        )
         c = customers.c
         stored_at = bindparam("stored_at", type_=DateTime)
-        self.insert_new = upsert_insert(connection, customers).from_select(
-            ["business_id", *CUSTOMER_COLUMNS],
-            select(literal(business_id, Uuid), *(func.coalesce(rows[name], stored_at) if name in STAMPS else rows[name]
-                                                 for name in CUSTOMER_COLUMNS))
-            .join(staged_phones, and_(same_phone, phones.line == rows.line)).where(true()),
-        ).on_conflict_do_nothing(index_elements=[c.business_id, c.dial_code, c.phone],
-                                 index_where=c.deleted_at.is_(None)).returning(c.id)
+        self.insert_new = (
+            upsert_insert(connection, customers)
+            .from_select(
+                ["business_id", *CUSTOMER_COLUMNS],
+                select(
+                    literal(business_id, Uuid),
+                    *(
+                        func.coalesce(rows[name], stored_at) if name in STAMPS else rows[name]
+                        for name in CUSTOMER_COLUMNS
+                    ),
+                )
+                .join(staged_phones, and_(same_phone, phones.line == rows.line))
+                .where(true()),
+            )
+            .on_conflict_do_nothing(
+                index_elements=[c.business_id, c.dial_code, c.phone], index_where=c.deleted_at.is_(None)
+            )
+            .returning(c.id)
+        )
 
     async def write(self, prepared: Prepared) -> Written:
         connection = self.connection
         async with connection.begin():
             # Emptying the staging table also opens the transaction, which a raw COPY would not.
-            await connection.execute(text(f"{'DELETE FROM' if is_sqlite(connection) else 'TRUNCATE'} "
-                                          f"{staged_rows.name}"))
+            await connection.execute(
+                text(f"{'DELETE FROM' if is_sqlite(connection) else 'TRUNCATE'} {staged_rows.name}")
+            )
             await copy_rows(connection, staged_rows, STAGED_COLUMNS, prepared.records)
             await connection.execute(self.remember_first_phones)
             duplicates = [(row.line, row.first_line) for row in await connection.execute(self.find_duplicates)]
@@ -181,8 +203,12 @@ class StagedWriter:
                 records = related.of(created)
                 await copy_rows(connection, metadata.tables[related.table], related.columns, records)
                 related_counts[related.table] = len(records)
-        return Written(created=created, existing=len(prepared.records) - len(duplicates) - len(created),
-                       duplicates=sorted(duplicates), related=related_counts)
+        return Written(
+            created=created,
+            existing=len(prepared.records) - len(duplicates) - len(created),
+            duplicates=sorted(duplicates),
+            related=related_counts,
+        )
 
 
 async def analyze_customers(connection: AsyncConnection) -> None:
@@ -198,17 +224,22 @@ async def analyze_customers(connection: AsyncConnection) -> None:
     await connection.execute(text(f"ANALYZE {customers.name}"))
 
 
-async def copy_rows(connection: AsyncConnection, table: Table, columns: tuple[str, ...],
-                    records: list[Record]) -> None:
+async def copy_rows(connection: AsyncConnection, table: Table, columns: tuple[str, ...], records: list[Record]) -> None:
     """Append rows to a table: COPY on PostgreSQL, executemany on SQLite."""
     if not records:
         return
     if is_sqlite(connection):
         uuids = [at for at, name in enumerate(columns) if isinstance(table.c[name].type, Uuid)]
-        await connection.execute(table.insert(), [
-            {name: (uuid.UUID(value) if at in uuids and value is not None else value)
-             for at, (name, value) in enumerate(zip(columns, record, strict=True))}
-            for record in records])
+        await connection.execute(
+            table.insert(),
+            [
+                {
+                    name: (uuid.UUID(value) if at in uuids and value is not None else value)
+                    for at, (name, value) in enumerate(zip(columns, record, strict=True))
+                }
+                for record in records
+            ],
+        )
         return
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
@@ -232,8 +263,13 @@ async def staging(engine: AsyncEngine, business_id: uuid.UUID) -> AsyncIterator[
             await connection.run_sync(staging_metadata.drop_all)
 
 
-async def pipeline(chunks: Iterator[T], prepare: Callable[[T], Prepared],
-                   consume: Callable[[T, Prepared], Awaitable[None]], *, jobs: int) -> None:
+async def pipeline(
+    chunks: Iterator[T],
+    prepare: Callable[[T], Prepared],
+    consume: Callable[[T, Prepared], Awaitable[None]],
+    *,
+    jobs: int,
+) -> None:
     """Prepare chunks in workers, `jobs` at a time, and consume each with its chunk, in order, as the
     database takes them.
 
@@ -252,8 +288,7 @@ async def pipeline(chunks: Iterator[T], prepare: Callable[[T], Prepared],
         return
     loop = asyncio.get_running_loop()
     # Spawned, not forked: the parent has threads (the event loop's, the SQLite driver's).
-    with (ThreadPoolExecutor(1) if jobs <= 1 else
-          ProcessPoolExecutor(jobs, mp_context=get_context("spawn"))) as executor:
+    with ThreadPoolExecutor(1) if jobs <= 1 else ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as executor:
         pending = deque((chunk, loop.run_in_executor(executor, prepare, chunk)) for chunk in (first, second))
         for chunk in chunks:
             pending.append((chunk, loop.run_in_executor(executor, prepare, chunk)))

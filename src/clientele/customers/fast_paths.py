@@ -57,8 +57,10 @@ def insert_for_token(fields: tuple[str, ...]) -> str:
     A field not sent is left out, so that the table's own default applies, as on the route.
     """
     dialect = postgresql.dialect()
-    casts = [f"${number}::{customers.c[field].type.compile(dialect=dialect).split('(')[0]}"
-             for number, field in enumerate(fields, start=6)]
+    casts = [
+        f"${number}::{customers.c[field].type.compile(dialect=dialect).split('(')[0]}"
+        for number, field in enumerate(fields, start=6)
+    ]
     return f"""
 WITH caller AS (
     SELECT business_id, scopes FROM tokens
@@ -87,17 +89,25 @@ def create_statement(caller: Caller) -> Statement | None:
         return None
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
     # A guarded field set to anything but its default needs its write scope too.
-    needed = [scope.CUSTOMERS_WRITE, *(needed for field, (needed, default) in GUARDED_FIELDS.items()
-                                       if field in values and values[field] != default)]
+    needed = [
+        scope.CUSTOMERS_WRITE,
+        *(
+            needed
+            for field, (needed, default) in GUARDED_FIELDS.items()
+            if field in values and values[field] != default
+        ),
+    ]
     now = utcnow()
-    return Statement(insert_for_token(tuple(values)), (caller.token_hash, now, needed, new_id(), now,
-                                                       *values.values()))
+    return Statement(insert_for_token(tuple(values)), (caller.token_hash, now, needed, new_id(), now, *values.values()))
 
 
 def created_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse:
     location = f"{URL(scope=caller.scope).replace(query='')}/{record['id']}"
-    return JSONResponse({"data": customer_body(as_row(record), frozenset(record["scopes"].split()))},
-                        status_code=201, headers={"Location": location})
+    return JSONResponse(
+        {"data": customer_body(as_row(record), frozenset(record["scopes"].split()))},
+        status_code=201,
+        headers={"Location": location},
+    )
 
 
 FAST_PATHS = [

@@ -68,6 +68,8 @@ customer_counts = Table(
     MetaData(),
     Column("business_id", Uuid, primary_key=True),
     Column("slot", SmallInteger, primary_key=True),
-    *(Column(name, BigInteger, nullable=False)
-      for name in ("active", "deleted", "blacklisted", "house_account_enabled", "loyalty_enabled", "with_orders")),
+    *(
+        Column(name, BigInteger, nullable=False)
+        for name in ("active", "deleted", "blacklisted", "house_account_enabled", "loyalty_enabled", "with_orders")
+    ),
 )

@@ -104,8 +104,13 @@ class CustomerInput(Body):
     phone: Annotated[
         str | None,
         BeforeValidator(phone_rule),
-        WithJsonSchema({"type": "string", "description": "Digits, a possible number for dial_code; separators "
-                                                         "( -.()) and a national trunk prefix are dropped."}),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "description": "Digits, a possible number for dial_code; separators "
+                "( -.()) and a national trunk prefix are dropped.",
+            }
+        ),
     ] = None
     email: Annotated[
         str | None,
@@ -125,8 +130,9 @@ class CustomerInput(Body):
     house_account_limit: Annotated[
         int | None,
         BeforeValidator(integer_rule(nullable=True, minimum=0)),
-        WithJsonSchema({"type": ["integer", "null"], "minimum": 0,
-                        "description": "Changing it needs customers.accounts.write."}),
+        WithJsonSchema(
+            {"type": ["integer", "null"], "minimum": 0, "description": "Changing it needs customers.accounts.write."}
+        ),
     ] = None
     is_loyalty_enabled: Annotated[
         bool | None,
@@ -142,9 +148,13 @@ class CustomerInput(Body):
     tags: Annotated[
         list[dict[str, Any]] | None,
         BeforeValidator(lambda value, info: tag_references(value)),
-        WithJsonSchema({"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}},
-                                                    "required": ["id"]},
-                        "description": "Replaces the customer's whole tag set."}),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "items": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+                "description": "Replaces the customer's whole tag set.",
+            }
+        ),
     ] = None
 
 
@@ -152,8 +162,9 @@ def tag_references(value: Any) -> list[dict[str, Any]]:
     """`[{"id": …}, …]`; whether each tag exists is the service's question."""
     if value is None:
         value = []
-    if not isinstance(value, list) or not all(isinstance(item, dict) and isinstance(item.get("id"), str)
-                                              for item in value):
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("id"), str) for item in value
+    ):
         raise ValueError('The tags field must be a list of objects like {"id": "…"}.')
     return value
 
@@ -192,11 +203,14 @@ class CustomerOut(BaseModel):
     gender: int | None
     birth_date: OptionalDate
     house_account_limit: Annotated[int | None, ReadScope(scope.ACCOUNTS_READ)] = Field(
-        None, description="Present only with customers.accounts.read.")
+        None, description="Present only with customers.accounts.read."
+    )
     house_account_balance: Annotated[float, Shown(float), ReadScope(scope.ACCOUNTS_READ)] = Field(
-        0, description="Present only with customers.accounts.read.")
+        0, description="Present only with customers.accounts.read."
+    )
     loyalty_balance: Annotated[float, Shown(float), ReadScope(scope.LOYALTY_READ)] = Field(
-        0, description="Present only with customers.loyalty.read.")
+        0, description="Present only with customers.loyalty.read."
+    )
     is_loyalty_enabled: bool
     is_blacklisted: bool
     is_house_account_enabled: bool
@@ -206,9 +220,11 @@ class CustomerOut(BaseModel):
     updated_at: Timestamp
     deleted_at: OptionalTimestamp
     tags: Annotated[list[dict[str, Any]] | None, Included()] = Field(
-        None, description="Present only with include=tags.")
+        None, description="Present only with include=tags."
+    )
     addresses: Annotated[list[dict[str, Any]] | None, Included()] = Field(
-        None, description="Present only with include=addresses.")
+        None, description="Present only with include=addresses."
+    )
 
 
 CUSTOMER_SHAPE = RecordShape(CustomerOut)

@@ -37,8 +37,11 @@ c = customers.c
 def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
     return exists(
         select(1)
-        .select_from(customer_tags.join(tags, (tags.c.business_id == customer_tags.c.business_id)
-                                        & (tags.c.id == customer_tags.c.tag_id)))
+        .select_from(
+            customer_tags.join(
+                tags, (tags.c.business_id == customer_tags.c.business_id) & (tags.c.id == customer_tags.c.tag_id)
+            )
+        )
         .where(
             customer_tags.c.business_id == c.business_id,
             customer_tags.c.customer_id == c.id,
@@ -66,12 +69,17 @@ LIST_SPEC = ListSpec(
     sort_columns={"created_at": c.created_at, "updated_at": c.updated_at},
     includes=("tags", "addresses", "addresses.delivery_zone"),
     implied_includes={"addresses.delivery_zone": "addresses"},
-    counters=Counters(table=customer_counts, active="active", deleted="deleted", flags={
-        "is_blacklisted": "blacklisted",
-        "is_house_account_enabled": "house_account_enabled",
-        "is_loyalty_enabled": "loyalty_enabled",
-        "has_orders": "with_orders",
-    }),
+    counters=Counters(
+        table=customer_counts,
+        active="active",
+        deleted="deleted",
+        flags={
+            "is_blacklisted": "blacklisted",
+            "is_house_account_enabled": "house_account_enabled",
+            "is_loyalty_enabled": "loyalty_enabled",
+            "has_orders": "with_orders",
+        },
+    ),
 )
 
 # Fields a token may change only with a write scope, and their values on a new customer.
@@ -84,8 +92,9 @@ PHONE_TAKEN: FieldErrors = {"phone": ["The phone has already been taken."]}
 TAGS_INVALID: FieldErrors = {"tags": ["The selected tags are invalid: each must be an existing tag."]}
 
 
-async def customers_by_ids(*, connection: AsyncConnection, principal: Principal,
-                           ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def customers_by_ids(
+    *, connection: AsyncConnection, principal: Principal, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
     """Customers of the business by id, as the caller may see them (for other records' includes)."""
     if not ids:
         return {}
@@ -93,15 +102,23 @@ async def customers_by_ids(*, connection: AsyncConnection, principal: Principal,
     return {row.id: customer_body(row, principal.scopes) for row in rows}
 
 
-async def find_customer(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: str,
-                       for_update: bool = False) -> Row[Any]:
+async def find_customer(
+    *, connection: AsyncConnection, business_id: uuid.UUID, customer_id: str, for_update: bool = False
+) -> Row[Any]:
     """The business's customer with this id, deleted or not; 404 for anything else."""
-    return await find_record(connection=connection, table=customers, business_id=business_id, record_id=customer_id,
-                             missing="Customer not found.", for_update=for_update)
+    return await find_record(
+        connection=connection,
+        table=customers,
+        business_id=business_id,
+        record_id=customer_id,
+        missing="Customer not found.",
+        for_update=for_update,
+    )
 
 
-def guarded_field_violation(*, principal: Principal, changes: dict[str, Any],
-                            current: dict[str, Any]) -> Forbidden | None:
+def guarded_field_violation(
+    *, principal: Principal, changes: dict[str, Any], current: dict[str, Any]
+) -> Forbidden | None:
     """The 403 due where the body changes a guarded field without its write scope."""
     for field, (needed, default) in GUARDED_FIELDS.items():
         if field in changes and changes[field] != current.get(field, default) and needed not in principal.scopes:
@@ -109,10 +126,15 @@ def guarded_field_violation(*, principal: Principal, changes: dict[str, Any],
     return None
 
 
-async def checked_against_stored_data(*, connection: AsyncConnection, business_id: uuid.UUID,
-                                      phone: tuple[int, str] | None, tag_references: list[dict[str, Any]] | None,
-                                      guard: Forbidden | None,
-                                      customer_id: uuid.UUID | None = None) -> list[uuid.UUID] | None:
+async def checked_against_stored_data(
+    *,
+    connection: AsyncConnection,
+    business_id: uuid.UUID,
+    phone: tuple[int, str] | None,
+    tag_references: list[dict[str, Any]] | None,
+    guard: Forbidden | None,
+    customer_id: uuid.UUID | None = None,
+) -> list[uuid.UUID] | None:
     """The tag ids to link (None: leave the links alone); 422 where the body clashes with stored
     data, then the guarded-field 403 if one is due.
 
@@ -128,9 +150,13 @@ async def checked_against_stored_data(*, connection: AsyncConnection, business_i
         found = await tags_service.active_tag_ids(connection=connection, business_id=business_id, ids=tag_ids)
         if len(found) != len(wanted):
             errors |= TAGS_INVALID
-    if phone is not None and (errors or guard) and await phone_taken(
-            connection=connection, business_id=business_id, dial_code=phone[0], phone=phone[1],
-            customer_id=customer_id):
+    if (
+        phone is not None
+        and (errors or guard)
+        and await phone_taken(
+            connection=connection, business_id=business_id, dial_code=phone[0], phone=phone[1], customer_id=customer_id
+        )
+    ):
         errors |= PHONE_TAKEN
     if errors:
         raise Unprocessable(errors)
@@ -139,11 +165,13 @@ async def checked_against_stored_data(*, connection: AsyncConnection, business_i
     return tag_ids
 
 
-async def phone_taken(*, connection: AsyncConnection, business_id: uuid.UUID, dial_code: int, phone: str,
-                      customer_id: uuid.UUID | None) -> bool:
+async def phone_taken(
+    *, connection: AsyncConnection, business_id: uuid.UUID, dial_code: int, phone: str, customer_id: uuid.UUID | None
+) -> bool:
     """Whether an active customer of the business, other than `customer_id`, has this phone."""
-    holders = select(c.id).where(c.business_id == business_id, c.dial_code == dial_code, c.phone == phone,
-                                 c.deleted_at.is_(None))
+    holders = select(c.id).where(
+        c.business_id == business_id, c.dial_code == dial_code, c.phone == phone, c.deleted_at.is_(None)
+    )
     if customer_id is not None:
         holders = holders.where(c.id != customer_id)
     return await connection.scalar(select(exists(holders))) or False
@@ -154,23 +182,37 @@ async def create_customer(*, connection: AsyncConnection, principal: Principal, 
     parsed = validate_body(CustomerInput, body, required=REQUIRED_ON_CREATE)
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
     tag_ids = await checked_against_stored_data(
-        connection=connection, business_id=principal.business_id, phone=(values["dial_code"], values["phone"]),
-        tag_references=parsed.tags, guard=guarded_field_violation(principal=principal, changes=values, current={}))
+        connection=connection,
+        business_id=principal.business_id,
+        phone=(values["dial_code"], values["phone"]),
+        tag_references=parsed.tags,
+        guard=guarded_field_violation(principal=principal, changes=values, current={}),
+    )
     now = utcnow()
     try:
-        result = await connection.execute(insert(customers).values(
-            business_id=principal.business_id, id=new_id(), created_at=now, updated_at=now, **values,
-        ).returning(*customers.c))
+        result = await connection.execute(
+            insert(customers)
+            .values(
+                business_id=principal.business_id,
+                id=new_id(),
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+            .returning(*customers.c)
+        )
     except IntegrityError:
         raise Unprocessable(PHONE_TAKEN) from None
     row = result.one()
-    await tags_service.link_tags(connection=connection, business_id=principal.business_id,
-                                 customer_id=row.id, tag_ids=tag_ids or [])
+    await tags_service.link_tags(
+        connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids or []
+    )
     return row
 
 
-async def update_customer(*, connection: AsyncConnection, principal: Principal, row: Row[Any],
-                          body: dict[str, Any]) -> Row[Any]:
+async def update_customer(
+    *, connection: AsyncConnection, principal: Principal, row: Row[Any], body: dict[str, Any]
+) -> Row[Any]:
     """Change only the fields sent; `updated_at` moves only if a stored value changed."""
     if row.deleted_at is not None:
         raise Conflict("A deleted customer cannot be updated; restore it first.")
@@ -184,11 +226,16 @@ async def update_customer(*, connection: AsyncConnection, principal: Principal, 
     if "dial_code" in changes or "phone" in changes:
         phone = (changes.get("dial_code", row.dial_code), changes.get("phone", row.phone))
     tag_ids = await checked_against_stored_data(
-        connection=connection, business_id=principal.business_id, phone=phone, tag_references=parsed.tags,
+        connection=connection,
+        business_id=principal.business_id,
+        phone=phone,
+        tag_references=parsed.tags,
         guard=guarded_field_violation(principal=principal, changes=changes, current=row._asdict()),
-        customer_id=row.id)
+        customer_id=row.id,
+    )
     tags_changed = tag_ids is not None and await tags_service.replace_tags(
-        connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids)
+        connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids
+    )
     fresh = row
     if changes or tags_changed:
         try:
@@ -209,6 +256,7 @@ async def restore_customer(*, connection: AsyncConnection, row: Row[Any]) -> Row
         try:
             row = await update_record(connection=connection, table=customers, row=row, values={"deleted_at": None})
         except IntegrityError:
-            raise Conflict("The customer cannot be restored: an active customer has the same phone.",
-                           errors=PHONE_TAKEN) from None
+            raise Conflict(
+                "The customer cannot be restored: an active customer has the same phone.", errors=PHONE_TAKEN
+            ) from None
     return row

@@ -42,8 +42,7 @@ MAX_CURSOR_CHARS = 1024
 BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 INVALID = "The cursor is not valid: send back a meta.next_cursor exactly as it was received."
-OTHER_LIST = ("The cursor belongs to another list: send it with the sort and filters of the request "
-              "that returned it.")
+OTHER_LIST = "The cursor belongs to another list: send it with the sort and filters of the request that returned it."
 
 
 def invalid_cursor(sentence: str) -> BadRequest:
@@ -53,7 +52,8 @@ def invalid_cursor(sentence: str) -> BadRequest:
 async def cursor_key(*, secret_key: str | None, connection: AsyncConnection) -> bytes:
     """The key that signs cursors: derived from SECRET_KEY where it is set, else from the instance secret."""
     secret = secret_key or await connection.scalar(
-        select(instance_settings.c.value).where(instance_settings.c.key == SECRET_SETTING))
+        select(instance_settings.c.value).where(instance_settings.c.key == SECRET_SETTING)
+    )
     if secret is None:
         raise RuntimeError("The instance secret is missing: run `clientele migrate`.")
     # A key of its own for cursors, so that SECRET_KEY can sign other things later.

@@ -132,8 +132,14 @@ async def create_key_pool(url: str, *, size: int) -> asyncpg.Pool:
     costs for ten keys where a custom plan sees one or a few.
     """
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return await asyncpg.create_pool(dsn, min_size=0, max_size=size, timeout=CONNECT_TIMEOUT_SECONDS,
-                                     reset=keep_session, server_settings=KEY_POOL_SETTINGS)
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=0,
+        max_size=size,
+        timeout=CONNECT_TIMEOUT_SECONDS,
+        reset=keep_session,
+        server_settings=KEY_POOL_SETTINGS,
+    )
 
 
 async def keep_session(_connection: asyncpg.Connection) -> None:
@@ -193,6 +199,7 @@ def _upgrade_to_head(connection: Connection) -> None:
         raise SchemaNotUpgradable(
             f"This database has schema revision {', '.join(sorted(unknown))}, from a development version of "
             "Clientele whose migrations were replaced by one initial migration; it cannot be upgraded: "
-            "recreate it (drop the PostgreSQL database, or delete the SQLite file) and run `clientele migrate`.")
+            "recreate it (drop the PostgreSQL database, or delete the SQLite file) and run `clientele migrate`."
+        )
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

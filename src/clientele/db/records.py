@@ -16,8 +16,15 @@ from clientele.db.ids import parse_uuid
 from clientele.errors import NotFound
 
 
-async def find_record(*, connection: AsyncConnection, table: Table, business_id: uuid.UUID, record_id: str,
-                      missing: str, for_update: bool = False) -> Row[Any]:
+async def find_record(
+    *,
+    connection: AsyncConnection,
+    table: Table,
+    business_id: uuid.UUID,
+    record_id: str,
+    missing: str,
+    for_update: bool = False,
+) -> Row[Any]:
     """A business's record by the id a client sent, deleted or not; 404 for anything else.
 
     `for_update` locks the row (PostgreSQL) so that a write racing a delete of the same
@@ -46,12 +53,16 @@ def changed_values(row: Row[Any], sent: dict[str, Any]) -> dict[str, Any]:
     return {field: value for field, value in sent.items() if getattr(row, field) != value}
 
 
-async def update_record(*, connection: AsyncConnection, table: Table, row: Row[Any],
-                        values: dict[str, Any]) -> Row[Any]:
+async def update_record(
+    *, connection: AsyncConnection, table: Table, row: Row[Any], values: dict[str, Any]
+) -> Row[Any]:
     """Write changed values and move `updated_at` (callers pass only real changes); the row as stored."""
     result = await connection.execute(
-        update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
-        .values(updated_at=next_updated_at(row), **values).returning(*table.c))
+        update(table)
+        .where(table.c.business_id == row.business_id, table.c.id == row.id)
+        .values(updated_at=next_updated_at(row), **values)
+        .returning(*table.c)
+    )
     return result.one()
 
 
@@ -59,5 +70,8 @@ async def soft_delete(*, connection: AsyncConnection, table: Table, row: Row[Any
     """Set `deleted_at` once; deleting a deleted record again changes nothing."""
     if row.deleted_at is None:
         now = next_updated_at(row)
-        await connection.execute(update(table).where(table.c.business_id == row.business_id, table.c.id == row.id)
-                                 .values(deleted_at=now, updated_at=now))
+        await connection.execute(
+            update(table)
+            .where(table.c.business_id == row.business_id, table.c.id == row.id)
+            .values(deleted_at=now, updated_at=now)
+        )

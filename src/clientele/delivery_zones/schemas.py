@@ -28,15 +28,17 @@ def coordinates_rule(value: Any, info: ValidationInfo) -> list[list[float]] | No
     if value is None:
         return None
     if not isinstance(value, list) or not all(
-            isinstance(point, list) and len(point) == 2 and all(_is_number(part) for part in point)
-            for point in value):
+        isinstance(point, list) and len(point) == 2 and all(_is_number(part) for part in point) for point in value
+    ):
         raise ValueError(f"The {name} field must be a list of [longitude, latitude] number pairs.")
     if len(value) < MIN_RING_POINTS:
         raise ValueError(f"The {name} field must have at least {MIN_RING_POINTS} points.")
     ring = [[float(longitude), float(latitude)] for longitude, latitude in value]
     if any(not -180 <= longitude <= 180 or not -90 <= latitude <= 90 for longitude, latitude in ring):
-        raise ValueError(f"Each point of the {name} field must have a longitude between -180 and 180 "
-                         "and a latitude between -90 and 90.")
+        raise ValueError(
+            f"Each point of the {name} field must have a longitude between -180 and 180 "
+            "and a latitude between -90 and 90."
+        )
     if ring[0] != ring[-1]:
         raise ValueError(f"The {name} field must be a closed ring: its last point must equal its first.")
     return ring
@@ -45,13 +47,15 @@ def coordinates_rule(value: Any, info: ValidationInfo) -> list[list[float]] | No
 Coordinates = Annotated[
     list[list[float]] | None,
     BeforeValidator(coordinates_rule),
-    WithJsonSchema({
-        "type": ["array", "null"],
-        "minItems": MIN_RING_POINTS,
-        "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}},
-        "description": "A closed ring of [longitude, latitude] pairs: at least 4 points, the last equal to the "
-                       "first; longitude -180..180, latitude -90..90.",
-    }),
+    WithJsonSchema(
+        {
+            "type": ["array", "null"],
+            "minItems": MIN_RING_POINTS,
+            "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}},
+            "description": "A closed ring of [longitude, latitude] pairs: at least 4 points, the last equal to the "
+            "first; longitude -180..180, latitude -90..90.",
+        }
+    ),
 ]
 
 
@@ -63,8 +67,13 @@ class DeliveryZoneInput(Body):
     reference: Annotated[
         str | None,
         BeforeValidator(text_rule(nullable=True)),
-        WithJsonSchema({"type": ["string", "null"], "maxLength": 255,
-                        "description": "Unique among the business's non-deleted delivery zones."}),
+        WithJsonSchema(
+            {
+                "type": ["string", "null"],
+                "maxLength": 255,
+                "description": "Unique among the business's non-deleted delivery zones.",
+            }
+        ),
     ] = None
     coordinates: Coordinates = None
 

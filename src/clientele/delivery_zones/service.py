@@ -26,7 +26,8 @@ LIST_SPEC = ListSpec(
         "name": substring_filter(z.name, "name"),
         # Exact, not a substring: a reference is an external system's key for the zone.
         "reference": exact_text_filter(
-            z.reference, "Exact reference (the whole value, case-sensitive; not a substring match)."),
+            z.reference, "Exact reference (the whole value, case-sensitive; not a substring match)."
+        ),
         "updated_after": updated_after_filter(z.updated_at),
         "is_deleted": deleted_filter(z.deleted_at),
     },
@@ -42,11 +43,18 @@ def stored_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def find_zone(*, connection: AsyncConnection, business_id: uuid.UUID, zone_id: str,
-                   for_update: bool = False) -> Row[Any]:
+async def find_zone(
+    *, connection: AsyncConnection, business_id: uuid.UUID, zone_id: str, for_update: bool = False
+) -> Row[Any]:
     """The business's delivery zone with this id, deleted or not; 404 for anything else."""
-    return await find_record(connection=connection, table=delivery_zones, business_id=business_id, record_id=zone_id,
-                             missing="Delivery zone not found.", for_update=for_update)
+    return await find_record(
+        connection=connection,
+        table=delivery_zones,
+        business_id=business_id,
+        record_id=zone_id,
+        missing="Delivery zone not found.",
+        for_update=for_update,
+    )
 
 
 async def create_zone(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> Row[Any]:
@@ -55,9 +63,15 @@ async def create_zone(*, connection: AsyncConnection, principal: Principal, body
     now = utcnow()
     zone_id = new_id()
     try:
-        await connection.execute(insert(delivery_zones).values(
-            business_id=principal.business_id, id=zone_id, created_at=now, updated_at=now,
-            **stored_values(parsed.model_dump(exclude_unset=True))))
+        await connection.execute(
+            insert(delivery_zones).values(
+                business_id=principal.business_id,
+                id=zone_id,
+                created_at=now,
+                updated_at=now,
+                **stored_values(parsed.model_dump(exclude_unset=True)),
+            )
+        )
     except IntegrityError:
         # The only constraint a valid body can break is the partial unique index on reference.
         raise Unprocessable(REFERENCE_TAKEN) from None
@@ -73,8 +87,7 @@ async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[
     if not changes:
         return row
     try:
-        return await update_record(connection=connection, table=delivery_zones, row=row,
-                                   values=stored_values(changes))
+        return await update_record(connection=connection, table=delivery_zones, row=row, values=stored_values(changes))
     except IntegrityError:
         raise Unprocessable(REFERENCE_TAKEN) from None
 
@@ -94,16 +107,20 @@ async def is_active_zone(*, connection: AsyncConnection, business_id: uuid.UUID,
     caller's transaction, which is about to point an address at it, commits.
     """
     found = await connection.scalar(
-        select(z.id).where(z.business_id == business_id, z.id == zone_id, z.deleted_at.is_(None))
-        .with_for_update(read=True))
+        select(z.id)
+        .where(z.business_id == business_id, z.id == zone_id, z.deleted_at.is_(None))
+        .with_for_update(read=True)
+    )
     return found is not None
 
 
-async def active_zones_by_ids(*, connection: AsyncConnection, business_id: uuid.UUID,
-                              ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def active_zones_by_ids(
+    *, connection: AsyncConnection, business_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
     """Non-deleted zones of the business by id, in one query (for includes)."""
     if not ids:
         return {}
     rows = await connection.execute(
-        select(delivery_zones).where(z.business_id == business_id, z.id.in_(ids), z.deleted_at.is_(None)))
+        select(delivery_zones).where(z.business_id == business_id, z.id.in_(ids), z.deleted_at.is_(None))
+    )
     return {row.id: zone_body(row) for row in rows}

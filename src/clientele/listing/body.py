@@ -30,8 +30,9 @@ class PageMeta(BaseModel):
     path: str
     per_page: int
     to: int | None
-    total: int | None = Field(description="Every matching row, all pages together; null on a page fetched by "
-                                          "`cursor`, which never counts.")
+    total: int | None = Field(
+        description="Every matching row, all pages together; null on a page fetched by `cursor`, which never counts."
+    )
 
 
 class Page(BaseModel, Generic[T]):
@@ -46,8 +47,11 @@ def with_query(url: str, *, drop: tuple[str, ...] = (), add: dict[str, str] | No
     """`url` without the query parameters named in `drop` and in `add`, then with those of `add`."""
     add = add or {}
     parts = urlsplit(url)
-    kept = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if key not in drop and key not in add]
+    kept = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key not in drop and key not in add
+    ]
     return urlunsplit(parts._replace(query=urlencode(kept + list(add.items()))))
 
 
@@ -66,7 +70,9 @@ def page_body(*, url: str, data: list[dict[str, Any]], fetched: FetchedPage, que
     if fetched.total is None:
         last_page = None
         prev = None
-        following = with_query(url, drop=("page",), add={"cursor": fetched.next_cursor}) if fetched.next_cursor else None
+        following = (
+            with_query(url, drop=("page",), add={"cursor": fetched.next_cursor}) if fetched.next_cursor else None
+        )
         position = None
     else:
         last_page = max(1, math.ceil(fetched.total / query.per_page))
@@ -75,8 +81,12 @@ def page_body(*, url: str, data: list[dict[str, Any]], fetched: FetchedPage, que
         position = (first_index + 1, first_index + len(data)) if data else None
     return {
         "data": data,
-        "links": {"first": page_url(1), "last": None if last_page is None else page_url(last_page), "prev": prev,
-                  "next": following},
+        "links": {
+            "first": page_url(1),
+            "last": None if last_page is None else page_url(last_page),
+            "prev": prev,
+            "next": following,
+        },
         "meta": {
             "current_page": None if fetched.total is None else query.page,
             "from": None if position is None else position[0],

@@ -22,29 +22,61 @@ def include_parameter(spec: ListSpec) -> list[dict[str, Any]]:
     """The `include` parameter, where the list has relations to include."""
     if not spec.includes:
         return []
-    return [{
-        "name": "include", "in": "query", "required": False,
-        "description": "Comma-separated relations to include: " + ", ".join(spec.includes) + ".",
-        **comma_list({"type": "string", "enum": list(spec.includes)}),
-    }]
+    return [
+        {
+            "name": "include",
+            "in": "query",
+            "required": False,
+            "description": "Comma-separated relations to include: " + ", ".join(spec.includes) + ".",
+            **comma_list({"type": "string", "enum": list(spec.includes)}),
+        }
+    ]
 
 
 def list_parameters(spec: ListSpec) -> list[dict[str, Any]]:
     """Every query parameter of the list route."""
-    filters = [{"name": f"filter[{name}]", "in": "query", "required": False, "description": list_filter.description,
-                **list_filter.documented} for name, list_filter in spec.filters.items()]
+    filters = [
+        {
+            "name": f"filter[{name}]",
+            "in": "query",
+            "required": False,
+            "description": list_filter.description,
+            **list_filter.documented,
+        }
+        for name, list_filter in spec.filters.items()
+    ]
     sorts = [f"{prefix}{name}" for name in spec.sort_columns for prefix in ("", "-")]
     return [
         *include_parameter(spec),
         *filters,
-        {"name": "sort", "in": "query", "required": False,
-         "description": "Comma-separated sort keys: " + ", ".join(spec.sort_columns)
-         + "; prefix `-` for descending. Default `created_at`; ties are broken by id.",
-         **comma_list({"type": "string", "enum": sorts})},
-        {"name": "page", "in": "query", "required": False, "description": "Page number, from 1.",
-         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
-        {"name": "cursor", "in": "query", "required": False, "description": CURSOR_DESCRIPTION,
-         "schema": {"type": "string"}},
-        {"name": "per_page", "in": "query", "required": False, "description": "Page size, 1 to 1000.",
-         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}},
+        {
+            "name": "sort",
+            "in": "query",
+            "required": False,
+            "description": "Comma-separated sort keys: "
+            + ", ".join(spec.sort_columns)
+            + "; prefix `-` for descending. Default `created_at`; ties are broken by id.",
+            **comma_list({"type": "string", "enum": sorts}),
+        },
+        {
+            "name": "page",
+            "in": "query",
+            "required": False,
+            "description": "Page number, from 1.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "description": CURSOR_DESCRIPTION,
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "per_page",
+            "in": "query",
+            "required": False,
+            "description": "Page size, 1 to 1000.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+        },
     ]

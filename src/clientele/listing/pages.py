@@ -23,10 +23,11 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery) -> Fetche
     matching = select(query.spec.table).where(*query.conditions).order_by(*query.order_by)
     if query.after is not None:
         # One row more than the page tells whether another page follows.
-        rows = list(await connection.execute(
-            matching.where(after_condition(query.sort, query.after)).limit(query.per_page + 1)))
+        rows = list(
+            await connection.execute(matching.where(after_condition(query.sort, query.after)).limit(query.per_page + 1))
+        )
         more = len(rows) > query.per_page
-        return page_of(query, rows[:query.per_page], total=None, more=more)
+        return page_of(query, rows[: query.per_page], total=None, more=more)
     total = await total_of(connection=connection, query=query)
     offset = (query.page - 1) * query.per_page
     if offset >= total:

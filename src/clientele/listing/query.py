@@ -129,32 +129,40 @@ def parse_filters(params: Mapping[str, str], spec: ListSpec) -> dict[str, Any]:
     return filters
 
 
-def signer_for(*, spec: ListSpec, business_id: uuid.UUID, sort: list[SortKey], filters: dict[str, Any],
-               key: bytes) -> CursorSigner:
+def signer_for(
+    *, spec: ListSpec, business_id: uuid.UUID, sort: list[SortKey], filters: dict[str, Any], key: bytes
+) -> CursorSigner:
     """The signer of this list's cursors: bound to its table, business, sort and filter values."""
-    binding = orjson.dumps([
-        spec.table.name,
-        str(business_id),
-        [f"{'-' if sort_key.descending else ''}{sort_key.column.name}" for sort_key in sort],
-        sorted(filters.items()),
-    ])
+    binding = orjson.dumps(
+        [
+            spec.table.name,
+            str(business_id),
+            [f"{'-' if sort_key.descending else ''}{sort_key.column.name}" for sort_key in sort],
+            sorted(filters.items()),
+        ]
+    )
     return CursorSigner(key=key, binding=binding)
 
 
 def parse_cursor(raw: str, *, sort: list[SortKey], cursors: CursorSigner) -> list[Any]:
     """The typed sort values of the row a cursor points after; 400 naming `cursor` if it is not valid."""
     # Verified, so these are the values `cursor_after` wrote for this very sort.
-    return [CURSOR_VALUE_PARSERS[key.column.type.python_type](value)
-            for key, value in zip(sort, cursors.open(raw), strict=True)]
+    return [
+        CURSOR_VALUE_PARSERS[key.column.type.python_type](value)
+        for key, value in zip(sort, cursors.open(raw), strict=True)
+    ]
 
 
-def parse_list_query(params: Mapping[str, str], spec: ListSpec, *, business_id: uuid.UUID,
-                     signing_key: bytes) -> ListQuery:
+def parse_list_query(
+    params: Mapping[str, str], spec: ListSpec, *, business_id: uuid.UUID, signing_key: bytes
+) -> ListQuery:
     """Everything a list request asks for, or a 400 naming the parameter at fault."""
     filters = parse_filters(params, spec)
     table = spec.table
-    conditions = [table.c.business_id == business_id,
-                  *(spec.filters[name].condition(value) for name, value in filters.items())]
+    conditions = [
+        table.c.business_id == business_id,
+        *(spec.filters[name].condition(value) for name, value in filters.items()),
+    ]
     if "is_deleted" not in filters:
         conditions.append(table.c.deleted_at.is_(None))
     sort = parse_sort(params.get("sort"), spec)
@@ -169,5 +177,15 @@ def parse_list_query(params: Mapping[str, str], spec: ListSpec, *, business_id: 
         if (params.get("page") or "").strip():
             raise invalid("cursor", CURSOR_WITH_PAGE)
         after = parse_cursor(raw_cursor, sort=sort, cursors=cursors)
-    return ListQuery(spec=spec, business_id=business_id, conditions=conditions, filters=filters, sort=sort, includes=includes, page=page,
-                     per_page=per_page, cursors=cursors, after=after)
+    return ListQuery(
+        spec=spec,
+        business_id=business_id,
+        conditions=conditions,
+        filters=filters,
+        sort=sort,
+        includes=includes,
+        page=page,
+        per_page=per_page,
+        cursors=cursors,
+        after=after,
+    )

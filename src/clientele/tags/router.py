@@ -32,8 +32,9 @@ NoIncludes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_S
 
 async def existing_tag(request: Request, tag_id: str, principal: Authenticated, connection: Connection) -> Any:
     """The tag named in the path, or 404; 412 if `If-Match` names another version of it."""
-    row = await service.find_tag(connection=connection, business_id=principal.business_id, tag_id=tag_id,
-                                 for_update=request.method != "GET")
+    row = await service.find_tag(
+        connection=connection, business_id=principal.business_id, tag_id=tag_id, for_update=request.method != "GET"
+    )
     require_version(request, row)
     return row
 
@@ -41,50 +42,78 @@ async def existing_tag(request: Request, tag_id: str, principal: Authenticated, 
 Tag = Annotated[Any, Depends(existing_tag)]
 
 
-@router.get("", summary="List tags", description="Scope: `general.read`.", response_model=Page[TagOut],
-            responses=error_responses(400, 401, 403, 503),
-            openapi_extra={"parameters": list_parameters(service.LIST_SPEC)})
-async def list_tags(request: Request, principal: Reader,
-                    query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
-                    connection: Connection) -> Response:
+@router.get(
+    "",
+    summary="List tags",
+    description="Scope: `general.read`.",
+    response_model=Page[TagOut],
+    responses=error_responses(400, 401, 403, 503),
+    openapi_extra={"parameters": list_parameters(service.LIST_SPEC)},
+)
+async def list_tags(
+    request: Request,
+    principal: Reader,
+    query: Annotated[ListQuery, Depends(list_query_dependency(service.LIST_SPEC))],
+    connection: Connection,
+) -> Response:
     fetched = await fetch_page(connection=connection, query=query)
     data = [tag_body(row) for row in fetched.rows]
     return JSONResponse(page_body(url=str(request.url), data=data, fetched=fetched, query=query))
 
 
-
-@router.get("/{tag_id}", summary="Get a tag", description="Scope: `general.read`.", response_model=Data[TagOut],
-            responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS)
+@router.get(
+    "/{tag_id}",
+    summary="Get a tag",
+    description="Scope: `general.read`.",
+    response_model=Data[TagOut],
+    responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS,
+)
 async def get_tag(principal: Reader, _: NoIncludes, tag: Tag) -> Response:
     return record_response(tag, tag_body(tag))
 
 
-@router.post("", summary="Create a tag", status_code=201, description="Scope: `general.write`.",
-             response_model=Data[TagOut],
-             responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
-             openapi_extra=request_body_docs(TagInput, required=REQUIRED_ON_CREATE))
-async def create_tag(request: Request, principal: Writer, _: NoIncludes, idempotency: Idempotency, body: Body,
-                     connection: Connection) -> Response:
+@router.post(
+    "",
+    summary="Create a tag",
+    status_code=201,
+    description="Scope: `general.write`.",
+    response_model=Data[TagOut],
+    responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
+    openapi_extra=request_body_docs(TagInput, required=REQUIRED_ON_CREATE),
+)
+async def create_tag(
+    request: Request, principal: Writer, _: NoIncludes, idempotency: Idempotency, body: Body, connection: Connection
+) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
     row = await service.create_tag(connection=connection, principal=principal, body=body)
-    response = JSONResponse({"data": tag_body(row)}, status_code=201,
-                            headers={"Location": f"{request.url.replace(query='')}/{row.id}"})
+    response = JSONResponse(
+        {"data": tag_body(row)}, status_code=201, headers={"Location": f"{request.url.replace(query='')}/{row.id}"}
+    )
     return await idempotency.remember(response)
 
 
-@router.put("/{tag_id}", summary="Update a tag", description="Scope: `general.write`. 409 on a deleted tag.",
-            response_model=Data[TagOut],
-            responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
-            openapi_extra=request_body_docs(TagInput))
+@router.put(
+    "/{tag_id}",
+    summary="Update a tag",
+    description="Scope: `general.write`. 409 on a deleted tag.",
+    response_model=Data[TagOut],
+    responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
+    openapi_extra=request_body_docs(TagInput),
+)
 async def update_tag(principal: Writer, _: NoIncludes, body: Body, tag: Tag, connection: Connection) -> Response:
     row = await service.update_tag(connection=connection, row=tag, body=body)
     return record_response(row, tag_body(row))
 
 
-@router.delete("/{tag_id}", summary="Delete a tag", status_code=204, response_class=Response,
-               description="Scope: `general.write`. Soft delete: the tag leaves customers' includes and filters.",
-               responses=error_responses(401, 403, 404, 412, 503))
+@router.delete(
+    "/{tag_id}",
+    summary="Delete a tag",
+    status_code=204,
+    response_class=Response,
+    description="Scope: `general.write`. Soft delete: the tag leaves customers' includes and filters.",
+    responses=error_responses(401, 403, 404, 412, 503),
+)
 async def delete_tag(principal: Writer, tag: Tag, connection: Connection) -> Response:
     await service.delete_tag(connection=connection, row=tag)
     return Response(status_code=204)

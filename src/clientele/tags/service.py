@@ -32,11 +32,18 @@ LIST_SPEC = ListSpec(
 NAME_TAKEN = {"name": ["The name has already been taken."]}
 
 
-async def find_tag(*, connection: AsyncConnection, business_id: uuid.UUID, tag_id: str,
-                  for_update: bool = False) -> Row[Any]:
+async def find_tag(
+    *, connection: AsyncConnection, business_id: uuid.UUID, tag_id: str, for_update: bool = False
+) -> Row[Any]:
     """The business's tag with this id, deleted or not; 404 for anything else."""
-    return await find_record(connection=connection, table=tags, business_id=business_id, record_id=tag_id,
-                             missing="Tag not found.", for_update=for_update)
+    return await find_record(
+        connection=connection,
+        table=tags,
+        business_id=business_id,
+        record_id=tag_id,
+        missing="Tag not found.",
+        for_update=for_update,
+    )
 
 
 async def create_tag(*, connection: AsyncConnection, principal: Principal, body: dict[str, Any]) -> Row[Any]:
@@ -44,8 +51,15 @@ async def create_tag(*, connection: AsyncConnection, principal: Principal, body:
     now = utcnow()
     tag_id = new_id()
     try:
-        await connection.execute(insert(tags).values(business_id=principal.business_id, id=tag_id, created_at=now,
-                                                     updated_at=now, **parsed.model_dump(exclude_unset=True)))
+        await connection.execute(
+            insert(tags).values(
+                business_id=principal.business_id,
+                id=tag_id,
+                created_at=now,
+                updated_at=now,
+                **parsed.model_dump(exclude_unset=True),
+            )
+        )
     except IntegrityError:
         raise Unprocessable(NAME_TAKEN) from None
     return await find_tag(connection=connection, business_id=principal.business_id, tag_id=str(tag_id))
@@ -72,26 +86,32 @@ async def delete_tag(*, connection: AsyncConnection, row: Row[Any]) -> None:
 # --- customer links ----------------------------------------------------------------------
 
 
-async def active_tag_ids(*, connection: AsyncConnection, business_id: uuid.UUID,
-                         ids: list[uuid.UUID]) -> set[uuid.UUID]:
+async def active_tag_ids(
+    *, connection: AsyncConnection, business_id: uuid.UUID, ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
     """Which of these ids are non-deleted tags of the business."""
     if not ids:
         return set()
     rows = await connection.execute(
-        select(t.id).where(t.business_id == business_id, t.id.in_(ids), t.deleted_at.is_(None)))
+        select(t.id).where(t.business_id == business_id, t.id.in_(ids), t.deleted_at.is_(None))
+    )
     return {row.id for row in rows}
 
 
-async def tags_of_customers(*, connection: AsyncConnection, business_id: uuid.UUID,
-                            customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+async def tags_of_customers(
+    *, connection: AsyncConnection, business_id: uuid.UUID, customer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Each customer's non-deleted tags, in one query for all of them."""
     if not customer_ids:
         return {}
     rows = await connection.execute(
         select(customer_tags.c.customer_id, tags)
         .join(tags, (t.business_id == customer_tags.c.business_id) & (t.id == customer_tags.c.tag_id))
-        .where(customer_tags.c.business_id == business_id, customer_tags.c.customer_id.in_(customer_ids),
-               t.deleted_at.is_(None))
+        .where(
+            customer_tags.c.business_id == business_id,
+            customer_tags.c.customer_id.in_(customer_ids),
+            t.deleted_at.is_(None),
+        )
         .order_by(t.created_at, t.id)
     )
     by_customer: dict[uuid.UUID, list[dict[str, Any]]] = {}
@@ -100,24 +120,35 @@ async def tags_of_customers(*, connection: AsyncConnection, business_id: uuid.UU
     return by_customer
 
 
-async def link_tags(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: uuid.UUID,
-                    tag_ids: list[uuid.UUID]) -> None:
+async def link_tags(
+    *, connection: AsyncConnection, business_id: uuid.UUID, customer_id: uuid.UUID, tag_ids: list[uuid.UUID]
+) -> None:
     if tag_ids:
-        await connection.execute(insert(customer_tags), [
-            {"business_id": business_id, "customer_id": customer_id, "tag_id": tag_id} for tag_id in tag_ids])
+        await connection.execute(
+            insert(customer_tags),
+            [{"business_id": business_id, "customer_id": customer_id, "tag_id": tag_id} for tag_id in tag_ids],
+        )
 
 
-async def replace_tags(*, connection: AsyncConnection, business_id: uuid.UUID, customer_id: uuid.UUID,
-                       tag_ids: list[uuid.UUID]) -> bool:
+async def replace_tags(
+    *, connection: AsyncConnection, business_id: uuid.UUID, customer_id: uuid.UUID, tag_ids: list[uuid.UUID]
+) -> bool:
     """Make the customer's active tags exactly these; False (and nothing written) if they already are."""
     current = await connection.execute(
         select(customer_tags.c.tag_id)
         .join(tags, (t.business_id == customer_tags.c.business_id) & (t.id == customer_tags.c.tag_id))
-        .where(customer_tags.c.business_id == business_id, customer_tags.c.customer_id == customer_id,
-               t.deleted_at.is_(None)))
+        .where(
+            customer_tags.c.business_id == business_id,
+            customer_tags.c.customer_id == customer_id,
+            t.deleted_at.is_(None),
+        )
+    )
     if {row.tag_id for row in current} == set(tag_ids):
         return False
-    await connection.execute(delete(customer_tags).where(customer_tags.c.business_id == business_id,
-                                                         customer_tags.c.customer_id == customer_id))
+    await connection.execute(
+        delete(customer_tags).where(
+            customer_tags.c.business_id == business_id, customer_tags.c.customer_id == customer_id
+        )
+    )
     await link_tags(connection=connection, business_id=business_id, customer_id=customer_id, tag_ids=tag_ids)
     return True

@@ -27,8 +27,9 @@ def error_body(message: str, errors: FieldErrors | None = None) -> dict[str, Any
     return body
 
 
-def error_response(status_code: int, message: str, errors: FieldErrors | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status_code: int, message: str, errors: FieldErrors | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(message, errors), status_code=status_code, headers=headers)
 
 
@@ -50,9 +51,13 @@ HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (Starlette names only the first route's)."""
-    return [method for method in HTTP_METHODS
-            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
-                   for route in request.app.router.routes)]
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in request.app.router.routes
+        )
+    ]
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:

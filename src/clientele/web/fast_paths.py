@@ -88,15 +88,24 @@ class FastPath:
 
 def accepted_token(token_hash: str, row: Any, scope: str) -> bool:
     """Whether the token row found for this hash may act now, with this scope."""
-    return token_accepted(token_hash=token_hash, found_hash=row["token_hash"], revoked_at=row["revoked_at"],
-                          expires_at=row["expires_at"], now=utcnow()) and scope in row["scopes"].split()
+    return (
+        token_accepted(
+            token_hash=token_hash,
+            found_hash=row["token_hash"],
+            revoked_at=row["revoked_at"],
+            expires_at=row["expires_at"],
+            now=utcnow(),
+        )
+        and scope in row["scopes"].split()
+    )
 
 
 class FastPathMiddleware:
     """Tries the request on its fast path, if it has one; passes it on otherwise."""
 
-    def __init__(self, app: ASGIApp, *, paths: list[FastPath], state: State, max_body_bytes: int,
-                 pool_timeout: float) -> None:
+    def __init__(
+        self, app: ASGIApp, *, paths: list[FastPath], state: State, max_body_bytes: int, pool_timeout: float
+    ) -> None:
         self.app = app
         self.paths = paths
         # The app's state, where the key pool appears when the app starts on PostgreSQL.
@@ -118,8 +127,16 @@ class FastPathMiddleware:
                     return
         await self.app(scope, receive, send)
 
-    async def try_fast_path(self, fast_path: FastPath, route_path: str, path_params: dict[str, str],
-                            pool: asyncpg.Pool, scope: Scope, receive: Receive, send: Send) -> None:
+    async def try_fast_path(
+        self,
+        fast_path: FastPath,
+        route_path: str,
+        path_params: dict[str, str],
+        pool: asyncpg.Pool,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
         token = fast_path_token(scope["headers"])
         body: bytes | None = b""
         if token is not None and fast_path.reads_body:
@@ -213,8 +230,9 @@ class Batch:
                     async with pool.acquire(timeout=timeout) as connection:
                         while batch:
                             # The k-th parameter: the k-th argument of every request of the batch.
-                            parameters = [list(values) for values in zip(*(arguments for arguments, _ in batch),
-                                                                         strict=True)]
+                            parameters = [
+                                list(values) for values in zip(*(arguments for arguments, _ in batch), strict=True)
+                            ]
                             found = {row["n"]: row for row in await connection.fetch(self.sql, *parameters)}
                             for number, (_, answer) in enumerate(batch, start=1):
                                 if not answer.done():

@@ -75,19 +75,29 @@ KEY_LENGTH = f"The {KEY_HEADER} header must be 1 to {MAX_KEY_CHARS} characters l
 KEY_REUSED = f"The {KEY_HEADER} has already been used for a different request."
 KEY_IN_FLIGHT = f"A request with this {KEY_HEADER} is still being processed; retry it later."
 
-KEY_DOCS = (f"Optional, 1-{MAX_KEY_CHARS} characters. A retry with the same key and the same request within "
-            f"{KEY_LIFETIME.total_seconds() / 3600:.0f} hours gets the first response again, with "
-            f"`{REPLAYED_HEADER}: true`, and creates nothing; the same key with another request is a 422. A request "
-            "that failed is not remembered.")
+KEY_DOCS = (
+    f"Optional, 1-{MAX_KEY_CHARS} characters. A retry with the same key and the same request within "
+    f"{KEY_LIFETIME.total_seconds() / 3600:.0f} hours gets the first response again, with "
+    f"`{REPLAYED_HEADER}: true`, and creates nothing; the same key with another request is a 422. A request "
+    "that failed is not remembered."
+)
 # The answers of a create (every create takes an idempotency key) beside its errors.
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    201: {"headers": {"Location": {"description": "The created record's URL.", "schema": {"type": "string"}},
-                      REPLAYED_HEADER: {"description": f"`true` when this is the stored response to an earlier "
-                                                       f"request with the same `{KEY_HEADER}`.",
-                                        "schema": {"type": "string"}}}},
-    409: {"model": ErrorBody, "description": f"Another request with this `{KEY_HEADER}` is still being processed.",
-          "headers": {"Retry-After": {"description": "Seconds to wait before retrying.",
-                                      "schema": {"type": "integer"}}}},
+    201: {
+        "headers": {
+            "Location": {"description": "The created record's URL.", "schema": {"type": "string"}},
+            REPLAYED_HEADER: {
+                "description": f"`true` when this is the stored response to an earlier "
+                f"request with the same `{KEY_HEADER}`.",
+                "schema": {"type": "string"},
+            },
+        }
+    },
+    409: {
+        "model": ErrorBody,
+        "description": f"Another request with this `{KEY_HEADER}` is still being processed.",
+        "headers": {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
+    },
 }
 
 
@@ -105,9 +115,14 @@ class IdempotentRequest:
         if self.key is not None:
             k = idempotency_keys.c
             await self.connection.execute(
-                update(idempotency_keys).where(k.business_id == self.business_id, k.key == self.key)
-                .values(status_code=response.status_code, body=bytes(response.body),
-                        location=response.headers.get("location")))
+                update(idempotency_keys)
+                .where(k.business_id == self.business_id, k.key == self.key)
+                .values(
+                    status_code=response.status_code,
+                    body=bytes(response.body),
+                    location=response.headers.get("location"),
+                )
+            )
         return response
 
 
@@ -120,14 +135,17 @@ def request_fingerprint(request: Request, principal: Principal, body: dict[str, 
         # Nested deeper than orjson writes (255 levels), though not deeper than it reads: such a
         # body is compared byte for byte instead.
         canonical_body = request.state.body
-    request_line = orjson.dumps([request.method, request.url.path, sorted(request.query_params.multi_items()),
-                                 sorted(principal.scopes)])
+    request_line = orjson.dumps(
+        [request.method, request.url.path, sorted(request.query_params.multi_items()), sorted(principal.scopes)]
+    )
     return hashlib.sha256(request_line + b"\n" + canonical_body).hexdigest()
 
 
 def idempotency_key(
-    key: Annotated[str | None, Header(alias=KEY_HEADER, description=KEY_DOCS,
-                                      json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_CHARS})] = None,
+    key: Annotated[
+        str | None,
+        Header(alias=KEY_HEADER, description=KEY_DOCS, json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_CHARS}),
+    ] = None,
 ) -> str | None:
     """The `Idempotency-Key` the request sent, if any; 400 outside 1-255 characters."""
     if key is not None and not 1 <= len(key) <= MAX_KEY_CHARS:
@@ -154,18 +172,24 @@ async def idempotent_request(
         return idempotent
     fingerprint = request_fingerprint(request, principal, body)
     if await claim_key(connection=connection, business_id=principal.business_id, key=key, fingerprint=fingerprint):
-        await delete_expired_keys(connection=connection, business_id=principal.business_id,
-                                  limit=EXPIRED_KEYS_PER_CLAIM)
+        await delete_expired_keys(
+            connection=connection, business_id=principal.business_id, limit=EXPIRED_KEYS_PER_CLAIM
+        )
         return idempotent
     k = idempotency_keys.c
-    stored = (await connection.execute(
-        select(k.fingerprint, k.status_code, k.body, k.location)
-        .where(k.business_id == principal.business_id, k.key == key))).one()
+    stored = (
+        await connection.execute(
+            select(k.fingerprint, k.status_code, k.body, k.location).where(
+                k.business_id == principal.business_id, k.key == key
+            )
+        )
+    ).one()
     if stored.fingerprint != fingerprint:
         raise Unprocessable({KEY_HEADER: [KEY_REUSED]})
     headers = {REPLAYED_HEADER: "true"} | ({"Location": stored.location} if stored.location else {})
-    idempotent.replay = Response(stored.body, status_code=stored.status_code, headers=headers,
-                                 media_type="application/json")
+    idempotent.replay = Response(
+        stored.body, status_code=stored.status_code, headers=headers, media_type="application/json"
+    )
     return idempotent
 
 
@@ -183,12 +207,15 @@ async def claim_key(*, connection: AsyncConnection, business_id: uuid.UUID, key:
     now = utcnow()
     k = idempotency_keys.c
     upsert = upsert_insert(connection, idempotency_keys)
-    statement = (upsert.values(business_id=business_id, key=key, fingerprint=fingerprint, created_at=now)
-                 .on_conflict_do_update(index_elements=[k.business_id, k.key],
-                                        set_={"fingerprint": fingerprint, "created_at": now, "status_code": None,
-                                              "body": None, "location": None},
-                                        where=k.created_at <= now - KEY_LIFETIME)
-                 .returning(k.key))
+    statement = (
+        upsert.values(business_id=business_id, key=key, fingerprint=fingerprint, created_at=now)
+        .on_conflict_do_update(
+            index_elements=[k.business_id, k.key],
+            set_={"fingerprint": fingerprint, "created_at": now, "status_code": None, "body": None, "location": None},
+            where=k.created_at <= now - KEY_LIFETIME,
+        )
+        .returning(k.key)
+    )
     if is_sqlite(connection):
         return (await connection.execute(statement)).first() is not None
     await connection.execute(text(f"SET LOCAL lock_timeout = {IN_FLIGHT_WAIT_MS}"))
@@ -202,16 +229,21 @@ async def claim_key(*, connection: AsyncConnection, business_id: uuid.UUID, key:
     return claimed
 
 
-async def delete_expired_keys(*, connection: AsyncConnection, business_id: uuid.UUID | None = None,
-                              limit: int | None = None) -> int:
+async def delete_expired_keys(
+    *, connection: AsyncConnection, business_id: uuid.UUID | None = None, limit: int | None = None
+) -> int:
     """Delete keys older than KEY_LIFETIME (of one business, or of all); how many were deleted.
 
     Keys another transaction holds are skipped (PostgreSQL), so that concurrent requests of one
     business never wait for each other's clean-up.
     """
     k = idempotency_keys.c
-    expired = (select(k.business_id, k.key).where(k.created_at <= utcnow() - KEY_LIFETIME)
-               .limit(limit).with_for_update(skip_locked=True))
+    expired = (
+        select(k.business_id, k.key)
+        .where(k.created_at <= utcnow() - KEY_LIFETIME)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     if business_id is not None:
         expired = expired.where(k.business_id == business_id)
     result = await connection.execute(delete(idempotency_keys).where(tuple_(k.business_id, k.key).in_(expired)))

@@ -13,8 +13,10 @@ from typing import Any
 
 RECORD_ID = "$response.body#/data/id"
 NEXT_CURSOR = "$response.body#/meta/next_cursor"
-NEXT_PAGE = ("The next page by cursor: meta.next_cursor, sent with every query parameter of this request "
-             "but page{also}, since a cursor belongs to its sort and filters.")
+NEXT_PAGE = (
+    "The next page by cursor: meta.next_cursor, sent with every query parameter of this request "
+    "but page{also}, since a cursor belongs to its sort and filters."
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
         }
     return {
         "GetAddressCustomer": Target("get", CUSTOMERS.record, {"customer_id": "$response.body#/data/customer/id"}),
-        "GetAddressDeliveryZone": Target("get", DELIVERY_ZONES.record,
-                                         {"zone_id": "$response.body#/data/delivery_zone/id"}),
+        "GetAddressDeliveryZone": Target(
+            "get", DELIVERY_ZONES.record, {"zone_id": "$response.body#/data/delivery_zone/id"}
+        ),
     }
 
 
@@ -116,8 +119,11 @@ def describe(target: Target, document: dict[str, Any]) -> dict[str, Any]:
         # `page` is left behind: the cursor says where the next page starts. A name with a dot
         # (`filter[tags.id]`) is left out too: OpenAPI's grammar allows it in an expression, but
         # Schemathesis reads the dot as a step and then refuses every link of the document.
-        repeated = [parameter["name"] for parameter in operation.get("parameters", [])
-                    if parameter["in"] == "query" and parameter["name"] not in {"page", *parameters}]
+        repeated = [
+            parameter["name"]
+            for parameter in operation.get("parameters", [])
+            if parameter["in"] == "query" and parameter["name"] not in {"page", *parameters}
+        ]
         unnamed = [name for name in repeated if "." in name]
         parameters |= {name: f"$request.query.{name}" for name in repeated if name not in unnamed}
         link["description"] = NEXT_PAGE.format(also="".join(f", {name} included" for name in unnamed))

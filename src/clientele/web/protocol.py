@@ -24,8 +24,9 @@ from clientele.web.request_context import SECURITY_HEADERS, new_request_id
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
 LINGER_IDLE_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
-HEAD_TOO_LARGE = orjson.dumps({"message": "The request head (request line and headers) must not be greater than "
-                                           f"{MAX_REQUEST_HEAD_BYTES} bytes."})
+HEAD_TOO_LARGE = orjson.dumps(
+    {"message": f"The request head (request line and headers) must not be greater than {MAX_REQUEST_HEAD_BYTES} bytes."}
+)
 
 
 class BoundedHeadHttpProtocol(HttpToolsProtocol):
@@ -78,14 +79,20 @@ class BoundedHeadHttpProtocol(HttpToolsProtocol):
         self.pipeline.clear()
         # Always a new id: a client's own X-Request-Id may lie in the part of the head never read.
         request_id = new_request_id()
-        self.logger.warning("request_id=%s A request head over %d bytes was refused.", request_id.decode(),
-                            MAX_REQUEST_HEAD_BYTES)
+        self.logger.warning(
+            "request_id=%s A request head over %d bytes was refused.", request_id.decode(), MAX_REQUEST_HEAD_BYTES
+        )
         content = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
         for name, value in [*self.server_state.default_headers, (b"x-request-id", request_id), *SECURITY_HEADERS]:
             content.extend([name, b": ", value, b"\r\n"])
-        content.extend([b"content-type: application/json\r\n",
-                        b"content-length: " + str(len(HEAD_TOO_LARGE)).encode() + b"\r\n",
-                        b"connection: close\r\n\r\n", HEAD_TOO_LARGE])
+        content.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(HEAD_TOO_LARGE)).encode() + b"\r\n",
+                b"connection: close\r\n\r\n",
+                HEAD_TOO_LARGE,
+            ]
+        )
         self.transport.write(b"".join(content))
         self.transport.write_eof()
         self.linger(0)

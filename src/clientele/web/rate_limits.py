@@ -135,8 +135,12 @@ class RedisLimiter:
         self.interval = max(1, period_seconds * 1_000_000 // limit)
         self.burst = self.interval * limit
         self.clock = clock
-        self.redis = Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                    socket_connect_timeout=REDIS_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0))
+        self.redis = Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
+        )
         self.script = self.redis.register_script(GCRA_SCRIPT)
         # While Redis is failing: when to ask it again (0 while it answers).
         self.retry_at = 0
@@ -167,19 +171,28 @@ class RedisLimiter:
         self.retry_at = now + REDIS_RETRY_NS
         self.passed_unlimited += 1
         if self.warned_at is None:
-            logger.warning("Redis is unavailable (%s: %s); requests pass without rate limits until it answers again",
-                           type(error).__name__, error)
+            logger.warning(
+                "Redis is unavailable (%s: %s); requests pass without rate limits until it answers again",
+                type(error).__name__,
+                error,
+            )
         elif now - self.warned_at >= WARNING_INTERVAL_NS:
-            logger.warning("Redis is still unavailable (%s: %s); %d requests passed without rate limits since the "
-                           "last warning", type(error).__name__, error, self.passed_unlimited)
+            logger.warning(
+                "Redis is still unavailable (%s: %s); %d requests passed without rate limits since the last warning",
+                type(error).__name__,
+                error,
+                self.passed_unlimited,
+            )
         else:
             return
         self.warned_at = now
         self.passed_unlimited = 0
 
     def recovered(self) -> None:
-        logger.warning("Redis answers again; rate limits are enforced (%d requests passed without them since the "
-                       "last warning)", self.passed_unlimited)
+        logger.warning(
+            "Redis answers again; rate limits are enforced (%d requests passed without them since the last warning)",
+            self.passed_unlimited,
+        )
         self.retry_at = 0
         self.warned_at = None
         self.passed_unlimited = 0
@@ -193,8 +206,9 @@ def rate_limiter_for(settings: Settings) -> Limiter | None:
     if settings.rate_limit <= 0:
         return None
     if settings.redis_url:
-        return RedisLimiter(url=settings.redis_url, limit=settings.rate_limit,
-                            period_seconds=settings.rate_limit_period_seconds)
+        return RedisLimiter(
+            url=settings.redis_url, limit=settings.rate_limit, period_seconds=settings.rate_limit_period_seconds
+        )
     return InProcessLimiter(limit=settings.rate_limit, period_seconds=settings.rate_limit_period_seconds)
 
 
@@ -244,11 +258,13 @@ class RateLimitMiddleware:
     @staticmethod
     async def refuse(send: Send, limit_headers: list[tuple[bytes, bytes]], wait_seconds: float) -> None:
         retry_after = max(1, math.ceil(wait_seconds))
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", b"%d" % len(TOO_MANY_REQUESTS_BODY)),
-                   (b"retry-after", b"%d" % retry_after),
-                   (b"x-ratelimit-reset", b"%d" % math.ceil(time.time() + wait_seconds)),
-                   *limit_headers]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(TOO_MANY_REQUESTS_BODY)),
+            (b"retry-after", b"%d" % retry_after),
+            (b"x-ratelimit-reset", b"%d" % math.ceil(time.time() + wait_seconds)),
+            *limit_headers,
+        ]
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": TOO_MANY_REQUESTS_BODY})
 
@@ -262,8 +278,7 @@ def add_rate_limit_responses(document: dict[str, Any]) -> None:
             "Retry-After": {"description": "Seconds until the token may send again.", **integer},
             "X-RateLimit-Limit": {"description": "Requests the token may send per minute.", **integer},
             "X-RateLimit-Remaining": {"description": "`0`.", **integer},
-            "X-RateLimit-Reset": {"description": "Unix time (seconds) at which the token may send again.",
-                                  **integer},
+            "X-RateLimit-Reset": {"description": "Unix time (seconds) at which the token may send again.", **integer},
         },
     }
     for operations in document["paths"].values():

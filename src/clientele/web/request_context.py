@@ -83,15 +83,25 @@ class RequestContextMiddleware:
             # Logged once, here, with the traceback and the request id. Starlette raises the error
             # on after sending its 500, and the server would log the traceback again: once the
             # response has started, the error is not raised further.
-            logger.exception("request_id=%s %s %s failed with an unhandled %s", request_id.decode(),
-                             scope["method"], route_path(scope), type(error).__name__)
+            logger.exception(
+                "request_id=%s %s %s failed with an unhandled %s",
+                request_id.decode(),
+                scope["method"],
+                route_path(scope),
+                type(error).__name__,
+            )
             if not status:
                 raise
         finally:
             if request_log.isEnabledFor(logging.INFO):
-                request_log.info("request_id=%s method=%s path=%s status=%s duration_ms=%.2f", request_id.decode(),
-                                 scope["method"], route_path(scope), status or "-",
-                                 (time.perf_counter() - started) * 1000)
+                request_log.info(
+                    "request_id=%s method=%s path=%s status=%s duration_ms=%.2f",
+                    request_id.decode(),
+                    scope["method"],
+                    route_path(scope),
+                    status or "-",
+                    (time.perf_counter() - started) * 1000,
+                )
 
 
 def install_request_context(app: FastAPI) -> None:

@@ -54,8 +54,9 @@ def field_errors(error: ValidationError) -> FieldErrors:
     return errors
 
 
-def validate_body(model: type[ModelT], body: dict[str, Any], *, required: tuple[str, ...] = (),
-                  context: dict[str, Any] | None = None) -> ModelT:
+def validate_body(
+    model: type[ModelT], body: dict[str, Any], *, required: tuple[str, ...] = (), context: dict[str, Any] | None = None
+) -> ModelT:
     """Validate a body against `model`: 422 naming every bad field and every missing required one.
 
     `context` reaches the field rules (`ValidationInfo.context`): stored values a rule needs.
@@ -67,8 +68,9 @@ def validate_body(model: type[ModelT], body: dict[str, Any], *, required: tuple[
         errors |= field_errors(error)
     if errors:
         order = list(model.model_fields)
-        raise Unprocessable(dict(sorted(errors.items(), key=lambda item: order.index(item[0]) if item[0] in order
-                                        else len(order))))
+        raise Unprocessable(
+            dict(sorted(errors.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
+        )
     return parsed
 
 
@@ -108,8 +110,9 @@ def text_rule(*, nullable: bool, max_length: int = 255) -> Callable[[Any, Valida
     return check
 
 
-def integer_rule(*, nullable: bool, minimum: int | None = None, maximum: int = MAX_INT32,
-                 allowed: tuple[int, ...] = ()) -> Callable[[Any, ValidationInfo], int | None]:
+def integer_rule(
+    *, nullable: bool, minimum: int | None = None, maximum: int = MAX_INT32, allowed: tuple[int, ...] = ()
+) -> Callable[[Any, ValidationInfo], int | None]:
     def check(value: Any, info: ValidationInfo) -> int | None:
         name = info.field_name
         if value is None or value == "":
@@ -182,8 +185,9 @@ def date_rule(*, earliest: date, latest: Callable[[], date]) -> Callable[[Any, V
     return check
 
 
-def decimal_rule(*, minimum: Decimal, maximum: Decimal,
-                 max_length: int = 32) -> Callable[[Any, ValidationInfo], str | None]:
+def decimal_rule(
+    *, minimum: Decimal, maximum: Decimal, max_length: int = 32
+) -> Callable[[Any, ValidationInfo], str | None]:
     """A decimal number (sent as a string or a number) within a range, kept as its decimal text."""
 
     def check(value: Any, info: ValidationInfo) -> str | None:

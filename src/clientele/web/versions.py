@@ -42,12 +42,14 @@ def require_version(request: Request, row: Row[Any]) -> None:
         return
     current = etag(row)
     if not if_match_allows(header, current):
-        raise PreconditionFailed("The record has changed since that version: If-Match does not match its ETag.",
-                                 headers={"ETag": current})
+        raise PreconditionFailed(
+            "The record has changed since that version: If-Match does not match its ETag.", headers={"ETag": current}
+        )
 
 
-def record_response(row: Row[Any], body: dict[str, Any], *, status_code: int = 200,
-                    headers: dict[str, str] | None = None) -> JSONResponse:
+def record_response(
+    row: Row[Any], body: dict[str, Any], *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """One record's response, `{"data": …}`, with its ETag."""
     return JSONResponse({"data": body}, status_code=status_code, headers={"ETag": etag(row)} | (headers or {}))
 

@@ -11,9 +11,15 @@ from clientele.db.engine import create_engine
 from clientele.db.metadata import metadata
 
 # Every module that declares tables, so that the metadata autogenerate compares with is complete.
-TABLE_MODULES = ("clientele.auth.models", "clientele.customers.models", "clientele.tags.models",
-                 "clientele.delivery_zones.models", "clientele.addresses.models", "clientele.db.cursors",
-                 "clientele.web.idempotency")
+TABLE_MODULES = (
+    "clientele.auth.models",
+    "clientele.customers.models",
+    "clientele.tags.models",
+    "clientele.delivery_zones.models",
+    "clientele.addresses.models",
+    "clientele.db.cursors",
+    "clientele.web.idempotency",
+)
 
 
 def run_on(connection: Connection) -> None:

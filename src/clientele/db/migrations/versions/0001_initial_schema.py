@@ -113,8 +113,14 @@ def upgrade() -> None:
     )
     sort_indexes("customers")
     # One active customer per phone; also the index of `filter[dial_code]`.
-    op.create_index("uq_customers_active_phone", "customers", ["business_id", "dial_code", "phone"], unique=True,
-                    sqlite_where=ACTIVE, postgresql_where=ACTIVE)
+    op.create_index(
+        "uq_customers_active_phone",
+        "customers",
+        ["business_id", "dial_code", "phone"],
+        unique=True,
+        sqlite_where=ACTIVE,
+        postgresql_where=ACTIVE,
+    )
 
     op.create_table(
         "tags",
@@ -127,17 +133,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("business_id", "id", name="pk_tags"),
     )
     sort_indexes("tags")
-    op.create_index("uq_tags_active_name", "tags", ["business_id", "name"], unique=True,
-                    sqlite_where=ACTIVE, postgresql_where=ACTIVE)
+    op.create_index(
+        "uq_tags_active_name",
+        "tags",
+        ["business_id", "name"],
+        unique=True,
+        sqlite_where=ACTIVE,
+        postgresql_where=ACTIVE,
+    )
     op.create_table(
         "customer_tags",
         sa.Column("business_id", sa.Uuid(), nullable=False),
         sa.Column("customer_id", sa.Uuid(), nullable=False),
         sa.Column("tag_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["business_id", "customer_id"], ["customers.business_id", "customers.id"],
-                                name="fk_customer_tags_business_id_customer_id_customers"),
-        sa.ForeignKeyConstraint(["business_id", "tag_id"], ["tags.business_id", "tags.id"],
-                                name="fk_customer_tags_business_id_tag_id_tags"),
+        sa.ForeignKeyConstraint(
+            ["business_id", "customer_id"],
+            ["customers.business_id", "customers.id"],
+            name="fk_customer_tags_business_id_customer_id_customers",
+        ),
+        sa.ForeignKeyConstraint(
+            ["business_id", "tag_id"], ["tags.business_id", "tags.id"], name="fk_customer_tags_business_id_tag_id_tags"
+        ),
         sa.PrimaryKeyConstraint("business_id", "customer_id", "tag_id", name="pk_customer_tags"),
     )
     op.create_index("ix_customer_tags_business_id_tag_id", "customer_tags", ["business_id", "tag_id", "customer_id"])
@@ -156,8 +172,14 @@ def upgrade() -> None:
     )
     sort_indexes("delivery_zones")
     active_reference = sa.text("deleted_at IS NULL AND reference IS NOT NULL")
-    op.create_index("uq_delivery_zones_active_reference", "delivery_zones", ["business_id", "reference"],
-                    unique=True, sqlite_where=active_reference, postgresql_where=active_reference)
+    op.create_index(
+        "uq_delivery_zones_active_reference",
+        "delivery_zones",
+        ["business_id", "reference"],
+        unique=True,
+        sqlite_where=active_reference,
+        postgresql_where=active_reference,
+    )
 
     op.create_table(
         "addresses",
@@ -170,11 +192,16 @@ def upgrade() -> None:
         sa.Column("latitude", sa.String(length=32), nullable=True),
         sa.Column("longitude", sa.String(length=32), nullable=True),
         *timestamps(),
-        sa.ForeignKeyConstraint(["business_id", "customer_id"], ["customers.business_id", "customers.id"],
-                                name="fk_addresses_business_id_customer_id_customers"),
-        sa.ForeignKeyConstraint(["business_id", "delivery_zone_id"],
-                                ["delivery_zones.business_id", "delivery_zones.id"],
-                                name="fk_addresses_business_id_delivery_zone_id_delivery_zones"),
+        sa.ForeignKeyConstraint(
+            ["business_id", "customer_id"],
+            ["customers.business_id", "customers.id"],
+            name="fk_addresses_business_id_customer_id_customers",
+        ),
+        sa.ForeignKeyConstraint(
+            ["business_id", "delivery_zone_id"],
+            ["delivery_zones.business_id", "delivery_zones.id"],
+            name="fk_addresses_business_id_delivery_zone_id_delivery_zones",
+        ),
         sa.PrimaryKeyConstraint("business_id", "id", name="pk_addresses"),
     )
     sort_indexes("addresses")
@@ -216,11 +243,14 @@ def create_postgresql_search_indexes() -> None:
         op.execute(f"CREATE INDEX {name} ON {table} USING gin ({column} gin_trgm_ops)")
     # A filter too common for its trigrams counts these instead of the table: an index-only scan.
     for column in ("name_lower", "email_lower"):
-        op.execute(f"CREATE INDEX ix_customers_active_{column} ON customers (business_id, {column}) "
-                   "WHERE deleted_at IS NULL")
+        op.execute(
+            f"CREATE INDEX ix_customers_active_{column} ON customers (business_id, {column}) WHERE deleted_at IS NULL"
+        )
     # Lists of deleted customers walk this instead of every active customer's entry.
-    op.execute("CREATE INDEX ix_customers_deleted_created_at_id ON customers (business_id, created_at, id) "
-               "WHERE deleted_at IS NOT NULL")
+    op.execute(
+        "CREATE INDEX ix_customers_deleted_created_at_id ON customers (business_id, created_at, id) "
+        "WHERE deleted_at IS NOT NULL"
+    )
 
 
 def add_delta(rows: str) -> str:
@@ -258,19 +288,32 @@ def create_customer_counters() -> None:
         END IF;
         RETURN NULL;
     END $$""")
-    for event, transition in (("INSERT", "NEW TABLE AS new_rows"),
-                              ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-                              ("DELETE", "OLD TABLE AS old_rows")):
-        op.execute(f"CREATE TRIGGER customer_counts_{event.lower()} AFTER {event} ON customers "
-                   f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION customer_counts_track()")
+    for event, transition in (
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+    ):
+        op.execute(
+            f"CREATE TRIGGER customer_counts_{event.lower()} AFTER {event} ON customers "
+            f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION customer_counts_track()"
+        )
 
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
         op.drop_table("customer_counts")
-    for table in ("idempotency_keys", "instance_settings", "addresses", "delivery_zones", "customer_tags", "tags",
-                  "customers", "tokens", "businesses"):
+    for table in (
+        "idempotency_keys",
+        "instance_settings",
+        "addresses",
+        "delivery_zones",
+        "customer_tags",
+        "tags",
+        "customers",
+        "tokens",
+        "businesses",
+    ):
         op.drop_table(table)
     if postgresql:
         op.execute("DROP FUNCTION customer_counts_track()")
