@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean bench
+.PHONY: run test check format install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ test: $(STAMP)
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
 		$(BIN)/pytest; \
 	fi
+
+# The quality gate, the same locally, at commit time (.pre-commit-config.yaml) and in CI.
+check: $(STAMP)
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --select I --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 # The benchmark harness (PostgreSQL only; DATABASE_URL, default a local clientele_bench database
 # it creates and seeds). Never part of `make test`. Options: make bench ARGS="--quick" (see --help).

@@ -6,28 +6,29 @@ same database, and the two answers must match: status, headers, body. Whether a 
 answered shows in the engine: a fast path sends no statement through it.
 """
 
-import asyncio
 import dataclasses
-import threading
-import time
+import re
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import func, select
 
 from clientele.app import create_app
 from clientele.auth import scopes as scope
+from clientele.auth.models import tokens
 from clientele.auth.service import hash_token
 from clientele.config import Settings
-from clientele.customers.fast_paths import CUSTOMERS_WITH_TOKENS
+from clientele.customers.fast_paths import CUSTOMER_WITH_TOKEN
+from clientele.customers.models import customer_counts
+from clientele.db.clock import utcnow
 from clientele.db.engine import KEY_POOL_NAME
-from tests.conftest import Api, new_token, next_phone
+from clientele.db.metadata import metadata
+from tests.conftest import Api, new_business, new_token, next_phone, run_statement
 
 VARYING_HEADERS = {"date", "x-request-id"}
 # What two creations of the same body may differ in.
@@ -231,162 +232,30 @@ def test_a_failed_constant_time_comparison_refuses_the_read(both_ways, api, monk
     assert fast.status_code == 401
 
 
-# --- GET /customers/{id}, concurrent reads sent together -----------------------------------------
-
-
-class TokensLocked:
-    """Holds a lock on the tokens table from the app's own engine, so that every statement reading it
-    waits: the first read waits at the database, and the requests that come meanwhile wait for it."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.locked = threading.Event()
-        self.release = threading.Event()
-        self.holder: Future[None] | None = None
-
-    async def hold(self) -> None:
-        async with self.client.app.state.engine.connect() as connection:  # type: ignore[attr-defined]
-            await connection.execute(text("LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE"))
-            self.locked.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.01)
-            await connection.rollback()
-
-    def __enter__(self) -> "TokensLocked":
-        self.holder = self.client.portal.start_task_soon(self.hold)  # type: ignore[union-attr]
-        assert self.locked.wait(10)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.release.set()
-        assert self.holder is not None
-        self.holder.result(10)
-
-
-def waiting_key_pool_backends(stored: Callable[..., Any]) -> list[int]:
-    return [
-        row["pid"]
-        for row in stored(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = :name AND wait_event_type = 'Lock'",
-            name=KEY_POOL_NAME,
-        )
-    ]
-
-
-def wait_for(condition: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + 10
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return found
-
-
-@pytest.fixture
-def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many requests each statement of batched reads sent to the database carried."""
-    sizes: list[int] = []
-    fetch = asyncpg.Connection.fetch
-
-    async def counted(connection: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        if query == CUSTOMERS_WITH_TOKENS:
-            sizes.append(len(args[0]))
-        return await fetch(connection, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.Connection, "fetch", counted)
-    return sizes
-
-
-def reads_sent_together(
-    client: TestClient,
-    stored: Callable[..., Any],
-    reads: list[tuple[Api, str]],
-    *,
-    while_waiting: Callable[[], None] = lambda: None,
-) -> list[httpx.Response]:
-    """The answers to these reads, the first sent alone and held at the database, the others sent while
-    it is held (so that they go together), `while_waiting` done before the database lets them go."""
-    with ThreadPoolExecutor(len(reads)) as pool, TokensLocked(client):
-        first = pool.submit(reads[0][0].get, reads[0][1])
-        wait_for(lambda: waiting_key_pool_backends(stored))
-        others = [pool.submit(caller.get, path) for caller, path in reads[1:]]
-        # Time for the others to reach the server and join the batch waiting behind the first.
-        time.sleep(0.5)
-        while_waiting()
-    return [first.result(10)] + [answer.result(10) for answer in others]
-
-
-def test_reads_sent_together_are_each_answered_as_the_route_answers_it(
-    both_ways, client, api, api_with, other_api, stored, batch_sizes
-) -> None:
-    ours, deleted, theirs = api.make_customer(), api.make_customer(), other_api.make_customer()
-    assert api.delete(f"/customers/{deleted['id']}").status_code == 204
-    reads = [
-        (api, f"/customers/{ours['id']}"),
-        (other_api, f"/customers/{theirs['id']}"),
-        (api, f"/customers/{deleted['id']}"),
-        (other_api, f"/customers/{ours['id']}"),  # another business's customer: 404
-        (api, f"/customers/{uuid.uuid4()}"),  # 404
-        (api_with(scope.CUSTOMERS_LIST), f"/customers/{ours['id']}"),  # no customers.get: 403
-        (api_with(scope.CUSTOMERS_GET), f"/v5/customers/{ours['id']}"),  # no balances shown
-        (api, f"/customers/{ours['id']}"),  # the same customer twice in one batch
-    ]
-
-    answers = reads_sent_together(client, stored, reads)
-
-    assert batch_sizes[0] == 1
-    assert max(batch_sizes) > 1
-    assert sum(batch_sizes) == len(reads)
-    assert [answer.status_code for answer in answers] == [200, 200, 200, 404, 404, 403, 200, 200]
-    assert answers[0].json()["data"] == ours
-    assert answers[1].json()["data"] == theirs
-    for answer, (caller, path) in zip(answers, reads, strict=True):
-        assert_same_answer(answer, both_ways.route(caller, "GET", path))
-
-
-def test_reads_whose_statement_failed_are_each_answered_by_the_route(
-    both_ways, client, api, other_api, stored, batch_sizes
-) -> None:
-    ours, theirs = api.make_customer(), other_api.make_customer()
-    reads = [
-        (api, f"/customers/{ours['id']}"),
-        (other_api, f"/customers/{theirs['id']}"),
-        (api, f"/customers/{ours['id']}"),
-        (other_api, f"/customers/{ours['id']}"),
-    ]
-
-    def database_closes_the_connections() -> None:
-        # As a database restart does: the first read's connection, then the batch's, which waits in turn.
-        for _ in range(2):
-            [waiting] = wait_for(lambda: waiting_key_pool_backends(stored))
-            stored("SELECT pg_terminate_backend(:pid)", pid=waiting)
-            wait_for(lambda closed=waiting: closed not in waiting_key_pool_backends(stored))
-
-    answers = reads_sent_together(client, stored, reads, while_waiting=database_closes_the_connections)
-
-    assert batch_sizes == [1, len(reads) - 1]
-    assert [answer.status_code for answer in answers] == [200, 200, 200, 404]
-    assert [answer.json()["data"] for answer in answers[:3]] == [ours, theirs, ours]
-    for answer, (caller, path) in zip(answers, reads, strict=True):
-        assert_same_answer(answer, both_ways.route(caller, "GET", path))
-
-
-def test_the_key_pool_plans_the_batched_read_once(both_ways, client, api) -> None:
+def test_the_key_pool_plans_the_read_once(both_ways, client, api) -> None:
     customers = [api.make_customer() for _ in range(3)]
+    token_hash = hash_token(api.token)
 
-    async def plans_after_reads() -> list[tuple[int, int]]:
+    async def plans_of_reads() -> tuple[int, int]:
+        """How many generic and custom plans 12 reads on one of the pool's sessions made."""
         async with client.app.state.key_pool.acquire() as connection:  # type: ignore[attr-defined]
-            for customer in customers * 4:
-                await connection.fetch(CUSTOMERS_WITH_TOKENS, [hash_token(api.token)], [uuid.UUID(customer["id"])])
-            return [
-                tuple(row)
-                for row in await connection.fetch(
-                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-                    CUSTOMERS_WITH_TOKENS,
-                )
-            ]
 
-    # PostgreSQL's own choice plans at least the first five runs afresh, and on some data every run.
-    assert client.portal.call(plans_after_reads) == [(12, 0)]  # type: ignore[union-attr]
+            async def plans() -> tuple[int, int]:
+                found = await connection.fetchrow(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+                    CUSTOMER_WITH_TOKEN.sql,
+                )
+                return (0, 0) if found is None else (found["generic_plans"], found["custom_plans"])
+
+            before = await plans()
+            for customer in customers * 4:
+                read = CUSTOMER_WITH_TOKEN.bind(token_hash=token_hash, id=uuid.UUID(customer["id"]), now=utcnow())
+                assert await connection.fetchrow(read.sql, *read.arguments) is not None
+            after = await plans()
+            return after[0] - before[0], after[1] - before[1]
+
+    # PostgreSQL's own choice plans at least the first five runs afresh.
+    assert client.portal.call(plans_of_reads) == (12, 0)  # type: ignore[union-attr]
 
 
 # --- POST /customers ------------------------------------------------------------------------------
@@ -516,3 +385,106 @@ def test_a_create_the_fast_path_leaves_to_the_route_creates_one_customer(both_wa
     assert (
         len(stored("SELECT id FROM customers WHERE business_id = :b AND phone = :p", b=api.business_id, p=phone)) == 1
     )
+
+
+# --- every table, after the same requests each way ------------------------------------------------
+
+
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def business_rows(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table the requests may write for the business (its token aside), the
+    customer counters summed (PostgreSQL spreads them over random slots), each id and time replaced
+    by the order it first appears in (within stored text too): what two businesses sent the same
+    requests must hold alike."""
+    tables = [table for table in metadata.sorted_tables if "business_id" in table.c and table is not tokens]
+    held: dict[str, list[dict[str, Any]]] = {}
+    for table in tables:
+        order = [table.c.created_at] if "created_at" in table.c else []
+        held[table.name] = run_statement(
+            client,
+            select(table).where(table.c.business_id == business_id).order_by(*order, *table.primary_key.columns),
+        )
+    counters = [column for column in customer_counts.c if column.name not in ("business_id", "slot")]
+    held[customer_counts.name] = run_statement(
+        client,
+        select(*(func.sum(column).label(column.name) for column in counters)).where(
+            customer_counts.c.business_id == business_id
+        ),
+    )
+    seen: dict[Any, str] = {}
+
+    def placeholder(value: Any) -> Any:
+        if isinstance(value, uuid.UUID | datetime):
+            return seen.setdefault(value, f"{type(value).__name__} #{len(seen)}")
+        if isinstance(value, bytes):
+            value = value.decode()
+        if isinstance(value, str):
+            value = UUID_TEXT.sub(lambda found: placeholder(uuid.UUID(found[0])), value)
+            # Shown to the second: two runs a moment apart may straddle one.
+            value = TIME_TEXT.sub("a time", value)
+        return value
+
+    return {
+        name: [{key: placeholder(value) for key, value in row.items()} for row in rows] for name, rows in held.items()
+    }
+
+
+def test_the_same_requests_leave_every_table_as_the_routes_leave_it(both_ways, client) -> None:
+    fast_api, route_api = (
+        Api(client, new_token(client, business).token, business)
+        for business in (new_business(client), new_business(client))
+    )
+    phone, other_phone = next_phone(), next_phone()
+    requests: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", "/customers", {"json": {"name": "Nour", "dial_code": 966, "phone": f"0{phone}"}}),
+        (
+            "POST",
+            "/customers",
+            {
+                "json": {
+                    "name": " Sara ",
+                    "dial_code": 966,
+                    "phone": other_phone,
+                    "email": "Sara@Example.com",
+                    "gender": 2,
+                    "birth_date": "1990-02-03",
+                    "house_account_limit": 250,
+                    "is_house_account_enabled": True,
+                    "is_loyalty_enabled": True,
+                    "is_blacklisted": True,
+                    "order_count": 9,
+                    "loyalty_balance": 5,
+                }
+            },
+        ),
+        ("POST", "/customers", {"json": {"name": "Taken", "dial_code": 966, "phone": phone}}),
+        ("POST", "/customers", {"json": {"name": "Bad", "dial_code": 966, "phone": next_phone(), "email": "x"}}),
+        (
+            "POST",
+            "/customers",
+            {
+                "json": {"name": "Retried", "dial_code": 966, "phone": next_phone()},
+                "headers": {"Idempotency-Key": "once"},
+            },
+        ),
+        ("GET", "/customers/{first}", {}),
+    ]
+    answered: list[list[tuple[int, int | None]]] = []
+    for caller, send in ((fast_api, both_ways.fast), (route_api, both_ways.route)):
+        first = ""
+        answers = []
+        for method, path, options in requests:
+            sent = send(caller, method, path.format(first=first), **options)
+            response, statements = sent if isinstance(sent, tuple) else (sent, None)
+            first = first or response.json()["data"]["id"]
+            answers.append((response.status_code, statements))
+        answered.append(answers)
+
+    fast, route = answered
+    assert [status for status, _ in fast] == [status for status, _ in route] == [201, 201, 422, 422, 201, 200]
+    # The fast paths answered the plain creates and the read; the route everything else.
+    assert [statements == 0 for _, statements in fast] == [True, True, False, False, False, True]
+    assert business_rows(client, fast_api.business_id) == business_rows(client, route_api.business_id)

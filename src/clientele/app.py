@@ -91,14 +91,7 @@ def without_framework_validation_errors(document: dict[str, Any]) -> dict[str, A
 
 def settle_garbage_collector() -> None:
     """Leave the objects a started app holds out of every later garbage collection, and collect the
-    youngest objects less often.
-
-    A started worker holds over 100,000 objects that live as long as it does (modules, routes,
-    schemas); each full collection walked them all, 60–90 ms in which the worker answered nothing,
-    so that under 64 connections the slowest 1% of reads took over 10× the median. Frozen, they are
-    never walked again. The youngest generation is collected after 10,000 allocations rather than
-    700: a request allocates hundreds, nearly all freed as it ends.
-    """
+    youngest objects less often (docs/decisions.md, "Benchmarks")."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNGEST_COLLECTED_AFTER, *gc.get_threshold()[1:])

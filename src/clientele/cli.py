@@ -180,7 +180,7 @@ def token_list(business: Annotated[str, typer.Option(help="The business id.")]) 
     """List a business's tokens (never their secrets), one per line, tab-separated."""
     business_id = business_id_or_exit(business)
 
-    async def work(connection: AsyncConnection) -> list[dict]:
+    async def work(connection: AsyncConnection) -> list[dict[str, Any]]:
         return await auth.list_tokens(connection=connection, business_id=business_id)
 
     rows = run_in_transaction(work) or []

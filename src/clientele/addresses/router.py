@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clientele.addresses import service
 from clientele.addresses.schemas import REQUIRED_ON_CREATE, AddressInput, AddressOut
 from clientele.auth import scopes as scope
-from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.includes import address_bodies
 from clientele.listing.body import Page, page_body
 from clientele.listing.openapi import include_parameter, list_parameters
 from clientele.listing.pages import fetch_page
 from clientele.listing.query import ListQuery
+from clientele.web.authentication import Authenticated, require_scope
 from clientele.web.errors import error_responses
 from clientele.web.idempotency import CREATE_RESPONSES, Idempotency
 from clientele.web.list_requests import include_dependency, list_query_dependency

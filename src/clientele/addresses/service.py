@@ -19,16 +19,14 @@ from clientele.listing.filters import deleted_filter, ids_filter, updated_after_
 from clientele.listing.spec import ListSpec
 from clientele.web.validation import validate_body
 
-a = addresses.c
-
 LIST_SPEC = ListSpec(
     table=addresses,
     filters={
-        "customer_id": ids_filter(a.customer_id.in_, "customer id"),
-        "updated_after": updated_after_filter(a.updated_at),
-        "is_deleted": deleted_filter(a.deleted_at),
+        "customer_id": ids_filter(addresses.c.customer_id.in_, "customer id"),
+        "updated_after": updated_after_filter(addresses.c.updated_at),
+        "is_deleted": deleted_filter(addresses.c.deleted_at),
     },
-    sort_columns={"created_at": a.created_at, "updated_at": a.updated_at},
+    sort_columns={"created_at": addresses.c.created_at, "updated_at": addresses.c.updated_at},
     includes=("customer", "delivery_zone"),
 )
 
@@ -52,8 +50,12 @@ async def addresses_of_customers(
     rows = list(
         await connection.execute(
             select(addresses)
-            .where(a.business_id == business_id, a.customer_id.in_(customer_ids), a.deleted_at.is_(None))
-            .order_by(a.created_at, a.id)
+            .where(
+                addresses.c.business_id == business_id,
+                addresses.c.customer_id.in_(customer_ids),
+                addresses.c.deleted_at.is_(None),
+            )
+            .order_by(addresses.c.created_at, addresses.c.id)
         )
     )
     bodies = [address_body(row) for row in rows]

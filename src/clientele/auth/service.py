@@ -6,8 +6,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.models import businesses, tokens
@@ -84,7 +85,7 @@ async def create_token(
     return IssuedToken(id=token_id, token=token)
 
 
-async def list_tokens(*, connection: AsyncConnection, business_id: uuid.UUID) -> list[dict]:
+async def list_tokens(*, connection: AsyncConnection, business_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every token of a business, newest last, without any secret."""
     rows = await connection.execute(
         select(
@@ -107,42 +108,36 @@ async def revoke_token(*, connection: AsyncConnection, token_id: uuid.UUID) -> b
     return True
 
 
-def token_accepted(
-    *, token_hash: str, found_hash: str, revoked_at: datetime | None, expires_at: datetime | None, now: datetime
-) -> bool:
-    """Whether the token row found by this hash may act now: the hash compared again in constant
-    time, not revoked, not expired."""
-    return (
-        hmac.compare_digest(found_hash, token_hash) and revoked_at is None and (expires_at is None or expires_at > now)
-    )
+def usable_token(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """The token rule (SPEC §2): a token acts only while it is neither revoked nor expired at `now`.
+
+    Every reader of a token states it with this condition: the routes' `authenticate` and the fast
+    paths' statements (clientele.customers.fast_paths).
+    """
+    return and_(tokens.c.revoked_at.is_(None), or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > now))
+
+
+def same_token(found_hash: str, token_hash: str) -> bool:
+    """The hash found by the index lookup compared again in constant time, so that no comparison of
+    secret material depends on where two values first differ."""
+    return hmac.compare_digest(found_hash, token_hash)
+
+
+def scopes_of(stored: str) -> frozenset[str]:
+    """A token's scopes, as stored (space-separated)."""
+    return frozenset(stored.split())
 
 
 async def authenticate(*, connection: AsyncConnection, token: str, now: datetime | None = None) -> Principal | None:
-    """The principal a bearer token stands for, or None if it is unknown, expired or revoked.
-
-    The lookup is by the token's SHA-256, so how long the index search takes says nothing about
-    the token itself; the found hash is compared again in constant time, so that no comparison
-    of secret material ever depends on where two values first differ.
-    """
+    """The principal a bearer token stands for, or None if it is unknown, expired or revoked."""
     token_hash = hash_token(token)
     row = (
         await connection.execute(
-            select(
-                tokens.c.business_id,
-                tokens.c.id,
-                tokens.c.token_hash,
-                tokens.c.scopes,
-                tokens.c.expires_at,
-                tokens.c.revoked_at,
-            ).where(tokens.c.token_hash == token_hash)
+            select(tokens.c.business_id, tokens.c.id, tokens.c.token_hash, tokens.c.scopes).where(
+                tokens.c.token_hash == token_hash, usable_token(now or utcnow())
+            )
         )
     ).first()
-    if row is None or not token_accepted(
-        token_hash=token_hash,
-        found_hash=row.token_hash,
-        revoked_at=row.revoked_at,
-        expires_at=row.expires_at,
-        now=now or utcnow(),
-    ):
+    if row is None or not same_token(row.token_hash, token_hash):
         return None
-    return Principal(business_id=row.business_id, token_id=row.id, scopes=frozenset(row.scopes.split()))
+    return Principal(business_id=row.business_id, token_id=row.id, scopes=scopes_of(row.scopes))

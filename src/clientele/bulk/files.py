@@ -1,20 +1,7 @@
 """Bulk import and export of a business's customers (`clientele import`, `clientele export`).
 
-Import reads CSV or JSON Lines and checks every row with the API's own rules
-(CustomerImport inherits them from CustomerInput); good rows go in through the staging
-writer (customers/staging.py), a batch per transaction, by COPY on PostgreSQL. Memory
-stays flat however long the file is, and a crash loses at most the batch in flight;
-running the file again finishes the job, because phone identity decides what is new:
-
-- a row whose (dial_code, phone) belongs to an active customer of the business is
-  skipped and the customer is left as it is (import never overwrites what the API wrote);
-- within one file the first row with a phone wins and later ones are rejected.
-
-Rejected rows are written, with their line number and field errors, to a JSON Lines file.
-Checking rows is the costly part (phonenumbers and email-validator are pure Python), so
-it runs in worker processes while the database writes the batch before.
-
-`clientele seed` (customers/seeding.py) goes through the same checks and writer.
+Every imported row is checked by the API's own rules and written by the staging writer
+(docs/decisions.md, "Bulk import and export").
 """
 
 import codecs
@@ -24,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 from sqlalchemy import func, select
@@ -225,6 +212,11 @@ def csv_header(cells: list[str]) -> tuple[str, ...]:
     return header
 
 
+def bytes_read(handle: io.TextIOWrapper) -> int:
+    """How far into the file a text handle has read (its own `tell` is off while a reader iterates it)."""
+    return cast(io.BufferedIOBase, handle.buffer).tell()
+
+
 def csv_chunks(handle: io.TextIOWrapper, batch_size: int) -> Iterator[Chunk]:
     # Past its limit the reader gives up on a value and goes on at the next line: inside a quoted
     # value over many lines, that reads the rest of the value as rows. Every value a row may hold
@@ -251,12 +243,12 @@ def csv_chunks(handle: io.TextIOWrapper, batch_size: int) -> Iterator[Chunk]:
             continue
         lines.append((first_line, cells))
         if len(lines) >= batch_size:
-            yield Chunk("csv", header, lines, handle.buffer.tell())
+            yield Chunk("csv", header, lines, bytes_read(handle))
             lines = []
     if header is None:
         raise BulkError("The file is empty: a CSV import starts with a header line naming the columns.")
     if lines:
-        yield Chunk("csv", header, lines, handle.buffer.tell())
+        yield Chunk("csv", header, lines, bytes_read(handle))
 
 
 def jsonl_chunks(handle: IO[bytes], batch_size: int) -> Iterator[Chunk]:
@@ -371,8 +363,8 @@ async def import_customers(
                 with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
                     await pipeline(csv_chunks(handle, batch_size), prepare_chunk, consume, jobs=jobs)
             else:
-                with path.open("rb") as handle:
-                    await pipeline(jsonl_chunks(handle, batch_size), prepare_chunk, consume, jobs=jobs)
+                with path.open("rb") as binary:
+                    await pipeline(jsonl_chunks(binary, batch_size), prepare_chunk, consume, jobs=jobs)
         completed = True
     finally:
         rejects.close(completed=completed)

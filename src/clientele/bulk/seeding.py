@@ -1,15 +1,5 @@
-"""Realistic customers for trials and benchmarks (`clientele seed`), through import's own path.
-
-Every generated customer is a row like one read from an import file: checked by the API's
-rules, then staged and written by the same writer, so the seed measures the import path
-and cannot store what the API would refuse. Tags and delivery zones are made through
-their services (the API's rules again); tag links and addresses go in by COPY with the
-customers they belong to.
-
-The proportions: names in Arabic and Latin script, mostly Saudi numbers (966) and some
-from the Gulf, Egypt, Jordan, the UK, the US and South Asia; 5% blacklisted; tags on 30%;
-1–3 addresses on 40%, most inside a delivery zone; orders on 60%; created_at spread over
-the past two years. The same --random-seed gives the same data.
+"""Realistic customers for trials and benchmarks (`clientele seed`), through import's own checks and
+writer; the proportions are in the README.
 """
 
 import itertools
@@ -143,7 +133,7 @@ class DialPlan:
 
     @property
     def space(self) -> int:
-        return len(self.prefixes) * 10**self.digits
+        return len(self.prefixes) * int(10**self.digits)
 
 
 DIAL_PLANS = (
@@ -227,10 +217,12 @@ def person(rng: random.Random, plan: DialPlan) -> tuple[str, str, int]:
     """(name as stored, name in Latin letters for the email, gender)."""
     gender = rng.choice((1, 2))
     if plan.people == "arab":
-        first = rng.choice(ARAB_MEN if gender == 1 else ARAB_WOMEN)
+        # Each Arab name is (in Latin letters, in Arabic script).
+        given = rng.choice(ARAB_MEN if gender == 1 else ARAB_WOMEN)
         family = rng.choice(ARAB_FAMILIES)
         arabic = rng.random() < 0.5
-        return (f"{first[1]} {family[1]}" if arabic else f"{first[0]} {family[0]}"), f"{first[0]}.{family[0]}", gender
+        name = f"{given[1]} {family[1]}" if arabic else f"{given[0]} {family[0]}"
+        return name, f"{given[0]}.{family[0]}", gender
     men, women, families = {"western": WESTERN, "south_asian": SOUTH_ASIAN, "filipino": FILIPINO}[plan.people]
     first, last = rng.choice(men if gender == 1 else women), rng.choice(families)
     return f"{first} {last}", f"{first}.{last}", gender

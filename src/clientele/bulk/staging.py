@@ -1,15 +1,5 @@
-"""The fast write path of import and seed: checked customers into a business, a batch per transaction.
-
-A batch goes into a session-local (TEMPORARY) staging table, by COPY on PostgreSQL and by
-executemany on SQLite, and from there into `customers` with one INSERT … SELECT … ON
-CONFLICT DO NOTHING on the partial unique index of active phones: so the database, not a
-check-then-insert, decides which rows are new. A second staging table remembers the first
-line that had each phone, so that a later line with it is told apart (a duplicate within
-the file, rejected) from a phone a customer already had (skipped). One transaction per
-batch keeps memory flat and loses at most one batch to a crash.
-
-Checking rows costs more than writing them, so `pipeline` checks the next batches in worker
-processes while the database takes the current one.
+"""The write path of import and seed: checked customers into a business through a staging table,
+a batch per transaction, with the next batches checked in worker processes meanwhile.
 """
 
 import asyncio
@@ -212,15 +202,8 @@ class StagedWriter:
 
 
 async def analyze_customers(connection: AsyncConnection) -> None:
-    """Take PostgreSQL's statistics of `customers` again, so that they know the business being written.
-
-    A row that refers to a customer (an address, a tag link) is checked against `customers`, its
-    foreign key, by a plan made from those statistics and kept by the connection. Made while they
-    have never seen the business (taken while the table was empty, or while other businesses held
-    every customer), that plan may reach the customer through an index on the business alone and
-    read all its customers for each row. Analysing makes every connection plan again; rows the current
-    transaction has written are sampled with the rest.
-    """
+    """Take PostgreSQL's statistics of `customers` again, so that they know the business being written
+    (docs/decisions.md, "Bulk import and export")."""
     await connection.execute(text(f"ANALYZE {customers.name}"))
 
 
@@ -242,6 +225,7 @@ async def copy_rows(connection: AsyncConnection, table: Table, columns: tuple[st
         )
         return
     raw = await connection.get_raw_connection()
+    assert raw.driver_connection is not None, "a checked-out connection has its driver's"
     await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
 
 

@@ -1,78 +1,102 @@
-"""The customer requests a point of sale sends most, in one statement each (see clientele.web.fast_paths)."""
+"""The customer requests a point of sale sends most, in one statement each (see clientele.web.fast_paths).
+
+Each statement is made of the routes' own definitions: the token rule (`usable_token`), the
+scopes a body needs (`guarded_changes`), the body's checks (`CustomerInput`) and the customer's
+shape (`customer_body`).
+"""
 
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import DateTime, Select, Text, bindparam, func, insert, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from starlette.datastructures import URL
 
 from clientele.auth import scopes as scope
+from clientele.auth.models import tokens
+from clientele.auth.service import same_token, scopes_of, usable_token
 from clientele.customers.models import customers
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, customer_body
-from clientele.customers.service import GUARDED_FIELDS
+from clientele.customers.service import guarded_changes
 from clientele.db.clock import utcnow
 from clientele.db.ids import new_id, parse_uuid
 from clientele.errors import ApiError
-from clientele.web.fast_paths import Caller, FastPath, Statement, accepted_token
+from clientele.web.fast_paths import Caller, CompiledStatement, FastPath, Statement
 from clientele.web.validation import validate_body
 from clientele.web.versions import record_response
 from clientele.web.wire import JSONResponse
 
-# Each request's token and customer, in one statement for a batch of requests (clientele.web.fast_paths.Batch):
-# a customer of another business than the request's token's never joins.
-CUSTOMERS_WITH_TOKENS = """
-SELECT asked.n, tokens.token_hash, tokens.scopes, tokens.expires_at, tokens.revoked_at, customers.*
-FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS asked (token_hash, customer_id, n)
-JOIN tokens ON tokens.token_hash = asked.token_hash
-JOIN customers ON customers.business_id = tokens.business_id AND customers.id = asked.customer_id
-"""
+NOW = bindparam("now", type_=DateTime)
+
+
+def customer_with_token() -> Select[Any]:
+    """The customer of the token's business with this id, beside the token, while the token is usable."""
+    return (
+        select(tokens.c.token_hash, tokens.c.scopes, customers)
+        .join(customers, customers.c.business_id == tokens.c.business_id)
+        .where(tokens.c.token_hash == bindparam("token_hash"), usable_token(NOW), customers.c.id == bindparam("id"))
+    )
+
+
+CUSTOMER_WITH_TOKEN = CompiledStatement.of(customer_with_token())
 
 
 def as_row(record: asyncpg.Record) -> SimpleNamespace:
-    """The record read by attribute, as the serialisers read SQLAlchemy rows."""
+    """The record read by attribute, as SQLAlchemy rows are."""
     return SimpleNamespace(**record)
 
 
 def customer_statement(caller: Caller) -> Statement | None:
-    """`GET /customers/{id}` without `include` or `If-Match`: the customer with the token's row."""
+    """`GET /customers/{id}` without `include` or `If-Match`."""
     customer_id = parse_uuid(caller.path_params["customer_id"])
-    return None if customer_id is None else Statement(CUSTOMERS_WITH_TOKENS, (caller.token_hash, customer_id))
+    if customer_id is None:
+        return None
+    return CUSTOMER_WITH_TOKEN.bind(token_hash=caller.token_hash, id=customer_id, now=utcnow())
 
 
 def customer_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse | None:
-    if not accepted_token(caller.token_hash, record, scope.CUSTOMERS_GET):
+    scopes = scopes_of(record["scopes"])
+    if not same_token(record["token_hash"], caller.token_hash) or scope.CUSTOMERS_GET not in scopes:
         return None
     row = as_row(record)
-    return record_response(row, customer_body(row, frozenset(record["scopes"].split())))
+    return record_response(row, customer_body(row, scopes))
 
 
 @lru_cache(maxsize=256)
-def insert_for_token(fields: tuple[str, ...]) -> str:
-    """Insert a customer with these fields for a valid token that holds every scope in `$3`,
-    and return it with the token's scopes: nothing is inserted for any other token. (The token's
-    checks are the statement's own: once it has inserted, the customer is created.)
+def created_for_token(fields: tuple[str, ...]) -> CompiledStatement:
+    """Insert a customer with these fields for a usable token that holds every scope in `needed`,
+    and return it with the token's scopes: nothing is inserted for any other token (the statement's
+    own checks: once it has inserted, the customer is created).
 
     A field not sent is left out, so that the table's own default applies, as on the route.
     """
-    dialect = postgresql.dialect()
-    casts = [
-        f"${number}::{customers.c[field].type.compile(dialect=dialect).split('(')[0]}"
-        for number, field in enumerate(fields, start=6)
-    ]
-    return f"""
-WITH caller AS (
-    SELECT business_id, scopes FROM tokens
-    WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
-      AND string_to_array(scopes, ' ') @> $3::text[]
-), created AS (
-    INSERT INTO customers (business_id, id, created_at, updated_at{"".join(f", {field}" for field in fields)})
-    SELECT business_id, $4::uuid, $5::timestamp, $5::timestamp{"".join(f", {cast}" for cast in casts)} FROM caller
-    RETURNING *
-)
-SELECT caller.scopes, created.* FROM created, caller
-"""
+    caller = (
+        select(tokens.c.business_id, tokens.c.scopes)
+        .where(
+            tokens.c.token_hash == bindparam("token_hash"),
+            usable_token(NOW),
+            # Every needed scope is among the token's (scopes_of, in SQL).
+            func.string_to_array(tokens.c.scopes, literal(" ")).op("@>")(bindparam("needed", type_=ARRAY(Text))),
+        )
+        .cte("caller")
+    )
+    values = select(
+        caller.c.business_id,
+        bindparam("id", type_=customers.c.id.type),
+        NOW,
+        NOW,
+        *(bindparam(field, type_=customers.c[field].type) for field in fields),
+    )
+    created = (
+        insert(customers)
+        .from_select(["business_id", "id", "created_at", "updated_at", *fields], values)
+        .returning(*customers.c)
+        .cte("created")
+    )
+    return CompiledStatement.of(select(caller.c.scopes, created).select_from(created.join(caller, true())))
 
 
 def create_statement(caller: Caller) -> Statement | None:
@@ -88,29 +112,22 @@ def create_statement(caller: Caller) -> Statement | None:
     except ApiError:
         return None
     values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
-    # A guarded field set to anything but its default needs its write scope too.
-    needed = [
-        scope.CUSTOMERS_WRITE,
-        *(
-            needed
-            for field, (needed, default) in GUARDED_FIELDS.items()
-            if field in values and values[field] != default
-        ),
-    ]
-    now = utcnow()
-    return Statement(insert_for_token(tuple(values)), (caller.token_hash, now, needed, new_id(), now, *values.values()))
+    needed = [scope.CUSTOMERS_WRITE, *(needed for _, needed in guarded_changes(values, {}))]
+    return created_for_token(tuple(values)).bind(
+        token_hash=caller.token_hash, needed=needed, id=new_id(), now=utcnow(), **values
+    )
 
 
 def created_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse:
     location = f"{URL(scope=caller.scope).replace(query='')}/{record['id']}"
     return JSONResponse(
-        {"data": customer_body(as_row(record), frozenset(record["scopes"].split()))},
+        {"data": customer_body(as_row(record), scopes_of(record["scopes"]))},
         status_code=201,
         headers={"Location": location},
     )
 
 
 FAST_PATHS = [
-    FastPath("GET", "/customers/{customer_id}", customer_statement, customer_answer, batched=True),
+    FastPath("GET", "/customers/{customer_id}", customer_statement, customer_answer),
     FastPath("POST", "/customers", create_statement, created_answer, reads_body=True),
 ]

@@ -31,8 +31,6 @@ from clientele.tags import service as tags_service
 from clientele.tags.models import customer_tags, tags
 from clientele.web.validation import validate_body
 
-c = customers.c
-
 
 def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
     return exists(
@@ -43,8 +41,8 @@ def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
             )
         )
         .where(
-            customer_tags.c.business_id == c.business_id,
-            customer_tags.c.customer_id == c.id,
+            customer_tags.c.business_id == customers.c.business_id,
+            customer_tags.c.customer_id == customers.c.id,
             customer_tags.c.tag_id.in_(tag_ids),
             tags.c.deleted_at.is_(None),
         )
@@ -54,19 +52,23 @@ def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
 LIST_SPEC = ListSpec(
     table=customers,
     filters={
-        "name": lowered_substring_filter(c.name_lower, "name"),
-        "email": email_filter(c.email_lower, c.email),
-        "phone": phone_filter(c.phone),
-        "dial_code": integer_filter(c.dial_code, "dial_code", minimum=1, maximum=999),
+        "name": lowered_substring_filter(customers.c.name_lower, "name"),
+        "email": email_filter(customers.c.email_lower, customers.c.email),
+        "phone": phone_filter(customers.c.phone),
+        "dial_code": integer_filter(customers.c.dial_code, "dial_code", minimum=1, maximum=999),
         "tags.id": ids_filter(has_any_active_tag, "tag id"),
-        "is_blacklisted": boolean_column_filter(c.is_blacklisted, "is_blacklisted"),
-        "is_house_account_enabled": boolean_column_filter(c.is_house_account_enabled, "is_house_account_enabled"),
-        "is_loyalty_enabled": boolean_column_filter(c.is_loyalty_enabled, "is_loyalty_enabled"),
-        "has_orders": boolean_filter("has_orders", c.order_count > 0, c.order_count <= 0, "Whether order_count > 0"),
-        "updated_after": updated_after_filter(c.updated_at),
-        "is_deleted": deleted_filter(c.deleted_at),
+        "is_blacklisted": boolean_column_filter(customers.c.is_blacklisted, "is_blacklisted"),
+        "is_house_account_enabled": boolean_column_filter(
+            customers.c.is_house_account_enabled, "is_house_account_enabled"
+        ),
+        "is_loyalty_enabled": boolean_column_filter(customers.c.is_loyalty_enabled, "is_loyalty_enabled"),
+        "has_orders": boolean_filter(
+            "has_orders", customers.c.order_count > 0, customers.c.order_count <= 0, "Whether order_count > 0"
+        ),
+        "updated_after": updated_after_filter(customers.c.updated_at),
+        "is_deleted": deleted_filter(customers.c.deleted_at),
     },
-    sort_columns={"created_at": c.created_at, "updated_at": c.updated_at},
+    sort_columns={"created_at": customers.c.created_at, "updated_at": customers.c.updated_at},
     includes=("tags", "addresses", "addresses.delivery_zone"),
     implied_includes={"addresses.delivery_zone": "addresses"},
     counters=Counters(
@@ -98,7 +100,9 @@ async def customers_by_ids(
     """Customers of the business by id, as the caller may see them (for other records' includes)."""
     if not ids:
         return {}
-    rows = await connection.execute(select(customers).where(c.business_id == principal.business_id, c.id.in_(ids)))
+    rows = await connection.execute(
+        select(customers).where(customers.c.business_id == principal.business_id, customers.c.id.in_(ids))
+    )
     return {row.id: customer_body(row, principal.scopes) for row in rows}
 
 
@@ -116,12 +120,22 @@ async def find_customer(
     )
 
 
+def guarded_changes(changes: dict[str, Any], current: dict[str, Any]) -> list[tuple[str, str]]:
+    """The guarded-field rule: each guarded field these changes set to another value than `current`
+    holds (on a create: the default), with the write scope that takes."""
+    return [
+        (field, needed)
+        for field, (needed, default) in GUARDED_FIELDS.items()
+        if field in changes and changes[field] != current.get(field, default)
+    ]
+
+
 def guarded_field_violation(
     *, principal: Principal, changes: dict[str, Any], current: dict[str, Any]
 ) -> Forbidden | None:
     """The 403 due where the body changes a guarded field without its write scope."""
-    for field, (needed, default) in GUARDED_FIELDS.items():
-        if field in changes and changes[field] != current.get(field, default) and needed not in principal.scopes:
+    for field, needed in guarded_changes(changes, current):
+        if needed not in principal.scopes:
             return Forbidden(f"Changing {field} requires the {needed} scope.")
     return None
 
@@ -169,11 +183,14 @@ async def phone_taken(
     *, connection: AsyncConnection, business_id: uuid.UUID, dial_code: int, phone: str, customer_id: uuid.UUID | None
 ) -> bool:
     """Whether an active customer of the business, other than `customer_id`, has this phone."""
-    holders = select(c.id).where(
-        c.business_id == business_id, c.dial_code == dial_code, c.phone == phone, c.deleted_at.is_(None)
+    holders = select(customers.c.id).where(
+        customers.c.business_id == business_id,
+        customers.c.dial_code == dial_code,
+        customers.c.phone == phone,
+        customers.c.deleted_at.is_(None),
     )
     if customer_id is not None:
-        holders = holders.where(c.id != customer_id)
+        holders = holders.where(customers.c.id != customer_id)
     return await connection.scalar(select(exists(holders))) or False
 
 

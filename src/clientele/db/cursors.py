@@ -1,14 +1,4 @@
-"""Keyset cursors: opaque, tamper-evident tokens for "the rows after this one", and their key.
-
-A cursor is base64url(HMAC-SHA256 tag + JSON payload). The payload holds a digest of the
-list it belongs to (resource, business, sort and filters) and the sort values of the last
-row served. The tag covers the payload, so a cursor cannot be edited or forged; the digest
-lets a cursor sent with other parameters be told apart from a damaged one.
-
-The key comes from SECRET_KEY when it is set, otherwise from a random secret that the
-migration stores in the database, so that every worker and every restart accept each
-other's cursors.
-"""
+"""Keyset cursors: signed, opaque tokens for "the rows after this one" of one list, and their key."""
 
 import base64
 import binascii
@@ -101,7 +91,8 @@ class CursorSigner:
         if not hmac.compare_digest(tag, self.tag(payload)):
             raise invalid_cursor(INVALID)
         # Signed by us, so the payload is a list of strings that starts with a list digest.
-        digest, *values = orjson.loads(payload)
+        opened: list[str] = orjson.loads(payload)
+        digest, *values = opened
         if digest != self.list_digest:
             raise invalid_cursor(OTHER_LIST)
         return values

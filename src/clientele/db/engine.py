@@ -122,15 +122,8 @@ KEY_POOL_SETTINGS = {"application_name": KEY_POOL_NAME, "plan_cache_mode": "forc
 
 
 async def create_key_pool(url: str, *, size: int) -> asyncpg.Pool:
-    """A pool of plain asyncpg connections for statements by key (clientele.web.fast_paths), opened as
-    requests need them; one left idle for five minutes is closed (asyncpg's default).
-
-    Its sessions always use a statement's generic plan, unlike the engine's: a statement by key has
-    one good plan whatever its values, and planning it again on every run cost the database
-    nearly three times its own work (pgbench, the GET statement: 16,000 vs 42,000 runs a second).
-    PostgreSQL's own choice (`auto`) kept planning the batched GET afresh, whose generic plan it
-    costs for ten keys where a custom plan sees one or a few.
-    """
+    """A pool of plain asyncpg connections for the fast paths' statements by key, opened as requests
+    need them, whose sessions use each statement's generic plan (docs/decisions.md, "Fast paths")."""
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     return await asyncpg.create_pool(
         dsn,

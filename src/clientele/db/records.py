@@ -1,8 +1,5 @@
-"""One business record at a time: load it by the id a client sent, change it, soft-delete it.
-
-Every domain's single-record routes go through these, so that 404s, `updated_at` and
-soft deletes behave the same for customers, tags, delivery zones and addresses.
-"""
+"""One business record at a time: loaded by the id a client sent, changed, soft-deleted, the same
+way for every domain."""
 
 import uuid
 from datetime import datetime, timedelta
@@ -45,7 +42,8 @@ async def find_record(
 def next_updated_at(row: Row[Any]) -> datetime:
     """Now, but always after the stored `updated_at`: each write makes a new version (ETag),
     even when two land within one tick of the clock or the clock steps back."""
-    return max(utcnow(), row.updated_at + timedelta(microseconds=1))
+    stored: datetime = row.updated_at
+    return max(utcnow(), stored + timedelta(microseconds=1))
 
 
 def changed_values(row: Row[Any], sent: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from clientele.auth import scopes as scope
-from clientele.auth.dependencies import Authenticated, require_scope
 from clientele.auth.service import Principal
 from clientele.delivery_zones import service
 from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput, DeliveryZoneOut, zone_body
@@ -13,6 +12,7 @@ from clientele.listing.body import Page, page_body
 from clientele.listing.openapi import list_parameters
 from clientele.listing.pages import fetch_page
 from clientele.listing.query import ListQuery
+from clientele.web.authentication import Authenticated, require_scope
 from clientele.web.errors import error_responses
 from clientele.web.idempotency import CREATE_RESPONSES, Idempotency
 from clientele.web.list_requests import include_dependency, list_query_dependency

@@ -18,20 +18,18 @@ from clientele.listing.filters import deleted_filter, exact_text_filter, substri
 from clientele.listing.spec import ListSpec
 from clientele.web.validation import validate_body
 
-z = delivery_zones.c
-
 LIST_SPEC = ListSpec(
     table=delivery_zones,
     filters={
-        "name": substring_filter(z.name, "name"),
+        "name": substring_filter(delivery_zones.c.name, "name"),
         # Exact, not a substring: a reference is an external system's key for the zone.
         "reference": exact_text_filter(
-            z.reference, "Exact reference (the whole value, case-sensitive; not a substring match)."
+            delivery_zones.c.reference, "Exact reference (the whole value, case-sensitive; not a substring match)."
         ),
-        "updated_after": updated_after_filter(z.updated_at),
-        "is_deleted": deleted_filter(z.deleted_at),
+        "updated_after": updated_after_filter(delivery_zones.c.updated_at),
+        "is_deleted": deleted_filter(delivery_zones.c.deleted_at),
     },
-    sort_columns={"created_at": z.created_at, "updated_at": z.updated_at},
+    sort_columns={"created_at": delivery_zones.c.created_at, "updated_at": delivery_zones.c.updated_at},
 )
 REFERENCE_TAKEN = {"reference": ["The reference has already been taken."]}
 
@@ -107,8 +105,12 @@ async def is_active_zone(*, connection: AsyncConnection, business_id: uuid.UUID,
     caller's transaction, which is about to point an address at it, commits.
     """
     found = await connection.scalar(
-        select(z.id)
-        .where(z.business_id == business_id, z.id == zone_id, z.deleted_at.is_(None))
+        select(delivery_zones.c.id)
+        .where(
+            delivery_zones.c.business_id == business_id,
+            delivery_zones.c.id == zone_id,
+            delivery_zones.c.deleted_at.is_(None),
+        )
         .with_for_update(read=True)
     )
     return found is not None
@@ -121,6 +123,10 @@ async def active_zones_by_ids(
     if not ids:
         return {}
     rows = await connection.execute(
-        select(delivery_zones).where(z.business_id == business_id, z.id.in_(ids), z.deleted_at.is_(None))
+        select(delivery_zones).where(
+            delivery_zones.c.business_id == business_id,
+            delivery_zones.c.id.in_(ids),
+            delivery_zones.c.deleted_at.is_(None),
+        )
     )
     return {row.id: zone_body(row) for row in rows}

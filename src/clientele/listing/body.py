@@ -66,35 +66,29 @@ def page_body(*, url: str, data: list[dict[str, Any]], fetched: FetchedPage, que
     def page_url(page: int) -> str:
         return with_query(url, drop=("cursor",), add={"page": str(page)})
 
-    first_index = (query.page - 1) * query.per_page
-    if fetched.total is None:
-        last_page = None
-        prev = None
-        following = (
-            with_query(url, drop=("page",), add={"cursor": fetched.next_cursor}) if fetched.next_cursor else None
-        )
-        position = None
-    else:
-        last_page = max(1, math.ceil(fetched.total / query.per_page))
-        prev = page_url(query.page - 1) if query.page > 1 else None
-        following = page_url(query.page + 1) if query.page < last_page else None
-        position = (first_index + 1, first_index + len(data)) if data else None
-    return {
-        "data": data,
-        "links": {
-            "first": page_url(1),
-            "last": None if last_page is None else page_url(last_page),
-            "prev": prev,
-            "next": following,
-        },
-        "meta": {
-            "current_page": None if fetched.total is None else query.page,
-            "from": None if position is None else position[0],
-            "last_page": last_page,
-            "next_cursor": fetched.next_cursor,
-            "path": urlunsplit(urlsplit(url)._replace(query="")),
-            "per_page": query.per_page,
-            "to": None if position is None else position[1],
-            "total": fetched.total,
-        },
+    meta: dict[str, Any] = {
+        "current_page": None,
+        "from": None,
+        "last_page": None,
+        "next_cursor": fetched.next_cursor,
+        "path": urlunsplit(urlsplit(url)._replace(query="")),
+        "per_page": query.per_page,
+        "to": None,
+        "total": fetched.total,
     }
+    links: dict[str, str | None] = {"first": page_url(1), "last": None, "prev": None, "next": None}
+    if fetched.total is None:
+        if fetched.next_cursor:
+            links["next"] = with_query(url, drop=("page",), add={"cursor": fetched.next_cursor})
+        return {"data": data, "links": links, "meta": meta}
+    last_page = max(1, math.ceil(fetched.total / query.per_page))
+    first_index = (query.page - 1) * query.per_page
+    meta |= {"current_page": query.page, "last_page": last_page}
+    if data:
+        meta |= {"from": first_index + 1, "to": first_index + len(data)}
+    links["last"] = page_url(last_page)
+    if query.page > 1:
+        links["prev"] = page_url(query.page - 1)
+    if query.page < last_page:
+        links["next"] = page_url(query.page + 1)
+    return {"data": data, "links": links, "meta": meta}

@@ -10,36 +10,35 @@ from clientele.listing.query import ListQuery
 from clientele.listing.spec import Counters
 
 
-def counted_total(counters: Counters, filters: dict[str, Any]) -> ColumnElement[Any] | None:
-    """The sum of counters that is the total of these filters, or None where no counter holds it:
-    no filter, `is_deleted` alone, or one boolean filter with counters (`false`: active less `true`)."""
+def counters_statement(counters: Counters, query: ListQuery) -> Select[Any] | None:
+    """The sum of counters that is the query's total, or None where no counter holds it: no filter,
+    `is_deleted` alone, or one boolean filter with counters (`false`: active less `true`)."""
     table = counters.table
 
     def summed(column: str) -> ColumnElement[Any]:
         return func.coalesce(func.sum(table.c[column]), 0)
 
-    others = {name: value for name, value in filters.items() if name != "is_deleted"}
-    if filters.get("is_deleted", False):
-        return None if others else summed(counters.deleted)
-    if not others:
-        return summed(counters.active)
-    if len(others) != 1:
-        return None
-    [(name, value)] = others.items()
-    if name not in counters.flags:
-        return None
-    flagged = summed(counters.flags[name])
-    return flagged if value else summed(counters.active) - flagged
+    others = {name: value for name, value in query.filters.items() if name != "is_deleted"}
+    total: ColumnElement[Any] | None = None
+    if query.filters.get("is_deleted", False):
+        total = None if others else summed(counters.deleted)
+    elif not others:
+        total = summed(counters.active)
+    elif len(others) == 1:
+        [(name, value)] = others.items()
+        if name in counters.flags:
+            flagged = summed(counters.flags[name])
+            total = flagged if value else summed(counters.active) - flagged
+    return None if total is None else select(total).where(table.c.business_id == query.business_id)
 
 
 def total_statement(connection: AsyncConnection, query: ListQuery) -> Select[Any]:
     """The statement that reads the total of the query's rows."""
     counters = query.spec.counters
-    counted = None
     if counters is not None and connection.dialect.name == "postgresql":
-        counted = counted_total(counters, query.filters)
-    if counted is not None:
-        return select(counted).where(counters.table.c.business_id == query.business_id)
+        from_counters = counters_statement(counters, query)
+        if from_counters is not None:
+            return from_counters
     return select(func.count()).select_from(query.spec.table).where(*query.conditions)
 
 

@@ -18,16 +18,14 @@ from clientele.tags.models import customer_tags, tags
 from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput, tag_body
 from clientele.web.validation import validate_body
 
-t = tags.c
-
 LIST_SPEC = ListSpec(
     table=tags,
     filters={
-        "name": substring_filter(t.name, "name"),
-        "updated_after": updated_after_filter(t.updated_at),
-        "is_deleted": deleted_filter(t.deleted_at),
+        "name": substring_filter(tags.c.name, "name"),
+        "updated_after": updated_after_filter(tags.c.updated_at),
+        "is_deleted": deleted_filter(tags.c.deleted_at),
     },
-    sort_columns={"created_at": t.created_at, "updated_at": t.updated_at},
+    sort_columns={"created_at": tags.c.created_at, "updated_at": tags.c.updated_at},
 )
 NAME_TAKEN = {"name": ["The name has already been taken."]}
 
@@ -93,7 +91,7 @@ async def active_tag_ids(
     if not ids:
         return set()
     rows = await connection.execute(
-        select(t.id).where(t.business_id == business_id, t.id.in_(ids), t.deleted_at.is_(None))
+        select(tags.c.id).where(tags.c.business_id == business_id, tags.c.id.in_(ids), tags.c.deleted_at.is_(None))
     )
     return {row.id for row in rows}
 
@@ -106,13 +104,13 @@ async def tags_of_customers(
         return {}
     rows = await connection.execute(
         select(customer_tags.c.customer_id, tags)
-        .join(tags, (t.business_id == customer_tags.c.business_id) & (t.id == customer_tags.c.tag_id))
+        .join(tags, (tags.c.business_id == customer_tags.c.business_id) & (tags.c.id == customer_tags.c.tag_id))
         .where(
             customer_tags.c.business_id == business_id,
             customer_tags.c.customer_id.in_(customer_ids),
-            t.deleted_at.is_(None),
+            tags.c.deleted_at.is_(None),
         )
-        .order_by(t.created_at, t.id)
+        .order_by(tags.c.created_at, tags.c.id)
     )
     by_customer: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for row in rows:
@@ -136,11 +134,11 @@ async def replace_tags(
     """Make the customer's active tags exactly these; False (and nothing written) if they already are."""
     current = await connection.execute(
         select(customer_tags.c.tag_id)
-        .join(tags, (t.business_id == customer_tags.c.business_id) & (t.id == customer_tags.c.tag_id))
+        .join(tags, (tags.c.business_id == customer_tags.c.business_id) & (tags.c.id == customer_tags.c.tag_id))
         .where(
             customer_tags.c.business_id == business_id,
             customer_tags.c.customer_id == customer_id,
-            t.deleted_at.is_(None),
+            tags.c.deleted_at.is_(None),
         )
     )
     if {row.tag_id for row in current} == set(tag_ids):

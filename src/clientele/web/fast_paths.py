@@ -1,40 +1,31 @@
-"""Fast paths: the busiest requests answered in one database round trip, before FastAPI.
+"""Fast paths: the busiest requests answered in one statement each on PostgreSQL, before FastAPI.
 
-A point of sale reads a customer by id and creates customers far more often than it does
-anything else. On PostgreSQL those requests are tried here first: the token check, the scope
-check and the record's read or write are one statement on a plain asyncpg connection of a pool
-of their own (clientele.db.engine.create_key_pool), and the answer is built without FastAPI's
-routing and dependency solving, which together cost several times the database's own work.
-
-A fast path answers only a request that succeeds: the token is valid and has the scope,
-the record exists, the body is valid. Anything else — no token, a missing record, a query
-string or header it does not handle, an invalid body, a database error — passes, untouched,
-to the route, which answers it as it always does. So every error, and every case a fast path
-does not know, has one implementation: the route's; the fast path's answers are the route's
-own answers, byte for byte (tests/test_fast_paths.py compares them).
+A fast path answers only a request that succeeds; anything else goes, untouched, to its route
+(docs/decisions.md, "Fast paths").
 """
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+from sqlalchemy import ClauseElement, make_url
+from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clientele.auth.service import hash_token, token_accepted
-from clientele.db.clock import utcnow
+from clientele.auth.service import hash_token
 from clientele.web.errors import handle_database_unavailable
 from clientele.web.request_context import ROUTE_PATH
 
 # A token the route would also read as one: `Bearer`, one space, printable ASCII.
 BEARER = re.compile(rb"Bearer ([!-~]+)")
 ROUTE_ONLY_HEADERS = frozenset({b"if-match", b"idempotency-key"})
+ASYNCPG = make_url("postgresql+asyncpg://").get_dialect()()
 
 
 @dataclass(frozen=True)
@@ -43,6 +34,26 @@ class Statement:
 
     sql: str
     arguments: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class CompiledStatement:
+    """A SQLAlchemy statement compiled once for asyncpg: its SQL, and the order of its named values."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> "CompiledStatement":
+        compiled = cast(SQLCompiler, statement.compile(dialect=ASYNCPG))
+        return cls(sql=compiled.string, names=tuple(compiled.positiontup or ()), defaults=dict(compiled.params))
+
+    def bind(self, **values: Any) -> Statement:
+        """The statement with these values; a value not given is the one the statement was built with."""
+        return Statement(
+            self.sql, tuple(values[name] if name in values else self.defaults[name] for name in self.names)
+        )
 
 
 @dataclass(frozen=True)
@@ -61,9 +72,6 @@ class FastPath:
     statement for a request (None: the route answers), and the answer made from the row it returned
     (None: the route answers; only for a statement that wrote nothing).
 
-    A `batched` path's statement reads and never writes, and is sent for many requests at once (see
-    `Batch`): each of its parameters is an array, holding that argument of every request of the batch,
-    and it returns each request's row, if any, with the request's place in the arrays (from 1) in `n`.
     """
 
     method: str
@@ -71,7 +79,6 @@ class FastPath:
     statement: Callable[[Caller], Statement | None]
     answer: Callable[[Caller, asyncpg.Record], Response | None]
     reads_body: bool = False
-    batched: bool = False
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
         """The route's full path template (with the prefix sent) and the path's parameters, if it matches."""
@@ -86,20 +93,6 @@ class FastPath:
         return re.compile("(?P<prefix>/v5)?" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.template)))
 
 
-def accepted_token(token_hash: str, row: Any, scope: str) -> bool:
-    """Whether the token row found for this hash may act now, with this scope."""
-    return (
-        token_accepted(
-            token_hash=token_hash,
-            found_hash=row["token_hash"],
-            revoked_at=row["revoked_at"],
-            expires_at=row["expires_at"],
-            now=utcnow(),
-        )
-        and scope in row["scopes"].split()
-    )
-
-
 class FastPathMiddleware:
     """Tries the request on its fast path, if it has one; passes it on otherwise."""
 
@@ -112,7 +105,6 @@ class FastPathMiddleware:
         self.state = state
         self.max_body_bytes = max_body_bytes
         self.pool_timeout = pool_timeout
-        self.batches: dict[str, Batch] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pool = getattr(self.state, "key_pool", None)
@@ -142,12 +134,12 @@ class FastPathMiddleware:
         if token is not None and fast_path.reads_body:
             body, received = await self.read_body(scope, receive)
             receive = replay(received, receive)
-        caller = None if token is None or body is None else Caller(scope, hash_token(token), path_params, body)
-        statement = None if caller is None else fast_path.statement(caller)
         answer = None
-        if statement is not None:
+        if token is not None and body is not None:
+            caller = Caller(scope, hash_token(token), path_params, body)
+            statement = fast_path.statement(caller)
             try:
-                row = await self.fetch_row(fast_path, statement, pool)
+                row = None if statement is None else await self.fetch_row(statement, pool)
             except TimeoutError as error:
                 # No connection came free (or none could be opened) in the pool's whole timeout:
                 # answered here as the route would answer it, since it would first wait that long again.
@@ -165,15 +157,9 @@ class FastPathMiddleware:
         scope[ROUTE_PATH] = route_path
         await answer(scope, receive, send)
 
-    async def fetch_row(self, fast_path: FastPath, statement: Statement, pool: asyncpg.Pool) -> asyncpg.Record | None:
-        """The statement's row: sent alone, or with those of other requests where the path is batched."""
-        if not fast_path.batched:
-            async with pool.acquire(timeout=self.pool_timeout) as connection:
-                return await connection.fetchrow(statement.sql, *statement.arguments)
-        batch = self.batches.get(statement.sql)
-        if batch is None:
-            batch = self.batches[statement.sql] = Batch(statement.sql)
-        return await batch.fetch_row(statement.arguments, pool, self.pool_timeout)
+    async def fetch_row(self, statement: Statement, pool: asyncpg.Pool) -> asyncpg.Record | None:
+        async with pool.acquire(timeout=self.pool_timeout) as connection:
+            return await connection.fetchrow(statement.sql, *statement.arguments)
 
     async def read_body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, list[Message]]:
         """The whole body, or None where the route must see it (over the size limit, a client gone);
@@ -193,60 +179,6 @@ class FastPathMiddleware:
                 return None, received
             if not message.get("more_body", False):
                 return body, received
-
-
-class Batch:
-    """The reads of one batched statement that requests on this worker ask for, sent together.
-
-    One batch at a time is with the database: a request that comes while one is out waits for it to
-    come back, and then goes with every other request that came meanwhile, in one statement on one
-    connection. Alone, a request is sent at once. Under load, the database runs one statement for
-    many requests and the worker makes one round trip for them, where most of the cost of a read by
-    key was in running and sending a statement, not in finding its row. Each request still sees every
-    write that was acknowledged before it arrived: its read starts after it arrived.
-    """
-
-    def __init__(self, sql: str) -> None:
-        self.sql = sql
-        self.waiting: list[tuple[tuple[Any, ...], asyncio.Future[asyncpg.Record | None]]] = []
-        self.sender: asyncio.Task[None] | None = None
-
-    async def fetch_row(self, arguments: tuple[Any, ...], pool: asyncpg.Pool, timeout: float) -> asyncpg.Record | None:
-        """This request's row, or None; raises what stopped its batch's statement."""
-        answer: asyncio.Future[asyncpg.Record | None] = asyncio.get_running_loop().create_future()
-        self.waiting.append((arguments, answer))
-        if self.sender is None:
-            self.sender = asyncio.create_task(self.send_waiting(pool, timeout))
-        return await answer
-
-    async def send_waiting(self, pool: asyncpg.Pool, timeout: float) -> None:
-        """Sends what waits, batch after batch, until nothing does, on one connection while they follow
-        each other; after a failed batch, the next goes on another."""
-        batch: list[tuple[tuple[Any, ...], asyncio.Future[asyncpg.Record | None]]] = []
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting, []
-                try:
-                    async with pool.acquire(timeout=timeout) as connection:
-                        while batch:
-                            # The k-th parameter: the k-th argument of every request of the batch.
-                            parameters = [
-                                list(values) for values in zip(*(arguments for arguments, _ in batch), strict=True)
-                            ]
-                            found = {row["n"]: row for row in await connection.fetch(self.sql, *parameters)}
-                            for number, (_, answer) in enumerate(batch, start=1):
-                                if not answer.done():
-                                    answer.set_result(found.get(number))
-                            batch, self.waiting = self.waiting, []
-                except Exception as error:
-                    for _, answer in batch:
-                        if not answer.done():
-                            answer.set_exception(error)
-        finally:
-            self.sender = None
-            # Only where this task itself was cancelled (the server stopping): no request is left waiting.
-            for _, answer in [*batch, *self.waiting]:
-                answer.cancel()
 
 
 def fast_path_token(headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -1,11 +1,5 @@
-"""Idempotency keys: a POST retried with the same `Idempotency-Key` is answered again, not run again.
-
-A request claims its key in its own transaction and stores its response there before it commits, so a
-created record and its key are committed together or not at all. A request that fails (any 4xx or 5xx)
-rolls back, key included: its retry runs afresh. A second request with a key that is still being
-processed waits for the first: on PostgreSQL its INSERT blocks on the first one's uncommitted row (for up
-to IN_FLIGHT_WAIT_MS, then 409), on SQLite write transactions run one at a time anyway.
-"""
+"""Idempotency keys: a POST retried with the same `Idempotency-Key` is answered again, not run
+again (docs/decisions.md, "Idempotency keys")."""
 
 import hashlib
 import uuid
@@ -35,12 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clientele.auth.dependencies import Authenticated
 from clientele.auth.service import Principal
 from clientele.db.clock import utcnow
 from clientele.db.engine import is_sqlite, upsert_insert
 from clientele.db.metadata import metadata
 from clientele.errors import BadRequest, Conflict, Unprocessable
+from clientele.web.authentication import Authenticated
 from clientele.web.errors import ErrorBody
 from clientele.web.transaction import Connection
 from clientele.web.validation import json_object

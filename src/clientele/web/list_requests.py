@@ -5,10 +5,10 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clientele.auth.dependencies import Authenticated
 from clientele.db.cursors import cursor_key
 from clientele.listing.query import ListQuery, parse_includes, parse_list_query
 from clientele.listing.spec import ListSpec
+from clientele.web.authentication import Authenticated
 from clientele.web.transaction import Connection
 
 

@@ -1,12 +1,5 @@
-"""OpenAPI links: which answer's ids feed which next request.
-
-A client (or a stateful fuzzer such as Schemathesis) reads them to chain calls: the 201 of
-`POST /customers` gives the `customer_id` of `GET/PUT/DELETE /customers/{customer_id}`,
-of `PUT /customers/{customer_id}/restore`, of an address's `customer_id`, and so on for
-every domain; a list's 200 gives the next page: its `meta.next_cursor`, sent with the same
-sort, filters, includes and page size, since a cursor belongs to its list. Links are added
-to the generated document; nothing else in it changes.
-"""
+"""OpenAPI links, added to the generated document: which answer's ids (and a list's next cursor)
+feed which next request, for clients and fuzzers that chain calls."""
 
 from dataclasses import dataclass
 from typing import Any

@@ -1,16 +1,5 @@
-"""The HTTP/1.1 protocol `clientele serve` runs: uvicorn's (httptools), with a bound on a request's head.
-
-httptools keeps a header's value in memory until its end arrives, however long that takes:
-one client sending an endless header grew a worker by 240 MB for 200 MiB sent, and nothing
-stopped it. Here a request's head (request line and headers) may hold MAX_REQUEST_HEAD_BYTES:
-its bytes are counted as they arrive, and a longer head is answered with 431 before the rest
-is read, ended or not. The bound is four times the largest common defaults (nginx 32 KiB,
-Node.js 16 KiB); no client of this API sends a head near it.
-
-A refused client is likely still sending. Closing at once, with its bytes unread, would make
-the kernel reset the connection, and the client could lose the 431 it was sent; so the
-connection is closed once the client has been quiet for LINGER_IDLE_SECONDS or has sent
-LINGER_BYTES more, all thrown away unread (nginx's lingering close).
+"""The HTTP/1.1 protocol `clientele serve` runs: uvicorn's (httptools), with a bound on a request's
+head answered with 431 (docs/decisions.md, "Request ids, security headers, request log").
 """
 
 import asyncio

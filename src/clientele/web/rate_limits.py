@@ -1,10 +1,5 @@
-"""Per-token rate limits: a budget per bearer token, shared through Redis when REDIS_URL is set.
-
-The budget is a GCRA (generic cell rate algorithm): `limit` requests may come at once, and
-the budget then refills continuously, one request every `period / limit`. Unlike a fixed
-window it has no edge around which a client may spend two budgets at once, and it keeps one
-number per token: the time at which the token's budget is full again.
-"""
+"""Per-token rate limits (a GCRA budget), shared through Redis when REDIS_URL is set
+(docs/decisions.md, "Rate limits")."""
 
 import hashlib
 import logging

@@ -35,16 +35,18 @@ def route_path(scope: Scope) -> str:
     a route's path holds neither.
     """
     if ROUTE_PATH in scope:
-        return scope[ROUTE_PATH]
+        named: str = scope[ROUTE_PATH]
+        return named
     if "endpoint" not in scope:
         return "-"
+    path: str = scope["path"]
     if not scope.get("path_params"):
-        return scope["path"]
-    template = getattr(scope.get("route"), "path", None)
+        return path
+    template: str | None = getattr(scope.get("route"), "path", None)
     if template is None:
         return "-"
     # The route knows its path within its router; what precedes it is the router's prefix.
-    return scope["path"].rsplit("/", template.count("/"))[0] + template
+    return path.rsplit("/", template.count("/"))[0] + template
 
 
 class RequestContextMiddleware:

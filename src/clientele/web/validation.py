@@ -1,9 +1,5 @@
-"""Body parsing and the field rules every domain shares, with Laravel-style sentences.
-
-Bodies are read by hand rather than by FastAPI so that the error order of SPEC §3 holds:
-a body that is too large (413) or not a JSON object (400) is refused before the record is
-looked up (404), and field errors (422) come after it.
-"""
+"""Body parsing and the field rules every domain shares, with Laravel-style sentences; bodies are
+read here, not by FastAPI, so that SPEC §3's error order holds."""
 
 import re
 from collections.abc import Callable
@@ -85,7 +81,7 @@ class Body(BaseModel):
 # coercion, decides what is accepted, and it raises ValueError with the sentence to show.
 
 
-def _reject_nul(name: str, value: str) -> str:
+def _reject_nul(name: str | None, value: str) -> str:
     # PostgreSQL text cannot hold NUL; refusing it here keeps both engines alike.
     if "\x00" in value:
         raise ValueError(f"The {name} field must not contain NUL characters.")

@@ -1,16 +1,10 @@
-"""Record versions over HTTP: a strong `ETag` on single-record responses, `If-Match` on writes.
-
-A record's version is its `updated_at` to the microsecond, which every write moves forward
-(see `records.next_updated_at`). The ETag names the record's own fields, tags included, and
-is the same whatever `include` or the token's read scopes show of it: an included address
-or delivery zone has its own ETag at its own URL.
-"""
+"""Record versions over HTTP: a strong `ETag` on single-record responses, `If-Match` on writes
+(docs/decisions.md, "Record versions")."""
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
-from sqlalchemy import Row
 
 from clientele.errors import PreconditionFailed
 from clientele.web.wire import JSONResponse
@@ -19,7 +13,14 @@ EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
 
 
-def etag(row: Row[Any]) -> str:
+class Versioned(Protocol):
+    """A record as read: a row, or the fast paths' record read by attribute."""
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def etag(row: Versioned) -> str:
     return f'"{(row.updated_at - EPOCH) // MICROSECOND:x}"'
 
 
@@ -35,7 +36,7 @@ def if_match_allows(header: str, current: str) -> bool:
     return False
 
 
-def require_version(request: Request, row: Row[Any]) -> None:
+def require_version(request: Request, row: Versioned) -> None:
     """412 with the current ETag when the request's `If-Match` names another version."""
     header = request.headers.get("if-match")
     if header is None:
@@ -48,7 +49,7 @@ def require_version(request: Request, row: Row[Any]) -> None:
 
 
 def record_response(
-    row: Row[Any], body: dict[str, Any], *, status_code: int = 200, headers: dict[str, str] | None = None
+    row: Versioned, body: dict[str, Any], *, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """One record's response, `{"data": …}`, with its ETag."""
     return JSONResponse({"data": body}, status_code=status_code, headers={"ETag": etag(row)} | (headers or {}))

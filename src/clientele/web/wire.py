@@ -94,11 +94,9 @@ class RecordShape:
                 continue
             shown = next((item for item in info.metadata if isinstance(item, Shown)), None)
             scope = next((item.scope for item in info.metadata if isinstance(item, ReadScope)), None)
-            self.fields.append(
-                ShownField(
-                    name=name, column=(shown and shown.column) or name, convert=shown and shown.convert, scope=scope
-                )
-            )
+            column = shown.column if shown is not None and shown.column is not None else name
+            convert = shown.convert if shown is not None else None
+            self.fields.append(ShownField(name=name, column=column, convert=convert, scope=scope))
 
     def body(self, row: Any, scopes: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The record's body, as a token with these scopes sees it."""
