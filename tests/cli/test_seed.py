@@ -13,6 +13,7 @@ from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput
 from clientele.web.validation import validate_body
 from clientele.web.wire import TIMESTAMP_FORMAT
 from tests.cli.conftest import Clientele, every_customer, run_clientele_on, statistics_once_inserted, table_statistics
+from tests.cli.processes import run_clientele
 from tests.conftest import Api, new_business, new_token
 
 SEEDED = 2000
@@ -167,3 +168,16 @@ def test_a_seed_finds_each_customer_by_its_key_when_the_statistics_never_saw_its
 
     after = statistics_once_inserted(url, "customers", before["inserted"] + SEEDED)
     assert after["read"] - before["read"] <= 10 * SEEDED, (before, after)
+
+
+def test_the_seed_command_run_as_a_user_runs_it_writes_tags_and_addresses(client, database_url) -> None:
+    business = new_business(client)
+    api = Api(client, new_token(client, business).token, business)
+
+    result = run_clientele(database_url, "seed", "--business", str(business), "--customers", "40", "--random-seed", "5")
+
+    assert result.returncode == 0, result.stderr
+    listed = api.get("/customers", params={"per_page": "100", "include": "tags,addresses"}).json()["data"]
+    assert len(listed) == 40
+    assert any(customer["addresses"] for customer in listed)
+    assert any(customer["tags"] for customer in listed)

@@ -33,11 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from clientele.addresses.models import addresses
 from clientele.auth import service as auth
 from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 from clientele.db.engine import is_sqlite, upsert_insert
-from clientele.db.metadata import metadata
+from clientele.tags.models import customer_tags
 
 DEFAULT_BATCH_SIZE = 20_000
 DEFAULT_JOBS = os.cpu_count() or 1
@@ -87,6 +88,10 @@ staged_phones = Table(
 STAGED_COLUMNS = tuple(column.name for column in staged_rows.columns)
 CUSTOMER_COLUMNS = STAGED_COLUMNS[1:]
 STAMPS = ("created_at", "updated_at")
+
+
+# The tables a batch's related rows go to, by name.
+RELATED_TABLES = {table.name: table for table in (addresses, customer_tags)}
 
 
 @dataclass(frozen=True)
@@ -191,7 +196,7 @@ class StagedWriter:
             related_counts = {}
             for related in prepared.related:
                 records = related.of(created)
-                await copy_rows(connection, metadata.tables[related.table], related.columns, records)
+                await copy_rows(connection, RELATED_TABLES[related.table], related.columns, records)
                 related_counts[related.table] = len(records)
         return Written(
             created=created,
