@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from clientele.customers.models import customers
+from clientele.listing import pages as pages_module
 
 NOON = datetime(2024, 3, 1, 12, 0, 0)
 
@@ -363,3 +364,39 @@ def test_list_shows_only_the_callers_business(api, other_api):
 
     assert names(response) == ["Ours"]
     assert response.json()["meta"]["total"] == 1
+
+
+# --- a few counted matches are sorted from themselves ------------------------------------------
+
+
+SORTED_MATCHES = {
+    "created_at": lambda n, created, updated: (created, n),
+    "-created_at": lambda n, created, updated: (-created.timestamp(), -n),
+    "updated_at": lambda n, created, updated: (updated, n),
+    "-updated_at,created_at": lambda n, created, updated: (-updated.timestamp(), created, n),
+}
+
+
+@pytest.mark.parametrize("sort", SORTED_MATCHES)
+def test_a_page_sorted_from_its_matches_is_the_page_a_walk_of_the_sort_finds(
+    api, stamped, sent_statements, monkeypatch, sort
+):
+    made = [(n, NOON + timedelta(minutes=n * 7 % 11), NOON - timedelta(minutes=n % 3)) for n in range(9)]
+    stamped(*((f"Match {n}", created, updated) for n, created, updated in made))
+    stamped(("Other", NOON, NOON))
+    params = {"filter[name]": "match", "sort": sort, "per_page": "2"}
+    expected = [f"Match {n}" for n, _, _ in sorted(made, key=lambda row: SORTED_MATCHES[sort](*row))]
+
+    def pages() -> list[list[str]]:
+        return [names(api.get("/customers", params=params | {"page": str(page)})) for page in range(1, 7)]
+
+    gathered_statements = sent_statements(pages)
+    gathered = pages()
+    monkeypatch.setattr(pages_module, "GATHERED_AT_MOST", 0)
+    walked_statements = sent_statements(pages)
+
+    assert [name for page in gathered for name in page] == expected
+    assert [len(page) for page in gathered] == [2, 2, 2, 2, 1, 0]
+    assert pages() == gathered
+    assert any("matches" in statement for statement in gathered_statements)
+    assert not any("matches" in statement for statement in walked_statements)

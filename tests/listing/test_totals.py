@@ -231,7 +231,7 @@ def test_every_other_total_is_one_count_of_the_pages_own_filter(api, mixed_custo
 
     [count] = [statement for statement in statements if "count(*)" in statement.lower()]
     [page] = [statement for statement in statements if "LIMIT" in statement]
-    assert where_clause(count) == where_clause(page)
+    assert count.split("WHERE", 1)[1].strip() in page
     assert not any("customer_counts" in statement for statement in statements)
     assert responses[0].json()["meta"]["total"] == rows_listed(api, filters)
 
@@ -250,10 +250,6 @@ def rows_listed(api, filters: dict[str, str]) -> int:
         cursor = body["meta"]["next_cursor"]
         if cursor is None:
             return listed
-
-
-def where_clause(statement: str) -> str:
-    return statement.split("WHERE", 1)[1].split("ORDER BY")[0].strip()
 
 
 def test_the_counters_equal_a_count_of_the_rows_after_every_kind_of_write_on_postgresql(

@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, and_, literal, or_, select, tuple_
+from sqlalchemy import Column, ColumnElement, Select, and_, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.listing.query import ListQuery, SortKey
-from clientele.listing.totals import total_of
+from clientele.listing.totals import Total, total_of
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,10 @@ class FetchedPage:
     total: int | None
     """The rows of every page together; None on a cursor page, which never counts."""
     next_cursor: str | None
+
+
+# A numbered page whose filter the database counted at most this many matches of is sorted from them.
+GATHERED_AT_MOST = 10_000
 
 
 async def fetch_page(*, connection: AsyncConnection, query: ListQuery) -> FetchedPage:
@@ -30,11 +34,49 @@ async def fetch_page(*, connection: AsyncConnection, query: ListQuery) -> Fetche
         return page_of(query, rows[: query.per_page], total=None, more=more)
     total = await total_of(connection=connection, query=query)
     offset = (query.page - 1) * query.per_page
-    if offset >= total:
+    if offset >= total.rows:
         # Past the last row: nothing to fetch, and an offset this large could overflow the database's integer.
-        return FetchedPage(rows=[], total=total, next_cursor=None)
-    rows = list(await connection.execute(matching.limit(query.per_page).offset(offset)))
-    return page_of(query, rows, total=total, more=offset + len(rows) < total)
+        return FetchedPage(rows=[], total=total.rows, next_cursor=None)
+    if few_counted_matches(query, total):
+        statement = sorted_from_matches(query, offset)
+    else:
+        statement = matching.limit(query.per_page).offset(offset)
+    rows = list(await connection.execute(statement))
+    return page_of(query, rows, total=total.rows, more=offset + len(rows) < total.rows)
+
+
+def few_counted_matches(query: ListQuery, total: Total) -> bool:
+    """Whether a filter narrows the list (`is_deleted` aside: it keeps whole stretches of the sort's
+    index) to matches the database counted and found few: sorting them costs about what counting did."""
+    return bool(query.filters.keys() - {"is_deleted"}) and total.counted and total.rows <= GATHERED_AT_MOST
+
+
+def sorted_from_matches(query: ListQuery, offset: int) -> Select[Any]:
+    """The page's rows found as the count found them: the matches' sort keys gathered (fenced, so
+    that the planner cannot turn it back into a walk of the sort's index), sorted, and the page's
+    rows read by id (docs/decisions.md, "Lists")."""
+    table = query.spec.table
+    keys = (
+        select(*(key.column for key in query.sort))
+        .where(*query.conditions)
+        .cte("matches")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    page_keys = (
+        select(keys.c.id)
+        .order_by(
+            *(keys.c[key.column.name].desc() if key.descending else keys.c[key.column.name] for key in query.sort)
+        )
+        .limit(query.per_page)
+        .offset(offset)
+        .subquery("page_keys")
+    )
+    return (
+        select(table)
+        .join(page_keys, table.c.id == page_keys.c.id)
+        .where(table.c.business_id == query.business_id)
+        .order_by(*query.order_by)
+    )
 
 
 def page_of(query: ListQuery, rows: list[Any], *, total: int | None, more: bool) -> FetchedPage:

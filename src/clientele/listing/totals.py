@@ -1,6 +1,7 @@
 """Where a numbered page's exact total comes from: one row of counters where they answer it,
 else one `count(*)` of the page's own filter."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -32,16 +33,25 @@ def counters_statement(counters: Counters, query: ListQuery) -> Select[Any] | No
     return None if total is None else select(total).where(table.c.business_id == query.business_id)
 
 
-def total_statement(connection: AsyncConnection, query: ListQuery) -> Select[Any]:
-    """The statement that reads the total of the query's rows."""
+def total_statement(connection: AsyncConnection, query: ListQuery) -> tuple[Select[Any], bool]:
+    """The statement that reads the total of the query's rows, and whether it counts them."""
     counters = query.spec.counters
     if counters is not None and connection.dialect.name == "postgresql":
         from_counters = counters_statement(counters, query)
         if from_counters is not None:
-            return from_counters
-    return select(func.count()).select_from(query.spec.table).where(*query.conditions)
+            return from_counters, False
+    return select(func.count()).select_from(query.spec.table).where(*query.conditions), True
 
 
-async def total_of(*, connection: AsyncConnection, query: ListQuery) -> int:
+@dataclass(frozen=True)
+class Total:
+    rows: int
     """The exact number of rows the query matches, all pages together."""
-    return int(await connection.scalar(total_statement(connection, query)) or 0)
+    counted: bool
+    """Whether the database counted them with the page's own conditions (not read from counters)."""
+
+
+async def total_of(*, connection: AsyncConnection, query: ListQuery) -> Total:
+    """The query's total, from the counters where they hold it, else counted."""
+    statement, counted = total_statement(connection, query)
+    return Total(rows=int(await connection.scalar(statement) or 0), counted=counted)
