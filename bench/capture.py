@@ -28,7 +28,7 @@ class Statement:
     parameters: tuple[Any, ...]
 
     def inlined(self) -> str:
-        """The statement with its parameters written in as SQL literals (for pgbench)."""
+        """The statement with its parameters written in as SQL literals (for psql and pgbench)."""
         return PLACEHOLDER.sub(lambda match: literal(self.parameters[int(match[1]) - 1]), self.sql)
 
 
@@ -80,9 +80,12 @@ def capture(url: str, token: str, paths: list[str]) -> dict[str, Captured]:
     return results
 
 
-# The list's own statements read customers (the page), a subquery of them (the count) or the
-# per-business counters; the token lookup and the include loaders read other tables first.
-LIST_STATEMENT = re.compile(r"^\s*(customers|customer_counts|\(SELECT customers\.)")
+# The list's own statements read customers (the page and its count) or the per-business counters;
+# the token lookup and the include loaders read other tables first.
+LIST_STATEMENT = re.compile(r"^\s*(customers|customer_counts)\b")
+# Where a numbered page's total comes from (clientele.listing.totals): a count of the page's own
+# filter, or the counters' row.
+TOTAL_STATEMENT = re.compile(r"\bcount\(\*\)|\bFROM customer_counts\b")
 
 
 def touches_customers(statement: Statement) -> bool:
@@ -91,7 +94,19 @@ def touches_customers(statement: Statement) -> bool:
     return bool(first_from and LIST_STATEMENT.match(first_from[1]))
 
 
-# A few counter rows per business (customers/counts.py): reading them all is the right plan.
+def total_statement(statements: list[Statement]) -> Statement | None:
+    """The statement that read a list request's total; None for a cursor page, which sends none."""
+    return next(
+        (
+            statement
+            for statement in statements
+            if touches_customers(statement) and TOTAL_STATEMENT.search(statement.sql)
+        ),
+        None,
+    )
+
+
+# A few counter rows per business (clientele.listing.spec.Counters): reading them all is the right plan.
 SMALL_TABLES = frozenset({"customer_counts"})
 
 

@@ -292,22 +292,6 @@ def remove_created(url: str, business_ids: list[uuid.UUID]) -> int:
     return rows[0]["n"]
 
 
-def forget_shared_counts(url: str) -> None:
-    """Empty the counts workers share (migration 0010): a filter's first request then counts it whole,
-    as it would on a database that never served it."""
-    execute(url, "DELETE FROM customer_list_counts")
-
-
-def move_list_version(url: str, business_id: uuid.UUID) -> None:
-    """A write to one of the business's customers that changes nothing a client sees, but moves the
-    version of its list segment, as any real write does: the next list counts that segment again."""
-    execute(
-        url,
-        f"UPDATE customers SET name = name WHERE business_id = '{business_id}' AND id = "
-        f"(SELECT id FROM customers WHERE business_id = '{business_id}' LIMIT 1)",
-    )
-
-
 def wait_until_idle(url: str, timeout: float = 300) -> float:
     """Wait until no other query runs on the bench database; the seconds waited.
 

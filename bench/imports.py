@@ -1,4 +1,4 @@
-"""Bulk import and export (issue 3 §4): `clientele import` against a raw COPY of the same file.
+"""Bulk import and export: `clientele import` against the floors under any import of the same file.
 
 One CSV file of realistic customers, written by the seed's own generator in the format
 `clientele import` reads, goes in twice: by psql's `\\copy` into a bare table (the file's
@@ -11,11 +11,12 @@ from the outside, as the wall-clock time of the command, so the import pays for 
 and its checks as a user does. Then `clientele export` writes the imported business back out
 as CSV. The bare table and the businesses are removed at the end.
 
-Two floors under any import, whatever its design, are measured beside them. *Indexed after
-loading*: the file by `\\copy` into an unindexed table of `customers`' shape, then every index of
-`customers` built on it, as a fresh partition would be before it is attached. *The checks
-alone*: the API's checks of an import's rows (`prepare_chunk`) on a sample of the file, in one
-process, and the rate every core of the machine would reach at that speed.
+Two floors under any import, whatever its design, are measured beside them; the import's
+target is a share of the lower one. *Indexed after loading*: the file by `\\copy` into an
+unindexed table of `customers`' shape, then every index of `customers` built on it, as a fresh
+partition would be before it is attached. *The checks alone*: the API's checks of an import's
+rows (`prepare_chunk`) on a sample of the file, in one process, and the rate every core of the
+machine would reach at that speed.
 """
 
 import csv

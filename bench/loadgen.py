@@ -3,7 +3,6 @@
 import http.client
 import json
 import math
-import statistics
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -44,6 +43,11 @@ class Measurement:
         return asdict(self)
 
 
+def nearest_rank(ordered: list[float], share: float) -> float:
+    """The percentile as the sample at that rank (no interpolation), of values sorted ascending."""
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
 def timed_get(connection: http.client.HTTPConnection, path: str, token: str) -> tuple[float, int]:
     """One GET on a kept-alive connection: milliseconds until its body was read, and its status."""
     sent = time.perf_counter()
@@ -77,17 +81,13 @@ def run_one_client(*, port: int, path: str, token: str, seconds: float) -> Measu
         connection.close()
     elapsed = time.perf_counter() - started
     took.sort()
-
-    def percentile(share: float) -> float:
-        return round(took[max(0, math.ceil(share * len(took)) - 1)], 3)
-
     return Measurement(
         requests=len(took),
         seconds=round(elapsed, 2),
         rps=round(len(took) / elapsed, 1),
-        p50=percentile(0.50),
-        p95=percentile(0.95),
-        p99=percentile(0.99),
+        p50=round(nearest_rank(took, 0.50), 3),
+        p95=round(nearest_rank(took, 0.95), 3),
+        p99=round(nearest_rank(took, 0.99), 3),
         max=round(took[-1], 3),
         errors=errors,
         connections=1,
@@ -161,7 +161,8 @@ def run_pgbench(
 ) -> Measurement:
     """Run SQL scripts (one picked at random per transaction) with prepared statements, like the app's driver.
 
-    Latency percentiles come from pgbench's per-transaction log.
+    Latency percentiles come from pgbench's per-transaction log, taken as the harness's own client
+    takes them, so that a request's p95 and its statement's p95 compare like for like.
     """
     run_dir = work_dir / f"{name}.pgbench"
     run_dir.mkdir(exist_ok=True)
@@ -189,27 +190,27 @@ def run_pgbench(
     (work_dir / f"{name}.pgbench.txt").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         raise BenchError(f"pgbench failed for {name}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    latencies_us: list[int] = []
+    latencies_us: list[float] = []
     for log in run_dir.glob("log.*"):
         for line in log.read_text().splitlines():
             fields = line.split()
             if len(fields) >= 3:
-                latencies_us.append(int(fields[2]))
+                latencies_us.append(float(fields[2]))
         log.unlink()
     transactions = processed(result.stdout)
     elapsed = seconds
     failed = failed_transactions(result.stdout)
     if not latencies_us:
         raise BenchError(f"pgbench logged no transactions for {name}")
-    cuts = statistics.quantiles(latencies_us, n=100, method="inclusive")
+    latencies_us.sort()
     return Measurement(
         requests=transactions,
         seconds=elapsed,
         rps=round(tps(result.stdout), 1),
-        p50=cuts[49] / 1000,
-        p95=cuts[94] / 1000,
-        p99=cuts[98] / 1000,
-        max=max(latencies_us) / 1000,
+        p50=nearest_rank(latencies_us, 0.50) / 1000,
+        p95=nearest_rank(latencies_us, 0.95) / 1000,
+        p99=nearest_rank(latencies_us, 0.99) / 1000,
+        max=latencies_us[-1] / 1000,
         errors=failed,
         connections=clients,
     )

@@ -1,19 +1,20 @@
 """`make bench`: one run of the whole harness, from seeding to bench/results/latest.md.
 
 Order of a run: seed (or re-use) the bench database; serve Clientele and measure single-client
-latency of every list request at 1M and 10k customers and explain their queries, then
-throughput under load, memory, and a 64-connection soak; serve and measure the references
-(bare ASGI, pgbench, the common FastAPI + ORM app); then time `clientele import` of a generated file
-against a raw COPY of the same file, and `clientele export`; write the report. Every process it
-starts is stopped when it ends, also on Ctrl-C or an error.
+latency of every list request at 1M and 10k customers, time the statement each sends for its
+total alone with pgbench, and explain their queries; then throughput under load, memory, and a
+64-connection soak; serve and measure the references (bare ASGI, pgbench, the common FastAPI +
+ORM app); then time `clientele import` of a generated file against the floors under any import,
+and `clientele export`; write the report. Every process it starts is stopped when it ends, also
+on Ctrl-C or an error.
 """
 
 import argparse
 import http.client
 import os
+import re
 import shutil
 import signal
-import statistics
 import sys
 import time
 import uuid
@@ -21,9 +22,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from bench import capture, database, imports, report
 from bench.database import Business
-from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_one_client, run_pgbench, run_wrk, timed_get
+from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_one_client, run_pgbench, run_wrk
 from bench.processes import (
     BenchError,
     MachineWatch,
@@ -36,7 +39,8 @@ from bench.processes import (
 )
 from bench.variants import ALL_FILTERS, Variant, chosen_filters, get, list_path, list_variants
 from clientele.auth.service import hash_token
-from clientele.customers.fast_paths import CUSTOMERS_WITH_TOKENS
+from clientele.customers.fast_paths import CUSTOMER_WITH_TOKEN
+from clientele.db.clock import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -47,12 +51,12 @@ IN_TURNS_ROUNDS = 3  # pairs of GET by id and pgbench, one right after the other
 # Creates number their phones per wrk thread from 0 in a warm-up and from here in the measured run.
 MEASURED_SEQUENCE_START = 500_000
 QUIET_SHARE = 0.10
-COLD_SAMPLES = 12  # requests per filter right after a write (4 with --quick)
 FULL_IMPORT_ROWS = 1_000_000
 QUICK_IMPORT_ROWS = 20_000
 # The harness sends thousands of requests a second with one token: a budget it never reaches
 # keeps the limiter (and its cost) in every request without turning requests away.
 RATE_LIMIT_PER_MINUTE = "1000000000"
+NOT_IN_FILE_NAMES = re.compile(r"[^\w.-]+")  # a request's key names its pgbench log files
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -78,7 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="before measuring, wait up to this long for other work to take < 10%% of the CPU",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where latest.md and latest.json go")
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help="where latest.md goes (raw/latest.json and logs/ beside it)"
+    )
     parser.add_argument(
         "--import-rows",
         type=int,
@@ -125,6 +131,8 @@ class Harness:
         self.wrk = ""
         self.pgbench = ""
         self.variants: dict[int, list[Variant]] = {}  # the list requests measured, by business size
+        # What the app sent for each of them, by business size and path.
+        self.captured: dict[int, dict[str, capture.Captured]] = {}
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -223,7 +231,7 @@ class Harness:
         return result
 
     def one_client(self, server: Server, name: str, path: str, token: str) -> dict[str, Any]:
-        """One client's requests, one after another, cold: a worker's first count of a filter is among them."""
+        """One client's requests, one after another, on one new connection (its first request included)."""
         try:
             result = run_one_client(
                 port=server.port, path=path, token=token, seconds=self.args.latency_duration
@@ -292,13 +300,7 @@ class Harness:
             with MachineWatch(database.database_name(self.url)) as self.watch:
                 with self.serve_clientele() as app:
                     body = self.prepare(app, big, small, businesses, sample)
-                # Choosing the filter values counted them. A server started afresh, with no shared
-                # counts, counts each filter whole on its first request, as on a database that never
-                # served it, and then as a server in service does: a worker that has not counted a
-                # broad filter starts from what the other shared.
-                database.forget_shared_counts(self.url)
-                with self.serve_clientele() as app:
-                    self.latency(app, measured)
+                    self.latency(app, measured, judged=big)
                     # Before the load runs, whose updates move `updated_at`: the plans are of the
                     # data the latency runs read.
                     self.plans(measured)
@@ -312,7 +314,7 @@ class Harness:
             self.results["notes"].append(f"{removed} customers made by create runs were deleted after the run.")
 
     def bulk(self) -> None:
-        """`clientele import` against a raw COPY of the same file, then `clientele export`."""
+        """`clientele import` against the floors under any import of the same file, then `clientele export`."""
         print(f"Bulk import and export ({self.args.import_rows:,} customers)", flush=True)
         with MachineWatch(database.database_name(self.url)) as self.watch:
             self.results["imports"] = imports.measure(
@@ -335,16 +337,19 @@ class Harness:
                 continue
             own = sample if business is big else database.sample(self.url, business.id, ROTATION)
             filters = chosen_filters(app.base_url, business.token, own)
-            self.variants[business.customers] = list_variants(
-                base_url=app.base_url, token=business.token, active=active, filters=filters
+            variants = list_variants(base_url=app.base_url, token=business.token, active=active, filters=filters)
+            self.variants[business.customers] = variants
+            self.captured[business.customers] = capture.capture(
+                self.url, business.token, [variant.path for variant in variants]
             )
         answer = get(app.base_url, f"/customers/{sample.ids[0]}", big.token)
         if answer.status != 200:
             raise BenchError(f"GET /customers/{{id}} answered {answer.status}: {answer.body[:500]!r}")
         return answer.body
 
-    def latency(self, app: Server, businesses: list[Business]) -> None:
-        """Every list request, one client at a time, at each size."""
+    def latency(self, app: Server, businesses: list[Business], *, judged: Business) -> None:
+        """Every list request, one client at a time, at each size; at the judged size, each request's
+        total statement too, timed alone right after the request's own run."""
         for business in businesses:
             print(f"Single-client latency, {business.customers:,} customers", flush=True)
             self.phase(f"latency at {business.customers:,}")
@@ -354,38 +359,56 @@ class Harness:
                 answer = get(app.base_url, variant.path, business.token)
                 entry: dict[str, Any] = asdict(variant) | {"status": answer.status, "bytes": len(answer.body)}
                 if answer.status == 200:
-                    meta = answer.json["meta"]
+                    total = answer.json["meta"]["total"]
                     entry |= {
-                        "total": meta["total"],
-                        "share": meta["total"] / active if active else None,
+                        "total": total,
+                        "share": total / active if total is not None and active else None,
                         "rows": len(answer.json["data"]),
                     }
                     entry["run"] = self.one_client(
                         app, f"latency-{business.customers}-{variant.key}", variant.path, business.token
                     )
-                    if variant.kind == "filter":
-                        entry["cold"] = self.after_writes(app, business, variant)
+                    if business is judged:
+                        counted = self.time_total(business, variant, total)
+                        if counted is not None:
+                            entry["count"] = counted
                 else:
                     print(f"  {variant.key:<42} HTTP {answer.status}: {answer.body[:200]!r}", flush=True)
                 entries[variant.key] = entry
             self.results["latency"][str(business.customers)] = entries
 
-    def after_writes(self, app: Server, business: Business, variant: Variant) -> dict[str, Any]:
-        """The request, each time right after a write to the business, one client on one kept-alive
-        connection: a total no counter answers is then counted again, not remembered."""
-        samples = 4 if self.args.quick else COLD_SAMPLES
-        connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=120)
-        took = []
+    def time_total(self, business: Business, variant: Variant, total: int | None) -> dict[str, Any] | None:
+        """The statement the app sent for the request's total, its parameters written in, run by pgbench
+        with one client for as long as the request's own run: what PostgreSQL alone needs for that
+        total. None where the request sent none (a cursor page)."""
+        statement = capture.total_statement(self.captured[business.customers][variant.path].statements)
+        if statement is None:
+            return None
+        sql = statement.inlined()
+        found: dict[str, Any] = {
+            "statement": sql,
+            "source": "counters" if "customer_counts" in statement.sql else "count(*)",
+        }
         try:
-            for _ in range(samples):
-                database.move_list_version(self.url, business.id)
-                milliseconds, status = timed_get(connection, variant.path, business.token)
-                took.append(milliseconds)
-                if status != 200:
-                    return {"error": f"HTTP {status}"}
-        finally:
-            connection.close()
-        return {"samples": samples, "p50": statistics.median(took), "max": max(took)}
+            # The statement must count what the response said, or it is not the request's count.
+            value = database.fetch(self.url, sql)[0][0]
+            if value != total:
+                raise BenchError(f"the statement returned {value}, the response's meta.total is {total}")
+            found["run"] = run_pgbench(
+                pgbench=self.pgbench,
+                dsn_args=[self.url],
+                scripts=[sql + ";"],
+                clients=1,
+                seconds=self.args.latency_duration,
+                work_dir=self.logs,
+                name=f"count-{business.customers}-{NOT_IN_FILE_NAMES.sub('_', variant.key)}",
+            ).as_dict()
+        except (asyncpg.PostgresError, BenchError) as error:
+            found["error"] = f"{type(error).__name__}: {error}"
+        label = f"  its {found['source']} alone (pgbench)"
+        shown = report.short(found["run"]) if "run" in found else f"ERROR {found['error'][:300]}"
+        print(f"  {label:<42} {shown}", flush=True)
+        return found
 
     def load(
         self, app: Server, big: Business, sample: database.Sample, id_requests: list[Request], prefixes: set[str]
@@ -538,11 +561,9 @@ class Harness:
             if capture.touches_customers(statement) and sample.ids[0] in statement.parameters
         ]
         if captured.status == 200 and not captured.statements:
-            # Answered by its fast path, which sends its one statement outside the engine: here, as it
-            # is sent for a request alone.
-            select = [
-                capture.Statement(sql=CUSTOMERS_WITH_TOKENS, parameters=([hash_token(big.token)], [sample.ids[0]]))
-            ]
+            # Answered by its fast path, which sends its one statement outside the engine.
+            read = CUSTOMER_WITH_TOKEN.bind(token_hash=hash_token(big.token), id=sample.ids[0], now=utcnow())
+            select = [capture.Statement(sql=read.sql, parameters=read.arguments)]
             captured = capture.Captured(status=200, statements=select)
         if captured.status != 200 or not select:
             self.results["notes"].append("pgbench: the GET route's SELECT could not be captured.")
@@ -588,9 +609,8 @@ class Harness:
 
     def plans_at(self, business: Business) -> None:
         print(f"Plans of the list queries at {business.customers:,} customers", flush=True)
-        variants = self.variants[business.customers]
-        captured = capture.capture(self.url, business.token, [variant.path for variant in variants])
-        for variant in variants:
+        captured = self.captured[business.customers]
+        for variant in self.variants[business.customers]:
             entry = self.results["latency"][str(business.customers)][variant.key]
             statements = [
                 statement for statement in captured[variant.path].statements if capture.touches_customers(statement)

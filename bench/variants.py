@@ -29,7 +29,8 @@ ALL_FILTERS = (
     "updated_after",
     "is_deleted",
 )
-SORTS = ("-created_at", "updated_at", "-updated_at")
+# Every sort the list offers, `created_at` too: the first page sorts by it without saying so.
+SORTS = ("created_at", "-created_at", "updated_at", "-updated_at")
 DEEP_SHARE = 0.9  # deep pages start at 90% of the business's customers (page 9000 of 100 at 1M)
 DEEP_PER_PAGE = 100
 
