@@ -6,24 +6,29 @@ same database, and the two answers must match: status, headers, body. Whether a 
 answered shows in the engine: a fast path sends no statement through it.
 """
 
+import asyncio
 import dataclasses
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from clientele.app import create_app
 from clientele.auth import scopes as scope
 from clientele.auth.models import tokens
 from clientele.auth.service import hash_token
 from clientele.config import Settings
-from clientele.customers.fast_paths import CUSTOMER_WITH_TOKEN
+from clientele.customers.fast_paths import CUSTOMERS_WITH_TOKENS
 from clientele.customers.models import customer_counts
 from clientele.db.clock import utcnow
 from clientele.db.engine import KEY_POOL_NAME
@@ -232,7 +237,146 @@ def test_a_failed_constant_time_comparison_refuses_the_read(both_ways, api, monk
     assert fast.status_code == 401
 
 
-def test_the_key_pool_plans_the_read_once(both_ways, client, api) -> None:
+# --- GET /customers/{id}, concurrent reads sent together -----------------------------------------
+
+
+class TokensLocked:
+    """Holds a lock on the tokens table from the app's own engine, so that every statement reading it
+    waits: the first read waits at the database, and the requests that come meanwhile wait for it."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.locked = threading.Event()
+        self.release = threading.Event()
+        self.holder: Future[None] | None = None
+
+    async def hold(self) -> None:
+        async with self.client.app.state.engine.connect() as connection:  # type: ignore[attr-defined]
+            await connection.execute(text("LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE"))
+            self.locked.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+            await connection.rollback()
+
+    def __enter__(self) -> "TokensLocked":
+        self.holder = self.client.portal.start_task_soon(self.hold)  # type: ignore[union-attr]
+        assert self.locked.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release.set()
+        assert self.holder is not None
+        self.holder.result(10)
+
+
+def waiting_key_pool_backends(stored: Callable[..., Any]) -> list[int]:
+    return [
+        row["pid"]
+        for row in stored(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = :name AND wait_event_type = 'Lock'",
+            name=KEY_POOL_NAME,
+        )
+    ]
+
+
+def wait_for(condition: Callable[[], Any]) -> Any:
+    deadline = time.monotonic() + 10
+    while not (found := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+    return found
+
+
+@pytest.fixture
+def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many requests each statement of batched reads sent to the database carried."""
+    sizes: list[int] = []
+    fetch = asyncpg.Connection.fetch
+
+    async def counted(connection: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query == CUSTOMERS_WITH_TOKENS.sql:
+            sizes.append(len(args[0]))
+        return await fetch(connection, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", counted)
+    return sizes
+
+
+def reads_sent_together(
+    client: TestClient,
+    stored: Callable[..., Any],
+    reads: list[tuple[Api, str]],
+    *,
+    while_waiting: Callable[[], None] = lambda: None,
+) -> list[httpx.Response]:
+    """The answers to these reads, the first sent alone and held at the database, the others sent while
+    it is held (so that they go together), `while_waiting` done before the database lets them go."""
+    with ThreadPoolExecutor(len(reads)) as pool, TokensLocked(client):
+        first = pool.submit(reads[0][0].get, reads[0][1])
+        wait_for(lambda: waiting_key_pool_backends(stored))
+        others = [pool.submit(caller.get, path) for caller, path in reads[1:]]
+        # Time for the others to reach the server and join the batch waiting behind the first.
+        time.sleep(0.5)
+        while_waiting()
+    return [first.result(10)] + [answer.result(10) for answer in others]
+
+
+def test_reads_sent_together_are_each_answered_as_the_route_answers_it(
+    both_ways, client, api, api_with, other_api, stored, batch_sizes
+) -> None:
+    ours, deleted, theirs = api.make_customer(), api.make_customer(), other_api.make_customer()
+    assert api.delete(f"/customers/{deleted['id']}").status_code == 204
+    reads = [
+        (api, f"/customers/{ours['id']}"),
+        (other_api, f"/customers/{theirs['id']}"),
+        (api, f"/customers/{deleted['id']}"),
+        (other_api, f"/customers/{ours['id']}"),  # another business's customer: 404
+        (api, f"/customers/{uuid.uuid4()}"),  # 404
+        (api_with(scope.CUSTOMERS_LIST), f"/customers/{ours['id']}"),  # no customers.get: 403
+        (api_with(scope.CUSTOMERS_GET), f"/v5/customers/{ours['id']}"),  # no balances shown
+        (api, f"/customers/{ours['id']}"),  # the same customer twice in one batch
+    ]
+
+    answers = reads_sent_together(client, stored, reads)
+
+    assert batch_sizes[0] == 1
+    assert max(batch_sizes) > 1
+    assert sum(batch_sizes) == len(reads)
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 404, 404, 403, 200, 200]
+    assert answers[0].json()["data"] == ours
+    assert answers[1].json()["data"] == theirs
+    for answer, (caller, path) in zip(answers, reads, strict=True):
+        assert_same_answer(answer, both_ways.route(caller, "GET", path))
+
+
+def test_reads_whose_statement_failed_are_each_answered_by_the_route(
+    both_ways, client, api, other_api, stored, batch_sizes
+) -> None:
+    ours, theirs = api.make_customer(), other_api.make_customer()
+    reads = [
+        (api, f"/customers/{ours['id']}"),
+        (other_api, f"/customers/{theirs['id']}"),
+        (api, f"/customers/{ours['id']}"),
+        (other_api, f"/customers/{ours['id']}"),
+    ]
+
+    def database_closes_the_connections() -> None:
+        # As a database restart does: the first read's connection, then the batch's, which waits in turn.
+        for _ in range(2):
+            [waiting] = wait_for(lambda: waiting_key_pool_backends(stored))
+            stored("SELECT pg_terminate_backend(:pid)", pid=waiting)
+            wait_for(lambda closed=waiting: closed not in waiting_key_pool_backends(stored))
+
+    answers = reads_sent_together(client, stored, reads, while_waiting=database_closes_the_connections)
+
+    assert batch_sizes == [1, len(reads) - 1]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 404]
+    assert [answer.json()["data"] for answer in answers[:3]] == [ours, theirs, ours]
+    for answer, (caller, path) in zip(answers, reads, strict=True):
+        assert_same_answer(answer, both_ways.route(caller, "GET", path))
+
+
+def test_the_key_pool_plans_the_batched_read_once(both_ways, client, api) -> None:
     customers = [api.make_customer() for _ in range(3)]
     token_hash = hash_token(api.token)
 
@@ -243,13 +387,15 @@ def test_the_key_pool_plans_the_read_once(both_ways, client, api) -> None:
             async def plans() -> tuple[int, int]:
                 found = await connection.fetchrow(
                     "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-                    CUSTOMER_WITH_TOKEN.sql,
+                    CUSTOMERS_WITH_TOKENS.sql,
                 )
                 return (0, 0) if found is None else (found["generic_plans"], found["custom_plans"])
 
             before = await plans()
             for customer in customers * 4:
-                read = CUSTOMER_WITH_TOKEN.bind(token_hash=token_hash, id=uuid.UUID(customer["id"]), now=utcnow())
+                read = CUSTOMERS_WITH_TOKENS.bind(
+                    token_hashes=[token_hash], ids=[uuid.UUID(customer["id"])], now=utcnow()
+                )
                 assert await connection.fetchrow(read.sql, *read.arguments) is not None
             after = await plans()
             return after[0] - before[0], after[1] - before[1]

@@ -1,9 +1,9 @@
 """The ceiling of this server and driver for a GET by id: a bare ASGI app that sends Clientele's
 GET statement through asyncpg, one per request, and answers with a pre-serialised customer body.
 
-No framework, no checks of its own, no serialisation: uvicorn's work per request, the token's
-SHA-256, one pooled asyncpg round trip with the fast path's statement (the token row joined to
-the customer, `customers/fast_paths.py`) on a session
+No framework, no checks of its own, no serialisation, no batching: uvicorn's work per request,
+the token's SHA-256, one pooled asyncpg round trip with the fast path's statement as a request
+alone sends it (the token row joined to the customer, `customers/fast_paths.py`) on a session
 planning it once, as the key pool's do, and the body the harness saved (BENCH_BODY_FILE). What
 any Python service on uvicorn and asyncpg pays at least for a read by key, one request at a
 time, on this machine.
@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from clientele.customers.fast_paths import CUSTOMER_WITH_TOKEN
+from clientele.customers.fast_paths import CUSTOMERS_WITH_TOKENS
 from clientele.db.clock import utcnow
 from clientele.db.engine import KEY_POOL_SETTINGS, keep_session
 
@@ -52,7 +52,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     token = dict(scope["headers"])[b"authorization"].removeprefix(b"Bearer ")
     customer_id = uuid.UUID(scope["path"].rsplit("/", 1)[1])
     async with pool.acquire() as connection:
-        statement = CUSTOMER_WITH_TOKEN.bind(token_hash=hashlib.sha256(token).hexdigest(), id=customer_id, now=utcnow())
+        statement = CUSTOMERS_WITH_TOKENS.bind(
+            token_hashes=[hashlib.sha256(token).hexdigest()], ids=[customer_id], now=utcnow()
+        )
         row = await connection.fetchrow(statement.sql, *statement.arguments)
     if row is None:
         await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import DateTime, Select, Text, bindparam, func, insert, literal, select, true
+from sqlalchemy import DateTime, Select, String, Text, Uuid, bindparam, func, insert, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from starlette.datastructures import URL
 
@@ -32,16 +32,24 @@ from clientele.web.wire import JSONResponse
 NOW = bindparam("now", type_=DateTime)
 
 
-def customer_with_token() -> Select[Any]:
-    """The customer of the token's business with this id, beside the token, while the token is usable."""
+def customers_with_tokens() -> Select[Any]:
+    """For each (token hash, customer id) asked, numbered `n` by its place: the customer of the token's
+    business with this id, beside the token, while the token is usable."""
+    asked = (
+        func.unnest(bindparam("token_hashes", type_=ARRAY(String)), bindparam("ids", type_=ARRAY(Uuid)))
+        .table_valued("token_hash", "id", with_ordinality="n")
+        .render_derived(name="asked")
+    )
     return (
-        select(tokens.c.token_hash, tokens.c.scopes, customers)
-        .join(customers, customers.c.business_id == tokens.c.business_id)
-        .where(tokens.c.token_hash == bindparam("token_hash"), usable_token(NOW), customers.c.id == bindparam("id"))
+        select(asked.c.n, tokens.c.token_hash, tokens.c.scopes, customers)
+        .select_from(asked)
+        .join(tokens, tokens.c.token_hash == asked.c.token_hash)
+        .join(customers, (customers.c.business_id == tokens.c.business_id) & (customers.c.id == asked.c.id))
+        .where(usable_token(NOW))
     )
 
 
-CUSTOMER_WITH_TOKEN = CompiledStatement.of(customer_with_token())
+CUSTOMERS_WITH_TOKENS = CompiledStatement.of(customers_with_tokens())
 
 
 def as_row(record: asyncpg.Record) -> SimpleNamespace:
@@ -50,11 +58,15 @@ def as_row(record: asyncpg.Record) -> SimpleNamespace:
 
 
 def customer_statement(caller: Caller) -> Statement | None:
-    """`GET /customers/{id}` without `include` or `If-Match`."""
+    """`GET /customers/{id}` without `include` or `If-Match`: the request's token hash and customer id."""
     customer_id = parse_uuid(caller.path_params["customer_id"])
-    if customer_id is None:
-        return None
-    return CUSTOMER_WITH_TOKEN.bind(token_hash=caller.token_hash, id=customer_id, now=utcnow())
+    return None if customer_id is None else Statement(CUSTOMERS_WITH_TOKENS.sql, (caller.token_hash, customer_id))
+
+
+def customers_read_together(requests: list[tuple[Any, ...]]) -> Statement:
+    """The one read of a batch of these requests' (token hash, customer id)."""
+    hashes, ids = (list(values) for values in zip(*requests, strict=True))
+    return CUSTOMERS_WITH_TOKENS.bind(token_hashes=hashes, ids=ids, now=utcnow())
 
 
 def customer_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse | None:
@@ -128,6 +140,6 @@ def created_answer(caller: Caller, record: asyncpg.Record) -> JSONResponse:
 
 
 FAST_PATHS = [
-    FastPath("GET", "/customers/{customer_id}", customer_statement, customer_answer),
+    FastPath("GET", "/customers/{customer_id}", customer_statement, customer_answer, batched=customers_read_together),
     FastPath("POST", "/customers", create_statement, created_answer, reads_body=True),
 ]

@@ -4,6 +4,7 @@ A fast path answers only a request that succeeds; anything else goes, untouched,
 (docs/decisions.md, "Fast paths").
 """
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +80,10 @@ class FastPath:
     statement: Callable[[Caller], Statement | None]
     answer: Callable[[Caller, asyncpg.Record], Response | None]
     reads_body: bool = False
+    batched: Callable[[list[tuple[Any, ...]]], Statement] | None = None
+    """For a read: the one statement sent for the arguments of every request of a batch (see `Batch`);
+    each row it returns holds its request's place (from 1) in `n`. The `Statement` of a batched path
+    carries its request's own arguments."""
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
         """The route's full path template (with the prefix sent) and the path's parameters, if it matches."""
@@ -105,6 +110,7 @@ class FastPathMiddleware:
         self.state = state
         self.max_body_bytes = max_body_bytes
         self.pool_timeout = pool_timeout
+        self.batches: dict[str, Batch] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pool = getattr(self.state, "key_pool", None)
@@ -139,7 +145,7 @@ class FastPathMiddleware:
             caller = Caller(scope, hash_token(token), path_params, body)
             statement = fast_path.statement(caller)
             try:
-                row = None if statement is None else await self.fetch_row(statement, pool)
+                row = None if statement is None else await self.fetch_row(fast_path, statement, pool)
             except TimeoutError as error:
                 # No connection came free (or none could be opened) in the pool's whole timeout:
                 # answered here as the route would answer it, since it would first wait that long again.
@@ -157,9 +163,15 @@ class FastPathMiddleware:
         scope[ROUTE_PATH] = route_path
         await answer(scope, receive, send)
 
-    async def fetch_row(self, statement: Statement, pool: asyncpg.Pool) -> asyncpg.Record | None:
-        async with pool.acquire(timeout=self.pool_timeout) as connection:
-            return await connection.fetchrow(statement.sql, *statement.arguments)
+    async def fetch_row(self, fast_path: FastPath, statement: Statement, pool: asyncpg.Pool) -> asyncpg.Record | None:
+        """The statement's row: sent alone, or with those of other requests where the path is batched."""
+        if fast_path.batched is None:
+            async with pool.acquire(timeout=self.pool_timeout) as connection:
+                return await connection.fetchrow(statement.sql, *statement.arguments)
+        batch = self.batches.get(fast_path.template)
+        if batch is None:
+            batch = self.batches[fast_path.template] = Batch(fast_path.batched)
+        return await batch.fetch_row(statement.arguments, pool, self.pool_timeout)
 
     async def read_body(self, scope: Scope, receive: Receive) -> tuple[bytes | None, list[Message]]:
         """The whole body, or None where the route must see it (over the size limit, a client gone);
@@ -179,6 +191,53 @@ class FastPathMiddleware:
                 return None, received
             if not message.get("more_body", False):
                 return body, received
+
+
+class Batch:
+    """The reads of one batched path that requests on this worker ask for, sent together
+    (docs/decisions.md, "Fast paths"): one batch at a time is with the database, and the requests
+    that come meanwhile go together next, on the same connection while batches follow each other."""
+
+    def __init__(self, statement_for: Callable[[list[tuple[Any, ...]]], Statement]) -> None:
+        self.statement_for = statement_for
+        self.waiting: list[tuple[tuple[Any, ...], asyncio.Future[asyncpg.Record | None]]] = []
+        self.sender: asyncio.Task[None] | None = None
+
+    async def fetch_row(self, arguments: tuple[Any, ...], pool: asyncpg.Pool, timeout: float) -> asyncpg.Record | None:
+        """This request's row, or None; raises what stopped its batch's statement."""
+        answer: asyncio.Future[asyncpg.Record | None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((arguments, answer))
+        if self.sender is None:
+            self.sender = asyncio.create_task(self.send_waiting(pool, timeout))
+        return await answer
+
+    async def send_waiting(self, pool: asyncpg.Pool, timeout: float) -> None:
+        """Sends what waits, batch after batch, until nothing does; after a failed batch, the next goes
+        on another connection."""
+        batch: list[tuple[tuple[Any, ...], asyncio.Future[asyncpg.Record | None]]] = []
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                try:
+                    async with pool.acquire(timeout=timeout) as connection:
+                        while batch:
+                            statement = self.statement_for([arguments for arguments, _ in batch])
+                            found = {
+                                row["n"]: row for row in await connection.fetch(statement.sql, *statement.arguments)
+                            }
+                            for number, (_, answer) in enumerate(batch, start=1):
+                                if not answer.done():
+                                    answer.set_result(found.get(number))
+                            batch, self.waiting = self.waiting, []
+                except Exception as error:
+                    for _, answer in batch:
+                        if not answer.done():
+                            answer.set_exception(error)
+        finally:
+            self.sender = None
+            # Only where this task itself was cancelled (the server stopping): no request is left waiting.
+            for _, answer in [*batch, *self.waiting]:
+                answer.cancel()
 
 
 def fast_path_token(headers: list[tuple[bytes, bytes]]) -> str | None:
