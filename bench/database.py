@@ -161,6 +161,9 @@ def seeded_businesses(url: str, sizes: list[int], *, reseed: bool) -> list[Busin
     """
     prepare_database(url, rebuild=reseed)
     clientele(url, "migrate")
+    # An interrupted import phase's businesses would skew the statistics of `customers` (taken over
+    # the whole table), which are taken afresh below.
+    remove_import_businesses(url)
     existing = bench_businesses(url)
     wrong = [
         name
@@ -204,6 +207,7 @@ def issue_token(url: str, business: Business) -> Business:
 # --- what the requests are made of ------------------------------------------------------
 
 CREATED_NAME = "Bench Create"
+IMPORT_BUSINESS = "bench import run"  # the fresh business each import phase imports into, removed afterwards
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,36 @@ def free_phone_prefix(url: str, business_id: uuid.UUID, dial_code: int, taken: s
         if prefix not in used and prefix not in taken:
             return prefix
     raise BenchError("No free phone prefix left for create runs")
+
+
+def remove_import_businesses(url: str) -> int:
+    """Delete every business this phase made (an interrupted run's too), with its customers; how many."""
+    rows = fetch(url, "SELECT id FROM businesses WHERE name = $1", IMPORT_BUSINESS)
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return 0
+    # Import makes customers only, and the counters their triggers keep; nothing refers to those counters.
+    referring = [
+        row["name"]
+        for row in fetch(
+            url,
+            "SELECT DISTINCT conrelid::regclass::text AS name FROM pg_constraint "
+            "WHERE contype = 'f' AND confrelid = 'businesses'::regclass AND conrelid <> 'customers'::regclass",
+        )
+    ]
+    quoted = "ARRAY[" + ", ".join(f"'{business_id}'::uuid" for business_id in ids) + "]"
+    # One string of statements: asyncpg runs it as one transaction.
+    execute(
+        url,
+        "; ".join(
+            [
+                f"DELETE FROM customers WHERE business_id = ANY({quoted})",
+                *(f"DELETE FROM {name} WHERE business_id = ANY({quoted})" for name in referring),
+                f"DELETE FROM businesses WHERE id = ANY({quoted})",
+            ]
+        ),
+    )
+    return len(ids)
 
 
 def remove_created(url: str, business_ids: list[uuid.UUID]) -> int:

@@ -42,7 +42,6 @@ from clientele.bulk.seeding import SPAN, SeedChunk, customer_fields, phone_offse
 from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 
-IMPORT_BUSINESS = "bench import run"  # the fresh business each run imports into, removed afterwards
 BARE_TABLE = "bench_raw_copy"
 STAGED_TABLE = "bench_staged"
 INDEXED_TABLE = "bench_indexed_after"
@@ -243,36 +242,6 @@ def checks_alone(file: Path) -> dict[str, Any]:
     }
 
 
-def remove_import_businesses(url: str) -> int:
-    """Delete every business this phase made (an interrupted run's too), with its customers; how many."""
-    rows = database.fetch(url, "SELECT id FROM businesses WHERE name = $1", IMPORT_BUSINESS)
-    ids = [row["id"] for row in rows]
-    if not ids:
-        return 0
-    # Import makes customers only, and the counters their triggers keep; nothing refers to those counters.
-    referring = [
-        row["name"]
-        for row in database.fetch(
-            url,
-            "SELECT DISTINCT conrelid::regclass::text AS name FROM pg_constraint "
-            "WHERE contype = 'f' AND confrelid = 'businesses'::regclass AND conrelid <> 'customers'::regclass",
-        )
-    ]
-    quoted = "ARRAY[" + ", ".join(f"'{business_id}'::uuid" for business_id in ids) + "]"
-    # One string of statements: asyncpg runs it as one transaction.
-    database.execute(
-        url,
-        "; ".join(
-            [
-                f"DELETE FROM customers WHERE business_id = ANY({quoted})",
-                *(f"DELETE FROM {name} WHERE business_id = ANY({quoted})" for name in referring),
-                f"DELETE FROM businesses WHERE id = ANY({quoted})",
-            ]
-        ),
-    )
-    return len(ids)
-
-
 def settle(url: str) -> None:
     """Start a timed step with no query running and no dirty buffers left by the step before."""
     database.wait_until_idle(url)
@@ -308,7 +277,7 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
     psql = ensure_tool("psql", "postgresql-client")
     env = os.environ | {"DATABASE_URL": url}
     results: dict[str, Any] = {"rows": rows, "bare_table": bare_table_sql(), "notes": []}
-    leftovers = remove_import_businesses(url)
+    leftovers = database.remove_import_businesses(url)
     if leftovers:
         results["notes"].append(f"Removed {leftovers} import business(es) left by an interrupted run.")
     database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}, {INDEXED_TABLE}")
@@ -370,7 +339,7 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
 
             phase("import: the database's part")
             # Its customers stay while the import runs: the import writes into the larger table.
-            reference_id = database.create_business(url, IMPORT_BUSINESS)
+            reference_id = database.create_business(url, database.IMPORT_BUSINESS)
             settle(url)
             log = log_dir / "database_part.log"
             part = checked(
@@ -387,7 +356,7 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             )
 
             phase("import: clientele import")
-            business_id = database.create_business(url, IMPORT_BUSINESS)
+            business_id = database.create_business(url, database.IMPORT_BUSINESS)
             results["business"] = str(business_id)
             settle(url)
             log = log_dir / "import.log"
@@ -465,7 +434,7 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
             )
     finally:
         database.execute(url, f"DROP TABLE IF EXISTS {BARE_TABLE}, {INDEXED_TABLE}")
-        removed = remove_import_businesses(url)
+        removed = database.remove_import_businesses(url)
         if removed:
             # Dead rows of the removed business would otherwise slow the next run's first queries.
             database.execute(url, "VACUUM customers")
