@@ -16,12 +16,13 @@ import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Executable, Table, event, make_url, select, text, update
+from sqlalchemy import Connection, Executable, Table, event, func, make_url, select, text, update
 
 from clientele.app import create_app
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.config import Settings
+from clientele.customers.models import customer_counts
 from clientele.db.engine import create_engine, migrate
 
 _phone_numbers = itertools.count(10_000_000)
@@ -226,6 +227,15 @@ def run_statement(
         return [dict(row._mapping) for row in result] if result.returns_rows else []
 
     return run_in_app(client, work)
+
+
+def summed_counters(client: TestClient, business_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A business's customer counters as a reader sees them: each summed over its slots (PostgreSQL)."""
+    counters = [column for column in customer_counts.c if column.name not in ("business_id", "slot")]
+    statement = select(*(func.sum(column).label(column.name) for column in counters)).where(
+        customer_counts.c.business_id == business_id
+    )
+    return run_statement(client, statement)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from clientele.app import create_app
 from clientele.auth import scopes as scope
@@ -33,7 +33,7 @@ from clientele.customers.models import customer_counts
 from clientele.db.clock import utcnow
 from clientele.db.engine import KEY_POOL_NAME
 from clientele.db.metadata import metadata
-from tests.conftest import Api, new_business, new_token, next_phone, run_statement
+from tests.conftest import Api, new_business, new_token, next_phone, run_statement, summed_counters
 
 VARYING_HEADERS = {"date", "x-request-id"}
 # What two creations of the same body may differ in.
@@ -553,13 +553,7 @@ def business_rows(client: TestClient, business_id: uuid.UUID) -> dict[str, list[
             client,
             select(table).where(table.c.business_id == business_id).order_by(*order, *table.primary_key.columns),
         )
-    counters = [column for column in customer_counts.c if column.name not in ("business_id", "slot")]
-    held[customer_counts.name] = run_statement(
-        client,
-        select(*(func.sum(column).label(column.name) for column in counters)).where(
-            customer_counts.c.business_id == business_id
-        ),
-    )
+    held[customer_counts.name] = summed_counters(client, business_id)
     seen: dict[Any, str] = {}
 
     def placeholder(value: Any) -> Any:

@@ -17,12 +17,12 @@ from clientele.addresses.router import router as addresses_router
 from clientele.config import Settings, load_settings
 from clientele.customers.fast_paths import FAST_PATHS as CUSTOMER_FAST_PATHS
 from clientele.customers.router import router as customers_router
-from clientele.db.cursors import cursor_key
 from clientele.db.engine import create_engine, create_key_pool, is_sqlite
 from clientele.delivery_zones.router import router as delivery_zones_router
 from clientele.tags.router import router as tags_router
 from clientele.web.errors import error_responses, install_error_handlers
 from clientele.web.fast_paths import FastPathMiddleware
+from clientele.web.list_requests import signing_key
 from clientele.web.openapi_links import with_links
 from clientele.web.rate_limits import RateLimitMiddleware, add_rate_limit_responses, rate_limiter_for
 from clientele.web.request_context import install_request_context
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # database is down now, the first list request reads it instead.
         with suppress(SQLAlchemyError, OSError):
             async with app.state.engine.connect() as connection:
-                app.state.cursor_key = await cursor_key(secret_key=settings.secret_key, connection=connection)
+                await signing_key(app.state, connection)
         settle_garbage_collector()
         try:
             yield

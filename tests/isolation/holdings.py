@@ -18,13 +18,13 @@ import httpx
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 
 from clientele.addresses.models import addresses
 from clientele.customers.models import customer_counts, customers
 from clientele.delivery_zones.models import delivery_zones
 from clientele.tags.models import customer_tags, tags
-from tests.conftest import Api, new_business, new_token, run_statement
+from tests.conftest import Api, new_business, new_token, run_statement, summed_counters
 
 # Bounded and reproducible: the same examples every run, each a few dozen requests. No
 # shrinking: each step of it would replay dozens of requests, for minutes.
@@ -243,13 +243,7 @@ def stored(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[st
         for table in tables
     }
     if client.app.state.engine.dialect.name == "postgresql":  # type: ignore[attr-defined]
-        counters = [column for column in customer_counts.c if column.name not in ("business_id", "slot")]
-        rows[customer_counts.name] = run_statement(
-            client,
-            select(
-                *(func.sum(column).label(column.name) for column in counters),
-            ).where(customer_counts.c.business_id == business_id),
-        )
+        rows[customer_counts.name] = summed_counters(client, business_id)
     return rows
 
 

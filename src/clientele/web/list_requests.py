@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import State
 
 from clientele.db.cursors import cursor_key
 from clientele.listing.query import ListQuery, parse_includes, parse_list_query
@@ -12,9 +13,8 @@ from clientele.web.authentication import Authenticated
 from clientele.web.transaction import Connection
 
 
-async def signing_key(request: Request, connection: AsyncConnection) -> bytes:
-    """The key that signs list cursors, read once per process."""
-    state = request.app.state
+async def signing_key(state: State, connection: AsyncConnection) -> bytes:
+    """The key that signs list cursors, read once per process and kept on the app's state."""
     key: bytes | None = getattr(state, "cursor_key", None)
     if key is None:
         key = state.cursor_key = await cursor_key(secret_key=state.settings.secret_key, connection=connection)
@@ -25,7 +25,7 @@ def list_query_dependency(spec: ListSpec) -> Callable[..., Awaitable[ListQuery]]
     """The route dependency; after the caller's own (401, 403), since cursors are tied to its business."""
 
     async def list_query(request: Request, principal: Authenticated, connection: Connection) -> ListQuery:
-        key = await signing_key(request, connection)
+        key = await signing_key(request.app.state, connection)
         return parse_list_query(request.query_params, spec, business_id=principal.business_id, signing_key=key)
 
     return list_query

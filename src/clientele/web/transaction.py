@@ -10,12 +10,9 @@ from clientele.db.engine import is_sqlite
 
 
 async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """One connection and one transaction per request, committed before the response is sent.
-
-    Reads on PostgreSQL run without BEGIN/COMMIT: under READ COMMITTED every statement
-    takes its own snapshot inside a transaction too, so the transaction would only cost
-    two round trips.
-    """
+    """The request's connection and transaction. Reads on PostgreSQL run without BEGIN/COMMIT:
+    under READ COMMITTED every statement takes its own snapshot inside a transaction too, so the
+    transaction would only cost two round trips."""
     engine: AsyncEngine = request.app.state.engine
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
     async with engine.connect() as connection:
