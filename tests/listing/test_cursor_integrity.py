@@ -118,6 +118,23 @@ def test_a_cursor_used_with_another_sort_or_other_filters_is_refused(api, custom
 
 
 @pytest.mark.parametrize(
+    ("issued", "used"),
+    [
+        ({"filter[is_blacklisted]": "false"}, {"filter[is_blacklisted]": "0"}),
+        ({"filter[updated_after]": "2000-01-01"}, {"filter[updated_after]": "2000-01-01 00:00:00"}),
+        ({"filter[dial_code]": "966"}, {"filter[dial_code]": " 966 "}),
+    ],
+)
+def test_a_cursor_is_accepted_with_another_spelling_of_the_same_filter_value(api, customers_made, issued, used):
+    cursor = first_cursor(api, **issued)
+
+    response = api.get("/customers", params={"per_page": "1", "cursor": cursor} | used)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"][0]["name"] == "Ann 1"
+
+
+@pytest.mark.parametrize(
     "changed", [{"per_page": "3"}, {"include": "tags,addresses"}, {"sort": "created_at,"}, {"filter[email]": ""}]
 )
 def test_page_size_includes_and_ignored_spellings_may_change_with_a_cursor(api, customers_made, changed):
