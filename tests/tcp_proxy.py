@@ -15,7 +15,9 @@ class TcpProxy:
 
     `cut()` closes the listening socket and every connection, as a server that went away;
     `restore()` listens on the same port again; `hang()` keeps accepting connections but never
-    forwards a byte, as a server that stopped answering. `cuts` and `connections_severed`
+    forwards a byte, as a server that stopped answering; `drop()` lets each new connection make one
+    exchange (the client's first message, the server's first answer) and then closes it, as a
+    server failing in the middle of the handshake. `cuts` and `connections_severed`
     count the faults injected, for a suite's figures.
     """
 
@@ -23,6 +25,7 @@ class TcpProxy:
         self.target = target
         self.port = free_port()
         self.forwarding = True
+        self.dropping = False
         self.listener: socket.socket | None = None
         self.connections: set[socket.socket] = set()
         self.threads: list[threading.Thread] = []
@@ -43,6 +46,7 @@ class TcpProxy:
     def restore(self) -> None:
         self.stop_listening()
         self.forwarding = True
+        self.dropping = False
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -53,6 +57,11 @@ class TcpProxy:
     def hang(self) -> None:
         """From now on, connections are accepted and then left unanswered; open ones are closed."""
         self.forwarding = False
+        self.close_connections()
+
+    def drop(self) -> None:
+        """From now on, each connection is closed after its first exchange; open ones are closed."""
+        self.dropping = True
         self.close_connections()
 
     def cut(self) -> int:
@@ -93,6 +102,9 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self.dropping:
+                self.spawn(one_exchange_then_close, client, self.target)
+                continue
             with self.lock:
                 self.connections.add(client)
             if not self.forwarding:
@@ -115,3 +127,11 @@ def pump(source: socket.socket, sink: socket.socket) -> None:
             sink.sendall(data)
     with suppress(OSError):
         sink.shutdown(socket.SHUT_RDWR)
+
+
+def one_exchange_then_close(client: socket.socket, target: tuple[str, int]) -> None:
+    """Forward the client's first message and the server's first answer, then close both sides."""
+    with client, suppress(OSError), socket.create_connection(target, timeout=5) as upstream:
+        client.settimeout(5)
+        upstream.sendall(client.recv(65536))
+        client.sendall(upstream.recv(65536))

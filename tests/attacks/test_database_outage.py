@@ -314,3 +314,20 @@ def test_a_query_cut_off_mid_flight_is_a_503_and_the_client_connection_stays_ope
         Api(client, tenant.token, tenant.business_id).get(f"/customers/{customer['id']}").json()["data"]["name"]
         == "Locked"
     )
+
+
+def test_connections_the_database_drops_while_they_open_are_each_a_503(
+    postgresql_url: str, one_worker_through_proxy: Server, proxy: TcpProxy, tenant: Tenant
+) -> None:
+    port = int(one_worker_through_proxy.base_url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_SECONDS)
+    assert exchange(connection, "GET", "/customers", tenant)[0] == 200
+
+    proxy.drop()
+    # The first meets a pooled connection the drop closed; the next ones each open a new connection
+    # that the database side closes in the middle of its handshake.
+    answers = [exchange(connection, "GET", "/customers", tenant) for _ in range(4)]
+
+    assert answers == [(503, b'{"message":"Service Unavailable."}')] * 4
+    proxy.restore()
+    assert exchange(connection, "GET", "/customers", tenant)[0] == 200

@@ -87,14 +87,15 @@ async def handle_database_unavailable(request: Request, exc: Exception) -> Respo
 
 
 async def handle_database_error(request: Request, exc: Exception) -> Response:
-    """A connection lost mid-statement, which asyncpg reports as a plain DBAPIError, is a 503 too.
+    """A connection lost mid-statement, or closed while it was opening (SQLSTATE class 08,
+    "connection exception"), which asyncpg reports as a plain DBAPIError, is a 503 too.
 
     Answered here rather than by `handle_unexpected`: after that catch-all responds, Starlette
     re-raises, and uvicorn then closes the client's keep-alive connection under its next request.
     Any other database error is a bug and goes on to the 500.
     """
     assert isinstance(exc, DBAPIError)
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or str(getattr(exc.orig, "sqlstate", "")).startswith("08"):
         return await handle_database_unavailable(request, exc)
     raise exc
 
