@@ -231,8 +231,19 @@ def test_per_page_accepts_one_to_a_thousand(api, per_page):
     assert response.json()["meta"]["per_page"] == int(per_page)
 
 
-@pytest.mark.parametrize("per_page", ["0", "1001", "-1", "abc", "1.5", "99999999999"])
-def test_per_page_out_of_range_is_refused(api, per_page):
+@pytest.mark.parametrize("per_page", ["1001", "5000", "99999999999", "1" + "0" * 5000])
+def test_per_page_above_a_thousand_is_served_as_a_thousand(api, per_page):
+    made = [api.make_customer()["id"] for _ in range(3)]
+
+    response = api.get("/customers", params={"per_page": per_page})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"]["per_page"] == 1000
+    assert [customer["id"] for customer in response.json()["data"]] == made
+
+
+@pytest.mark.parametrize("per_page", ["0", "000", "-1", "abc", "1.5", "٥"])
+def test_per_page_below_one_or_not_an_integer_is_refused(api, per_page):
     response = api.get("/customers", params={"per_page": per_page})
 
     assert response.status_code == 400, response.text

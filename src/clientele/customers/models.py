@@ -15,6 +15,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     Uuid,
     text,
 )
@@ -40,11 +41,13 @@ customers = Table(
     Column("is_house_account_enabled", Boolean, nullable=False, server_default=text("false")),
     Column("last_order_at", DateTime, nullable=True),
     Column("order_count", Integer, nullable=False, server_default=text("0")),
+    Column("notes", Text, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("deleted_at", DateTime, nullable=True),
     # What the case-insensitive substring filters search (docs/decisions.md, "Substring filters").
-    Column("name_lower", String(255), Computed("lower(name)")),
+    # Never NULL, as `name` is not: what the list's sorts need to know.
+    Column("name_lower", String(255), Computed("lower(name)"), nullable=False),
     Column("email_lower", String(255), Computed("lower(email)")),
     ForeignKeyConstraint(["business_id"], ["businesses.id"]),
     # One active customer per phone: enforced here so that racing creates cannot both win.
@@ -59,6 +62,17 @@ customers = Table(
     ),
     Index("ix_customers_business_id_created_at_id", "business_id", "created_at", "id"),
     Index("ix_customers_business_id_updated_at_id", "business_id", "updated_at", "id"),
+    *(
+        Index(f"ix_customers_business_id_{column}_id", "business_id", column, "id")
+        for column in (
+            "name_lower",
+            "email_lower",
+            "last_order_at",
+            "order_count",
+            "is_blacklisted",
+            "house_account_balance",
+        )
+    ),
 )
 
 # Per business, in 16 slot rows that are summed, kept by triggers on PostgreSQL only (the initial

@@ -77,12 +77,12 @@ class CursorSigner:
     def tag(self, payload: bytes) -> bytes:
         return hmac.new(self.key, payload, hashlib.sha256).digest()
 
-    def sign(self, values: list[str]) -> str:
-        """A cursor for the row whose sort values (as text) are `values`."""
+    def sign(self, values: list[str | None]) -> str:
+        """A cursor for the row whose sort values (as text, None for NULL) are `values`."""
         payload = orjson.dumps([self.list_digest, *values])
         return encode(self.tag(payload) + payload)
 
-    def open(self, cursor: str) -> list[str]:
+    def open(self, cursor: str) -> list[str | None]:
         """The sort values inside `cursor`; 400 naming `cursor` if it is damaged or not this list's."""
         raw = decode(cursor)
         if raw is None or len(raw) <= TAG_BYTES:
@@ -90,8 +90,8 @@ class CursorSigner:
         tag, payload = raw[:TAG_BYTES], raw[TAG_BYTES:]
         if not hmac.compare_digest(tag, self.tag(payload)):
             raise invalid_cursor(INVALID)
-        # Signed by us, so the payload is a list of strings that starts with a list digest.
-        opened: list[str] = orjson.loads(payload)
+        # Signed by us, so the payload is a list digest and then strings or nulls.
+        opened: list[str | None] = orjson.loads(payload)
         digest, *values = opened
         if digest != self.list_digest:
             raise invalid_cursor(OTHER_LIST)

@@ -27,4 +27,19 @@ delivery_zones = Table(
     ),
     Index("ix_delivery_zones_business_id_created_at_id", "business_id", "created_at", "id"),
     Index("ix_delivery_zones_business_id_updated_at_id", "business_id", "updated_at", "id"),
+    *(
+        Index(f"ix_delivery_zones_business_id_{column}_id", "business_id", column, "id")
+        for column in ("name", "name_localized", "reference")
+    ),
+)
+
+# The point of sale's branches a zone serves: references to records Clientele does not hold.
+delivery_zone_branches = Table(
+    "delivery_zone_branches",
+    metadata,
+    Column("business_id", Uuid, primary_key=True),
+    Column("delivery_zone_id", Uuid, primary_key=True),
+    Column("branch_id", String(64), primary_key=True),
+    ForeignKeyConstraint(["business_id", "delivery_zone_id"], ["delivery_zones.business_id", "delivery_zones.id"]),
+    Index("ix_delivery_zone_branches_business_id_branch_id", "business_id", "branch_id", "delivery_zone_id"),
 )

@@ -4,10 +4,10 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, String, and_, false, func, literal
+from sqlalchemy import Column, ColumnElement, String, Table, and_, false, func, literal
 
 from clientele.db.ids import parse_uuid
 from clientele.errors import BadRequest
@@ -189,6 +189,33 @@ def updated_after_filter(column: Column[Any]) -> Filter:
     )
 
 
+DAY_VALUE: dict[str, Any] = {"type": "string", "format": "date"}
+
+
+def parse_day(parameter: str, value: str) -> date:
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise invalid(parameter, f"The {parameter} value must be a date YYYY-MM-DD.")
+
+
+def day_filter(column: Column[Any], name: str, what: str) -> Filter:
+    """That UTC day, as a range of the column (which its index can answer)."""
+
+    def condition(day: date) -> ColumnElement[bool]:
+        start = datetime(day.year, day.month, day.day)
+        return and_(column >= start, column < start + timedelta(days=1))
+
+    return Filter(
+        parse=lambda value: parse_day(f"filter[{name}]", value),
+        condition=condition,
+        description=f"{what} on this UTC day (`YYYY-MM-DD`).",
+        documented={"schema": DAY_VALUE},
+    )
+
+
 def parse_ids(value: str) -> list[uuid.UUID]:
     """The UUIDs of a comma list; values that are not UUIDs are dropped, so they match nothing."""
     return [parsed for part in value.split(",") if (parsed := parse_uuid(part.strip())) is not None]
@@ -211,3 +238,14 @@ def deleted_filter(deleted_at: Column[Any]) -> Filter:
         deleted_at.is_(None),
         "`true` lists only deleted records; `false` or absent, only non-deleted ones",
     )
+
+
+def uniform_filters(table: Table, what: str) -> dict[str, Filter]:
+    """The filters every list has (SPEC §8): `id`, and the day each record was created, updated or
+    deleted. `deleted_on` finds deleted records whatever `is_deleted` says (`parse_list_query`)."""
+    return {
+        "id": ids_filter(table.c.id.in_, f"{what} id"),
+        "created_on": day_filter(table.c.created_at, "created_on", "Created"),
+        "updated_on": day_filter(table.c.updated_at, "updated_on", "Last updated"),
+        "deleted_on": day_filter(table.c.deleted_at, "deleted_on", "Deleted"),
+    }

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, and_, literal, or_, select, tuple_
+from sqlalchemy import Column, ColumnElement, Select, and_, false, literal, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.listing.query import ListQuery, SortKey
@@ -64,9 +64,7 @@ def sorted_from_matches(query: ListQuery, offset: int) -> Select[Any]:
     )
     page_keys = (
         select(keys.c.id)
-        .order_by(
-            *(keys.c[key.column.name].desc() if key.descending else keys.c[key.column.name] for key in query.sort)
-        )
+        .order_by(*(key.order_of(keys.c[key.column.name]) for key in query.sort))
         .limit(query.per_page)
         .offset(offset)
         .subquery("page_keys")
@@ -87,7 +85,8 @@ def page_of(query: ListQuery, rows: list[Any], *, total: int | None, more: bool)
 
 def cursor_after(query: ListQuery, row: Any) -> str:
     """The cursor for the rows after `row`."""
-    return query.cursors.sign([str(row._mapping[key.column.name]) for key in query.sort])
+    values = (row._mapping[key.column.name] for key in query.sort)
+    return query.cursors.sign([None if value is None else str(value) for value in values])
 
 
 def after_condition(sort: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
@@ -96,11 +95,12 @@ def after_condition(sort: list[SortKey], values: list[Any]) -> ColumnElement[boo
     Consecutive keys in one direction compare as one row value, `(a, b) > (x, y)`, which both
     engines answer with an index range. Where the direction changes, the comparison expands
     to "past this group, or equal on it and past the rest", and a bound on the first group
-    (`>=` or `<=`) still tells the index where to start.
+    (`>=` or `<=`) still tells the index where to start. A column that holds NULL is a group
+    of its own, as a row value with a NULL in it compares to nothing.
     """
     groups: list[tuple[bool, list[tuple[Column[Any], Any]]]] = []
     for key, value in zip(sort, values, strict=True):
-        if groups and groups[-1][0] == key.descending:
+        if groups and groups[-1][0] == key.descending and not key.column.nullable and not groups[-1][1][0][0].nullable:
             groups[-1][1].append((key.column, value))
         else:
             groups.append((key.descending, [(key.column, value)]))
@@ -115,6 +115,9 @@ def after_condition(sort: list[SortKey], values: list[Any]) -> ColumnElement[boo
 
 def past(descending: bool, keys: list[tuple[Column[Any], Any]], *, inclusive: bool = False) -> ColumnElement[bool]:
     """These columns after these values in the sort direction, compared as one row value where several."""
+    if keys[0][0].nullable:
+        [(column, value)] = keys
+        return past_nullable(descending, column, value, inclusive=inclusive)
     columns = [column for column, _ in keys]
     values = [literal(value, column.type) for column, value in keys]
     left, right = (columns[0], values[0]) if len(keys) == 1 else (tuple_(*columns), tuple_(*values))
@@ -123,5 +126,19 @@ def past(descending: bool, keys: list[tuple[Column[Any], Any]], *, inclusive: bo
     return left >= right if inclusive else left > right
 
 
+def past_nullable(descending: bool, column: Column[Any], value: Any, *, inclusive: bool) -> ColumnElement[bool]:
+    """`column` after `value` where NULL sorts above every value (`SortKey.order_of`)."""
+    if value is None:
+        if descending:
+            return true() if inclusive else column.is_not(None)
+        return column.is_(None) if inclusive else false()
+    bound = literal(value, column.type)
+    if descending:
+        return column <= bound if inclusive else column < bound
+    return or_(column >= bound if inclusive else column > bound, column.is_(None))
+
+
 def equal(keys: list[tuple[Column[Any], Any]]) -> ColumnElement[bool]:
-    return and_(*(column == literal(value, column.type) for column, value in keys))
+    return and_(
+        *(column.is_(None) if value is None else column == literal(value, column.type) for column, value in keys)
+    )

@@ -6,15 +6,17 @@ parameter; other query parameters are ignored.
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from sqlalchemy import Column, ColumnElement
 
 from clientele.db.cursors import CursorSigner
+from clientele.errors import Forbidden
 from clientele.listing.filters import invalid
 from clientele.listing.spec import ListSpec
 
@@ -24,10 +26,36 @@ MAX_PER_PAGE = 1000
 # `page+1` of its links) within the 64-bit integers JSON encoders and databases accept.
 MAX_PAGE = 10**18 - 1
 # How the sort values a cursor carries as text are read back, by the column's Python type.
-CURSOR_VALUE_PARSERS: dict[type, Callable[[str], Any]] = {datetime: datetime.fromisoformat, uuid.UUID: uuid.UUID}
+CURSOR_VALUE_PARSERS: dict[type, Callable[[str], Any]] = {
+    datetime: datetime.fromisoformat,
+    uuid.UUID: uuid.UUID,
+    str: str,
+    int: int,
+    Decimal: Decimal,
+    bool: lambda text: text == "True",
+}
 CURSOR_WITH_PAGE = "The cursor and page parameters cannot be combined: a cursor already says where the page starts."
 # Greedy, so that a nested key such as `filter[name][0]` is an unknown filter, not ignored.
 FILTER_KEY = re.compile(r"^filter\[(?P<name>.*)\]$")
+# Sent more than once, these are one comma list (SPEC §8); any other parameter a list reads is a 400.
+LIST_VALUED = frozenset({"include", "sort", "filter[id]", "filter[tags.id]", "filter[branches.id]"})
+SINGLE_VALUED = frozenset({"page", "per_page", "cursor"})
+
+
+def query_values(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The query string, one value per parameter: a list-valued parameter sent more than once is its
+    values joined, and any other parameter a list reads sent more than once is a 400 naming it, as
+    silently keeping one of the values would answer another question than the one asked. Parameters
+    no list reads are ignored however often they come."""
+    values: dict[str, str] = {}
+    for key, value in items:
+        if key not in values:
+            values[key] = value
+        elif key in LIST_VALUED:
+            values[key] = f"{values[key]},{value}"
+        elif key in SINGLE_VALUED or FILTER_KEY.match(key):
+            raise invalid(key, f"The {key} parameter was sent more than once; it takes one value.")
+    return values
 
 
 @dataclass(frozen=True)
@@ -37,7 +65,15 @@ class SortKey:
 
     @property
     def order(self) -> ColumnElement[Any]:
-        return self.column.desc() if self.descending else self.column.asc()
+        return self.order_of(self.column)
+
+    def order_of(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """This key's order applied to `column` (the key's own, or its copy in a subquery)."""
+        if not self.column.nullable:
+            return column.desc() if self.descending else column.asc()
+        # NULL counts as above every value, last ascending and first descending: PostgreSQL's own
+        # default, so its indexes serve both directions; SQLite needs it said.
+        return column.desc().nulls_first() if self.descending else column.asc().nulls_last()
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,20 @@ def parse_positive(parameter: str, raw: str | None, default: int, maximum: int) 
     return int(text)
 
 
+def parse_per_page(raw: str | None) -> int:
+    """`per_page`, with any integer above the maximum served as the maximum (SPEC §8)."""
+    if raw is None or raw.strip() == "":
+        return DEFAULT_PER_PAGE
+    digits = raw.strip().lstrip("0")
+    if not digits.isascii() or not digits.isdigit():
+        raise invalid(
+            "per_page",
+            f"The per_page value must be an integer of at least 1 (above {MAX_PER_PAGE} is served as {MAX_PER_PAGE}).",
+        )
+    # Compared by length first: Python refuses to read an integer of over 4,300 digits.
+    return MAX_PER_PAGE if len(digits) > len(str(MAX_PER_PAGE)) else min(int(digits), MAX_PER_PAGE)
+
+
 def parse_filters(params: Mapping[str, str], spec: ListSpec) -> dict[str, Any]:
     """Each `filter[name]` given, read by its filter; empty values are left out."""
     filters: dict[str, Any] = {}
@@ -148,27 +198,45 @@ def parse_cursor(raw: str, *, sort: list[SortKey], cursors: CursorSigner) -> lis
     """The typed sort values of the row a cursor points after; 400 naming `cursor` if it is not valid."""
     # Verified, so these are the values `cursor_after` wrote for this very sort.
     return [
-        CURSOR_VALUE_PARSERS[key.column.type.python_type](value)
+        None if value is None else CURSOR_VALUE_PARSERS[key.column.type.python_type](value)
         for key, value in zip(sort, cursors.open(raw), strict=True)
     ]
 
 
+def check_read_scopes(spec: ListSpec, filters: Mapping[str, Any], sort: list[SortKey], scopes: frozenset[str]) -> None:
+    """403 for a filter or sort on a field the token may not read: its answer would tell the field."""
+    sorted_by = {name for name, column in spec.sort_columns.items() if any(key.column is column for key in sort)}
+    for name in [*filters, *sorted_by]:
+        needed = spec.read_scopes.get(name)
+        if needed is not None and needed not in scopes:
+            kind = "filter" if name in filters else "sort"
+            raise Forbidden(f"The {name} {kind} requires the {needed} scope.")
+
+
 def parse_list_query(
-    params: Mapping[str, str], spec: ListSpec, *, business_id: uuid.UUID, signing_key: bytes
+    params: Mapping[str, str],
+    spec: ListSpec,
+    *,
+    business_id: uuid.UUID,
+    signing_key: bytes,
+    scopes: frozenset[str],
 ) -> ListQuery:
-    """Everything a list request asks for, or a 400 naming the parameter at fault."""
+    """Everything a list request asks for, or a 400 naming the parameter at fault (then a 403 for a
+    filter or sort the token may not read)."""
     filters = parse_filters(params, spec)
     table = spec.table
+    # A deleted_on filter finds deleted records whatever is_deleted says (SPEC §8).
+    applied = {name: value for name, value in filters.items() if name != "is_deleted" or "deleted_on" not in filters}
     conditions = [
         table.c.business_id == business_id,
-        *(spec.filters[name].condition(value) for name, value in filters.items()),
+        *(spec.filters[name].condition(value) for name, value in applied.items()),
     ]
-    if "is_deleted" not in filters:
+    if "is_deleted" not in filters and "deleted_on" not in filters:
         conditions.append(table.c.deleted_at.is_(None))
     sort = parse_sort(params.get("sort"), spec)
     includes = parse_includes(params.get("include"), spec)
     page = parse_positive("page", params.get("page"), 1, MAX_PAGE)
-    per_page = parse_positive("per_page", params.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    per_page = parse_per_page(params.get("per_page"))
     cursors = signer_for(spec=spec, business_id=business_id, sort=sort, filters=filters, key=signing_key)
     after = None
     # Empty values are ignored, as for filters and `page`.
@@ -177,6 +245,7 @@ def parse_list_query(
         if (params.get("page") or "").strip():
             raise invalid("cursor", CURSOR_WITH_PAGE)
         after = parse_cursor(raw_cursor, sort=sort, cursors=cursors)
+    check_read_scopes(spec, filters, sort, scopes)
     return ListQuery(
         spec=spec,
         business_id=business_id,

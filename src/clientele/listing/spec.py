@@ -22,7 +22,8 @@ class Counters:
 
 @dataclass(frozen=True)
 class ListSpec:
-    """What one list route accepts. Sort columns are NOT NULL: cursors compare their values."""
+    """What one list route accepts. A sort column that holds NULL places it last ascending and first
+    descending, on both engines (SPEC §8)."""
 
     table: Table
     filters: dict[str, Filter]
@@ -30,3 +31,5 @@ class ListSpec:
     includes: tuple[str, ...] = ()
     implied_includes: dict[str, str] = field(default_factory=dict)
     counters: Counters | None = None
+    read_scopes: dict[str, str] = field(default_factory=dict)
+    """Filters and sorts, by name, that read a scope-guarded field, and the scope that field needs."""

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import State
 
 from clientele.db.cursors import cursor_key
-from clientele.listing.query import ListQuery, parse_includes, parse_list_query
+from clientele.listing.query import ListQuery, parse_includes, parse_list_query, query_values
 from clientele.listing.spec import ListSpec
 from clientele.web.authentication import Authenticated
 from clientele.web.transaction import Connection
@@ -26,16 +26,22 @@ def list_query_dependency(spec: ListSpec) -> Callable[..., Awaitable[ListQuery]]
 
     async def list_query(request: Request, principal: Authenticated, connection: Connection) -> ListQuery:
         key = await signing_key(request.app.state, connection)
-        return parse_list_query(request.query_params, spec, business_id=principal.business_id, signing_key=key)
+        return parse_list_query(
+            query_values(request.query_params.multi_items()),
+            spec,
+            business_id=principal.business_id,
+            signing_key=key,
+            scopes=principal.scopes,
+        )
 
     return list_query
 
 
 def include_dependency(spec: ListSpec) -> Callable[[Request], Awaitable[frozenset[str]]]:
-    """The parsed `include` of a single-record route."""
+    """The parsed `include` of a single-record route; sent more than once, its values are joined."""
 
     # Async although it awaits nothing: FastAPI runs a plain function in a worker thread.
     async def includes(request: Request) -> frozenset[str]:
-        return parse_includes(request.query_params.get("include"), spec)
+        return parse_includes(",".join(request.query_params.getlist("include")) or None, spec)
 
     return includes
