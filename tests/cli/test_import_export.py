@@ -124,6 +124,40 @@ def test_import_creates_the_customers_of_a_csv_file(import_file: Callable[..., s
     }
 
 
+def test_import_matches_csv_headers_whatever_their_case_and_spaces_and_reads_notes(
+    import_file: Callable[..., str], api: Api, tmp_path: Path
+) -> None:
+    phone = next_phone()
+    path = csv_file(
+        tmp_path / "customers.csv",
+        f'Layla,966,{phone},"Allergic to nuts,\ncall ahead.",true',
+        header="NAME, Dial Code ,Phone,Notes,Is Blacklisted",
+    )
+
+    summary = import_file(path)
+
+    customer = imported(api, phone)
+    assert "1 created" in summary
+    assert (customer["name"], customer["notes"], customer["is_blacklisted"]) == (
+        "Layla",
+        "Allergic to nuts,\ncall ahead.",
+        True,
+    )
+
+
+def test_a_csv_export_imports_again_with_its_notes(
+    clientele: Clientele, import_file: Callable[..., str], api: Api, other_api: Api, tmp_path: Path
+) -> None:
+    made = api.make_customer(notes="Regular, Thursdays.\nPays by card.")
+    path = tmp_path / "export.csv"
+    assert clientele("export", "--business", api.business_id, "--output", path).exit_code == 0
+
+    result = clientele("import", path, "--business", other_api.business_id)
+
+    assert result.exit_code == 0, result.output + result.stderr
+    assert imported(other_api, made["phone"])["notes"] == "Regular, Thursdays.\nPays by card."
+
+
 def test_import_reads_json_lines_as_api_bodies(import_file: Callable[..., str], api: Api, tmp_path: Path) -> None:
     phone = next_phone()
     path = jsonl_file(
@@ -654,6 +688,7 @@ def test_a_json_lines_export_shows_each_customer_as_the_api_does(
         house_account_limit=100,
         is_loyalty_enabled=True,
         is_house_account_enabled=True,
+        notes="Window seat.\nNo onions, ever.",
     )
     overwrite(customers, customer["id"], house_account_balance=12.5, loyalty_balance=3, order_count=2)
     shown = api.get(f"/customers/{customer['id']}").json()["data"]
@@ -666,7 +701,7 @@ def test_a_json_lines_export_shows_each_customer_as_the_api_does(
 def test_a_csv_export_holds_the_api_values_as_text(
     export: Callable[..., str], api: Api, overwrite: Callable[..., None]
 ) -> None:
-    customer = api.make_customer(email="a@example.com", is_blacklisted=True)
+    customer = api.make_customer(email="a@example.com", is_blacklisted=True, notes='Says "hi",\nalways.')
     overwrite(customers, customer["id"], house_account_balance=12.5)
     shown = api.get(f"/customers/{customer['id']}").json()["data"]
 

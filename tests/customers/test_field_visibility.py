@@ -23,6 +23,7 @@ ALWAYS_SHOWN = {
     "is_house_account_enabled",
     "last_order_at",
     "order_count",
+    "notes",
     "created_at",
     "updated_at",
     "deleted_at",

@@ -7,6 +7,7 @@ Every imported row is checked by the API's own rules and written by the staging 
 import codecs
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ IMPORT_FIELDS = (
     "is_house_account_enabled",
     "order_count",
     "last_order_at",
+    "notes",
 )
 BOOLEAN_FIELDS = frozenset({"is_loyalty_enabled", "is_blacklisted", "is_house_account_enabled"})
 # CSV has no types: these cells are the booleans the API takes as `true`/`false`/`1`/`0`.
@@ -94,6 +96,7 @@ def checked_record(line: int, row: dict[str, Any]) -> Record:
         bool(parsed.is_house_account_enabled),
         parsed.last_order_at,
         parsed.order_count or 0,
+        parsed.notes,
         None,
         None,
     )
@@ -202,7 +205,8 @@ def export_format_of(output: Path | None) -> str:
 def csv_header(cells: list[str]) -> tuple[str, ...]:
     if not is_utf8(cells):
         raise BulkError("The header line is not valid UTF-8: save the file as UTF-8.")
-    header = tuple(cell.strip().lower() for cell in cells)
+    # Matched as people write them: `Dial Code` and `DIAL_CODE` are `dial_code`.
+    header = tuple(re.sub(r"[\s_]+", "_", cell.strip().lower()) for cell in cells)
     missing = [name for name in REQUIRED_ON_CREATE if name not in header]
     if missing:
         raise BulkError(f"The first line must be a header naming the columns; it lacks {', '.join(missing)}.")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     Uuid,
     and_,
     bindparam,
@@ -70,6 +71,7 @@ staged_rows = Table(
     Column("is_house_account_enabled", Boolean, nullable=False),
     Column("last_order_at", DateTime),
     Column("order_count", Integer, nullable=False),
+    Column("notes", Text),
     # None: the time the batch is stored (an import's rows), so that a sync starting a few seconds
     # before the last updated_at it stored finds them; checking may end long before the commit.
     Column("created_at", DateTime),

@@ -8,7 +8,24 @@ import phonenumbers
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
 from clientele.auth import scopes as scope
-from clientele.web.validation import Body, Flag, RequiredName, boolean_rule, date_rule, email_rule, integer_rule
+from clientele.customers.phones import (
+    ascii_digits,
+    country_code_of,
+    international_digits,
+    national_number,
+    phone_text,
+    split_country_code,
+)
+from clientele.web.validation import (
+    Body,
+    Flag,
+    RequiredName,
+    boolean_rule,
+    date_rule,
+    email_rule,
+    integer_rule,
+    text_rule,
+)
 from clientele.web.wire import (
     Included,
     OptionalDate,
@@ -21,24 +38,25 @@ from clientele.web.wire import (
 )
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
-PHONE_SEPARATORS = str.maketrans("", "", " -.()")
 REQUIRED_ON_CREATE = ("name", "dial_code", "phone")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
 def dial_code_rule(value: Any, info: ValidationInfo) -> int | None:
-    number = integer_rule(nullable=False)(value, info)
+    number = integer_rule(nullable=False)(ascii_digits(value) if isinstance(value, str) else value, info)
     if number not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
         raise ValueError("The dial_code field must be an assigned country calling code.")
     return number
 
 
 def phone_rule(value: Any, info: ValidationInfo) -> str:
-    """Separators stripped, digits only, then the national significant number for the dial code.
+    """Separators stripped, digits only (of any script), then the national significant number for
+    the dial code; an international number's country code must be that dial code.
 
-    The dial code is the one in the same body, else the stored one the service passes as
-    context on an update. Without either (it is missing or invalid, and says so itself) the
-    digits are kept as they are: the body is refused anyway.
+    The dial code is the one in the same body (which an international phone fills where it is
+    absent: `CustomerInput.implied_fields`), else the stored one the service passes as
+    context on an update. Without either (it is invalid, and says so itself) the digits are kept
+    as they are: the body is refused anyway.
     """
     if isinstance(value, int) and not isinstance(value, bool):
         # Its "-" would otherwise be stripped below as a separator.
@@ -49,7 +67,9 @@ def phone_rule(value: Any, info: ValidationInfo) -> str:
         raise ValueError("The phone field is required.")
     if not isinstance(value, str):
         raise ValueError("The phone field must be a string.")
-    digits = value.translate(PHONE_SEPARATORS).strip()
+    text = phone_text(value)
+    international = international_digits(text)
+    digits = text if international is None else international
     if digits == "":
         raise ValueError("The phone field is required.")
     if not digits.isascii() or not digits.isdigit():
@@ -59,32 +79,19 @@ def phone_rule(value: Any, info: ValidationInfo) -> str:
     dial_code = info.data.get("dial_code")
     if dial_code is None:
         dial_code = (info.context or {}).get("dial_code")
+    if international is not None:
+        split = split_country_code(digits)
+        if split is None:
+            raise ValueError("The phone field must start with a country calling code after + or 00.")
+        country_code, digits = split
+        if dial_code is not None and country_code != dial_code:
+            raise ValueError(f"The phone field's country code {country_code} must match the dial_code {dial_code}.")
     if dial_code is None:
         return digits
-    phone = normalise_phone(dial_code, digits)
+    phone = national_number(dial_code, digits)
     if phone is None:
         raise ValueError(f"The phone field must be a valid phone number for dial code {dial_code}.")
     return phone
-
-
-def normalise_phone(dial_code: int, digits: str) -> str | None:
-    """The national significant number for this dial code, or None if it cannot be one.
-
-    966 + 0565445254 and 966 + 565445254 are the same phone: the national trunk prefix is
-    dropped by parsing the digits as a number dialled inside the dial code's region.
-    """
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(dial_code, ())
-    region = regions[0] if regions else None
-    try:
-        if region and region != phonenumbers.UNKNOWN_REGION and region != "001":
-            number = phonenumbers.parse(digits, region)
-        else:
-            number = phonenumbers.parse(f"+{dial_code}{digits}", None)
-    except phonenumbers.NumberParseException:
-        return None
-    if number.country_code != dial_code or not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.national_significant_number(number)
 
 
 def utc_today() -> date:
@@ -94,6 +101,15 @@ def utc_today() -> date:
 
 class CustomerInput(Body):
     """A create or update body. On update only the fields sent change."""
+
+    @classmethod
+    def implied_fields(cls, body: dict[str, Any]) -> dict[str, Any]:
+        """A phone in international form says its dial code: it fills an absent `dial_code` (SPEC §8)."""
+        if "dial_code" not in body:
+            country_code = country_code_of(body.get("phone"))
+            if country_code is not None:
+                return {**body, "dial_code": country_code}
+        return body
 
     name: RequiredName = None
     dial_code: Annotated[
@@ -107,8 +123,9 @@ class CustomerInput(Body):
         WithJsonSchema(
             {
                 "type": "string",
-                "description": "Digits, a possible number for dial_code; separators "
-                "( -.()) and a national trunk prefix are dropped.",
+                "description": "Digits, a possible number for dial_code; separators ( -.()) and a "
+                "national trunk prefix are dropped. In international form (+966…, 00966…) its country "
+                "code must be dial_code, and fills dial_code when that is not sent.",
             }
         ),
     ] = None
@@ -144,6 +161,11 @@ class CustomerInput(Body):
         bool | None,
         BeforeValidator(boolean_rule),
         WithJsonSchema({"type": "boolean", "description": "Changing it needs customers.accounts.write."}),
+    ] = None
+    notes: Annotated[
+        str | None,
+        BeforeValidator(text_rule(nullable=True, max_length=10_000)),
+        WithJsonSchema({"type": ["string", "null"], "maxLength": 10_000}),
     ] = None
     tags: Annotated[
         list[dict[str, Any]] | None,
@@ -216,6 +238,7 @@ class CustomerOut(BaseModel):
     is_house_account_enabled: bool
     last_order_at: OptionalTimestamp
     order_count: int
+    notes: str | None
     created_at: Timestamp
     updated_at: Timestamp
     deleted_at: OptionalTimestamp

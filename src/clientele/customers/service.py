@@ -3,27 +3,31 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, exists, insert, select
+from sqlalchemy import ColumnElement, Row, and_, exists, false, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
 from clientele.customers.models import customer_counts, customers
+from clientele.customers.phones import phone_search
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, customer_body
 from clientele.db.clock import utcnow
 from clientele.db.ids import new_id, parse_uuid
 from clientele.db.records import changed_values, find_record, soft_delete, update_record
 from clientele.errors import Conflict, FieldErrors, Forbidden, Unprocessable
 from clientele.listing.filters import (
+    Filter,
     boolean_column_filter,
     boolean_filter,
     deleted_filter,
     email_filter,
     ids_filter,
     integer_filter,
+    invalid,
+    longer_than,
     lowered_substring_filter,
-    phone_filter,
+    uniform_filters,
     updated_after_filter,
 )
 from clientele.listing.spec import Counters, ListSpec
@@ -49,12 +53,39 @@ def has_any_active_tag(tag_ids: list[uuid.UUID]) -> Any:
     )
 
 
+def parse_phone_search(value: str) -> tuple[int | None, str]:
+    search = phone_search(value)
+    if search is None:
+        raise invalid("filter[phone]", "The phone filter must contain digits only, after + or 00 if international.")
+    return search
+
+
+def phone_matches(search: tuple[int | None, str]) -> ColumnElement[bool]:
+    """Customers with this dial code (if the value named one) whose number holds these digits."""
+    dial_code, digits = search
+    if longer_than(customers.c.phone, digits):
+        return false()
+    return and_(
+        true() if dial_code is None else customers.c.dial_code == dial_code,
+        customers.c.phone.like(f"%{digits}%") if digits else true(),
+    )
+
+
+PHONE_FILTER = Filter(
+    parse=parse_phone_search,
+    condition=phone_matches,
+    description="Substring of the stored phone number (separators are ignored, and a leading trunk 0); "
+    "in international form (+966…, 00966…), that dial code and a substring of the national number.",
+    documented={"schema": {"type": "string", "pattern": r"^(\+|00)?[0-9 ().-]*[0-9][0-9 ().-]*$"}},
+)
+
 LIST_SPEC = ListSpec(
     table=customers,
     filters={
+        **uniform_filters(customers, "customer"),
         "name": lowered_substring_filter(customers.c.name_lower, "name"),
         "email": email_filter(customers.c.email_lower, customers.c.email),
-        "phone": phone_filter(customers.c.phone),
+        "phone": PHONE_FILTER,
         "dial_code": integer_filter(customers.c.dial_code, "dial_code", minimum=1, maximum=999),
         "tags.id": ids_filter(has_any_active_tag, "tag id"),
         "is_blacklisted": boolean_column_filter(customers.c.is_blacklisted, "is_blacklisted"),
@@ -65,10 +96,30 @@ LIST_SPEC = ListSpec(
         "has_orders": boolean_filter(
             "has_orders", customers.c.order_count > 0, customers.c.order_count <= 0, "Whether order_count > 0"
         ),
+        "has_email": boolean_filter(
+            "has_email", customers.c.email.is_not(None), customers.c.email.is_(None), "Whether the email is set"
+        ),
+        "has_negative_balance": boolean_filter(
+            "has_negative_balance",
+            customers.c.house_account_balance < 0,
+            customers.c.house_account_balance >= 0,
+            "Whether house_account_balance < 0; needs customers.accounts.read",
+        ),
         "updated_after": updated_after_filter(customers.c.updated_at),
         "is_deleted": deleted_filter(customers.c.deleted_at),
     },
-    sort_columns={"created_at": customers.c.created_at, "updated_at": customers.c.updated_at},
+    sort_columns={
+        "created_at": customers.c.created_at,
+        "updated_at": customers.c.updated_at,
+        # Names and emails sort as they are filtered: without regard to case.
+        "name": customers.c.name_lower,
+        "email": customers.c.email_lower,
+        "last_order_at": customers.c.last_order_at,
+        "order_count": customers.c.order_count,
+        "is_blacklisted": customers.c.is_blacklisted,
+        "house_account_balance": customers.c.house_account_balance,
+    },
+    read_scopes={"has_negative_balance": scope.ACCOUNTS_READ, "house_account_balance": scope.ACCOUNTS_READ},
     includes=("tags", "addresses", "addresses.delivery_zone"),
     implied_includes={"addresses.delivery_zone": "addresses"},
     counters=Counters(

@@ -12,7 +12,6 @@ from sqlalchemy import Column, ColumnElement, String, Table, and_, false, func, 
 from clientele.db.ids import parse_uuid
 from clientele.errors import BadRequest
 
-PHONE_SEPARATORS = re.compile(r"[\s\-.()+]")
 BOOLEAN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 
 # How /openapi.json types a filter's value. Each admits only values the filter accepts, so that a
@@ -20,7 +19,6 @@ BOOLEAN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 # boolean, separators in a phone, values that match nothing).
 TEXT_VALUE: dict[str, Any] = {"type": "string"}
 BOOLEAN_VALUE: dict[str, Any] = {"type": "boolean"}
-PHONE_VALUE: dict[str, Any] = {"type": "string", "pattern": r"^[0-9 ().+-]*[0-9][0-9 ().+-]*$"}
 # A calendar date (29 February aside) from year 1000, optionally with a time of day.
 UPDATED_AFTER_VALUE: dict[str, Any] = {
     "type": "string",
@@ -113,24 +111,6 @@ def email_filter(lowered: Column[Any], column: Column[Any]) -> Filter:
 
 def exact_text_filter(column: Column[Any], description: str) -> Filter:
     return Filter(condition=within_column(column, lambda value: column == value), description=description)
-
-
-def phone_digits(value: str) -> str:
-    """The digits of a phone filter, separators dropped; 400 if anything else is left."""
-    digits = PHONE_SEPARATORS.sub("", value)
-    if not digits.isdigit() or not digits.isascii():
-        raise invalid("filter[phone]", "The phone filter must contain digits only.")
-    return digits
-
-
-def phone_filter(column: Column[Any]) -> Filter:
-    """Substring of the stored digits; separators in the value are ignored."""
-    return Filter(
-        parse=phone_digits,
-        condition=within_column(column, lambda digits: column.like(f"%{digits}%")),
-        description="Substring of the stored phone digits (separators are ignored).",
-        documented={"schema": PHONE_VALUE},
-    )
 
 
 def integer_filter(column: Column[Any], name: str, *, minimum: int, maximum: int) -> Filter:

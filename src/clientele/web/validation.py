@@ -57,6 +57,8 @@ def validate_body(
 
     `context` reaches the field rules (`ValidationInfo.context`): stored values a rule needs.
     """
+    if issubclass(model, Body):
+        body = model.implied_fields(body)
     errors: FieldErrors = {name: [f"The {name} field is required."] for name in required if name not in body}
     try:
         parsed = model.model_validate(body, context=context)
@@ -74,6 +76,12 @@ class Body(BaseModel):
     """A request body: unknown and read-only fields are ignored, as the seed's samples need."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def implied_fields(cls, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with the fields its other fields imply where it does not send them; a model
+        whose fields say more than themselves says how."""
+        return body
 
 
 # --- field rules --------------------------------------------------------------------------
