@@ -222,6 +222,7 @@ class Sample:
     tags: list[tuple[uuid.UUID, int]]  # (tag id, customers), most used first
     updated_at_995: Any
     updated_at_min: Any
+    days: dict[str, list[tuple[Any, int]]]  # per day filter: (UTC day, customers), fewest first
 
 
 def sample(url: str, business_id: uuid.UUID, size: int = 1000) -> Sample:
@@ -250,6 +251,17 @@ def sample(url: str, business_id: uuid.UUID, size: int = 1000) -> Sample:
                 "FROM customers WHERE business_id = $1 AND deleted_at IS NULL",
                 business_id,
             )
+            days = {
+                f"{stamp.removesuffix('_at')}_on": [
+                    (row["day"], row["n"])
+                    for row in await connection.fetch(
+                        f"SELECT {stamp}::date AS day, count(*) AS n FROM customers WHERE business_id = $1 "
+                        f"AND {stamp} IS NOT NULL GROUP BY day ORDER BY n, day",
+                        business_id,
+                    )
+                ]
+                for stamp in ("created_at", "updated_at", "deleted_at")
+            }
         finally:
             await connection.close()
         return Sample(
@@ -261,6 +273,7 @@ def sample(url: str, business_id: uuid.UUID, size: int = 1000) -> Sample:
             tags=[(row["id"], row["n"]) for row in tags],
             updated_at_995=times["p995"],
             updated_at_min=times["low"],
+            days=days,
         )
 
     return run(work)

@@ -14,9 +14,18 @@ from bench.database import Sample
 
 # A filter value "matches few" when its total is at most this share of the active customers.
 NARROW_SHARE = 0.01
-BOOLEAN_FILTERS = ("is_blacklisted", "is_house_account_enabled", "is_loyalty_enabled", "has_orders", "is_deleted")
+BOOLEAN_FILTERS = (
+    "is_blacklisted",
+    "is_house_account_enabled",
+    "is_loyalty_enabled",
+    "has_orders",
+    "has_email",
+    "has_negative_balance",
+    "is_deleted",
+)
 TEXT_FILTERS = ("name", "email", "phone")
 ALL_FILTERS = (
+    "id",
     "name",
     "email",
     "phone",
@@ -26,11 +35,29 @@ ALL_FILTERS = (
     "is_house_account_enabled",
     "is_loyalty_enabled",
     "has_orders",
+    "has_email",
+    "has_negative_balance",
     "updated_after",
+    "created_on",
+    "updated_on",
+    "deleted_on",
     "is_deleted",
 )
 # Every sort the list offers, `created_at` too: the first page sorts by it without saying so.
-SORTS = ("created_at", "-created_at", "updated_at", "-updated_at")
+SORTS = tuple(
+    f"{prefix}{key}"
+    for key in (
+        "created_at",
+        "updated_at",
+        "name",
+        "email",
+        "last_order_at",
+        "order_count",
+        "is_blacklisted",
+        "house_account_balance",
+    )
+    for prefix in ("", "-")
+)
 DEEP_SHARE = 0.9  # deep pages start at 90% of the business's customers (page 9000 of 100 at 1M)
 DEEP_PER_PAGE = 100
 
@@ -93,7 +120,13 @@ def candidates(sample: Sample) -> dict[str, tuple[list[str], list[str]]]:
     """For each non-boolean filter: values likely to match few customers, and likely to match most."""
     low = sample.updated_at_min - timedelta(days=1)
     tags = [str(tag_id) for tag_id, used in reversed(sample.tags) if used > 0] or [str(t) for t, _ in sample.tags]
+    ids = [str(customer_id) for customer_id in sample.ids]
+    days = {
+        name: ([str(day) for day, _ in counts[:4]], [str(day) for day, _ in counts[-1:]])
+        for name, counts in sample.days.items()
+    }
     return {
+        "id": (ids[:3], [",".join(ids[:100])]),
         "name": (sample.names[:4], [most_common_character(sample.names)]),
         "email": (sample.emails[:4], ["@", most_common_character(sample.emails)]),
         "phone": (sample.phones[:4], [most_common_character(sample.phones)]),
@@ -103,6 +136,7 @@ def candidates(sample: Sample) -> dict[str, tuple[list[str], list[str]]]:
         ),
         "tags.id": (tags[:3], [",".join(str(t) for t, _ in sample.tags[:50])] if sample.tags else []),
         "updated_after": ([sample.updated_at_995.strftime("%Y-%m-%d %H:%M:%S")], [low.strftime("%Y-%m-%d")]),
+        **days,
     }
 
 
