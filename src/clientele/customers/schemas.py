@@ -7,7 +7,9 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
+from clientele.addresses.schemas import AddressOut
 from clientele.auth import scopes as scope
+from clientele.tags.schemas import TagOut
 from clientele.web.validation import Body, Flag, RequiredName, boolean_rule, date_rule, email_rule, integer_rule
 from clientele.web.wire import (
     Included,
@@ -24,6 +26,13 @@ EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 PHONE_SEPARATORS = str.maketrans("", "", " -.()")
 REQUIRED_ON_CREATE = ("name", "dial_code", "phone")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+# x-enum-varnames names each value, so that generated clients get `MALE`, not `VALUE_1`.
+GENDER_SCHEMA = {
+    "type": ["integer", "null"],
+    "enum": [1, 2, None],
+    "x-enum-varnames": ["MALE", "FEMALE"],
+    "description": "1 male, 2 female.",
+}
 
 
 def dial_code_rule(value: Any, info: ValidationInfo) -> int | None:
@@ -120,7 +129,7 @@ class CustomerInput(Body):
     gender: Annotated[
         int | None,
         BeforeValidator(integer_rule(nullable=True, allowed=(1, 2))),
-        WithJsonSchema({"type": ["integer", "null"], "enum": [1, 2, None], "description": "1 male, 2 female."}),
+        WithJsonSchema(GENDER_SCHEMA),
     ] = None
     birth_date: Annotated[
         date | None,
@@ -151,7 +160,11 @@ class CustomerInput(Body):
         WithJsonSchema(
             {
                 "type": "array",
-                "items": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string", "format": "uuid"}},
+                    "required": ["id"],
+                },
                 "description": "Replaces the customer's whole tag set.",
             }
         ),
@@ -200,7 +213,7 @@ class CustomerOut(BaseModel):
     dial_code: int
     phone: str
     email: str | None
-    gender: int | None
+    gender: Annotated[int | None, WithJsonSchema(GENDER_SCHEMA)]
     birth_date: OptionalDate
     house_account_limit: Annotated[int | None, ReadScope(scope.ACCOUNTS_READ)] = Field(
         None, description="Present only with customers.accounts.read."
@@ -219,12 +232,16 @@ class CustomerOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     deleted_at: OptionalTimestamp
-    tags: Annotated[list[dict[str, Any]] | None, Included()] = Field(
-        None, description="Present only with include=tags."
+    tags: Annotated[list[TagOut], Included()] = Field(
+        default_factory=list, description="Present only with include=tags."
     )
-    addresses: Annotated[list[dict[str, Any]] | None, Included()] = Field(
-        None, description="Present only with include=addresses."
+    addresses: Annotated[list[AddressOut], Included()] = Field(
+        default_factory=list, description="Present only with include=addresses."
     )
+
+
+# An address shows its customer, and a customer its addresses: one of the two names the other before it exists.
+AddressOut.model_rebuild()
 
 
 CUSTOMER_SHAPE = RecordShape(CustomerOut)
