@@ -228,8 +228,11 @@ def test_a_delete_and_a_restore_show_in_deleted_at(generated: Generated) -> None
     assert restored.parsed.data.deleted_at is None
 
 
-def test_errors_are_typed_with_their_message_and_fields(generated: Generated, served: Server) -> None:
+def test_errors_are_typed_with_their_message_and_fields(
+    generated: Generated, served: Server, client: TestClient
+) -> None:
     models = generated.models
+    lister = new_token(client, new_business(client, "Lister"), scopes=["customers.list"]).token
     missing_phone = generated.call(
         "customers", "create_customer", body=models.CreateCustomerBody(name="No phone", dial_code=966, phone="")
     )
@@ -238,12 +241,16 @@ def test_errors_are_typed_with_their_message_and_fields(generated: Generated, se
     generated.call("customers", "delete_customer", deleted.id)
     conflict = generated.call("customers", "update_customer", deleted.id, body=models.UpdateCustomerBody(name="Late"))
     page_beside_cursor = generated.call("customers", "list_customers", page=2, cursor="anything")
+    get_customer = generated.operation("customers", "get_customer")
+    with generated.package.AuthenticatedClient(base_url=served.base_url, token=lister) as limited:
+        forbidden = get_customer.sync_detailed(deleted.id, client=limited)
     with generated.package.AuthenticatedClient(base_url=served.base_url, token="clt_not-a-token") as stranger:
-        unauthenticated = generated.operation("customers", "get_customer").sync_detailed(deleted.id, client=stranger)
+        unauthenticated = get_customer.sync_detailed(deleted.id, client=stranger)
 
-    answers = [missing_phone, not_found, conflict, page_beside_cursor, unauthenticated]
-    assert [answer.status_code for answer in answers] == [422, 404, 409, 400, 401]
+    answers = [missing_phone, not_found, conflict, page_beside_cursor, forbidden, unauthenticated]
+    assert [answer.status_code for answer in answers] == [422, 404, 409, 400, 403, 401]
     assert all(isinstance(answer.parsed, models.ErrorBody) for answer in answers)
     assert list(missing_phone.parsed.errors.additional_properties) == ["phone"]
-    assert unauthenticated.parsed.message == "Unauthenticated."
     assert "cursor" in page_beside_cursor.parsed.errors.additional_properties
+    assert "customers.get" in forbidden.parsed.message
+    assert unauthenticated.parsed.message == "Unauthenticated."
