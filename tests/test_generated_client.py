@@ -109,16 +109,14 @@ def test_a_create_answers_a_typed_record_that_get_reads_back(generated: Generate
     customer = new_customer(
         generated,
         name="Simona",
-        gender=models.CreateCustomerBodyGender.FEMALE,
+        gender=models.Gender.FEMALE,
         tags=[models.CreateCustomerBodyTagsItem(id=tag.id)],
     )
-    read = generated.call(
-        "customers", "get_customer", customer.id, include=[models.GetCustomerIncludeItem.TAGS]
-    ).parsed.data
+    read = generated.call("customers", "get_customer", customer.id, include=[models.CustomerInclude.TAGS]).parsed.data
 
     assert isinstance(customer.id, uuid.UUID)
     assert read.name == "Simona"
-    assert read.gender == models.CustomerOutGender.FEMALE
+    assert read.gender == models.Gender.FEMALE
     assert [(included.id, included.name) for included in read.tags] == [(tag.id, "VIP")]
     assert read.deleted_at is None
 
@@ -139,11 +137,11 @@ def test_a_list_takes_typed_filters_sorts_and_includes(generated: Generated) -> 
         "list_customers",
         filtername="filtered",
         filteris_blacklisted=True,
-        sort=[models.ListCustomersSortItem.CREATED_AT_DESC],
-        include=[models.ListCustomersIncludeItem.ADDRESSES_DELIVERY_ZONE],
+        sort=[models.CustomerSort.CREATED_AT_DESC],
+        include=[models.CustomerInclude.ADDRESSES_DELIVERY_ZONE],
     ).parsed
     addresses = generated.call(
-        "addresses", "list_addresses", filtercustomer_id=[wanted.id], include=[models.ListAddressesIncludeItem.CUSTOMER]
+        "addresses", "list_addresses", filtercustomer_id=[wanted.id], include=[models.AddressInclude.CUSTOMER]
     ).parsed
 
     assert [customer.name for customer in page.data] == ["Badr Filtered"]
@@ -161,7 +159,7 @@ def test_a_list_takes_typed_filters_sorts_and_includes(generated: Generated) -> 
 def test_a_cursor_sync_walks_every_row_once_to_the_end(generated: Generated) -> None:
     models = generated.models
     made = [new_customer(generated, name=f"Synced {index}").id for index in range(5)]
-    query = {"filtername": "Synced", "sort": [models.ListCustomersSortItem.UPDATED_AT], "per_page": 2}
+    query = {"filtername": "Synced", "sort": [models.CustomerSort.UPDATED_AT], "per_page": 2}
 
     walked: list[uuid.UUID] = []
     page = generated.call("customers", "list_customers", **query).parsed

@@ -261,6 +261,28 @@ def test_every_create_declares_its_idempotency_key_header(route: Route, openapi:
     assert parameters["Idempotency-Key"]["in"] == "header"
 
 
+def test_every_enum_is_one_component_that_names_each_value(openapi: dict[str, Any]) -> None:
+    schemas = openapi["components"]["schemas"]
+    customer_includes = [
+        parameter["schema"]["items"]
+        for path, operations in openapi["paths"].items()
+        if path.startswith("/customers")
+        for described in operations.values()
+        for parameter in described.get("parameters", [])
+        if parameter["name"] == "include"
+    ]
+
+    assert [key for key, _value in walk(openapi["paths"]) if key == "enum"] == []
+    assert dict(zip(schemas["Gender"]["enum"], schemas["Gender"]["x-enum-varnames"], strict=True)) == {
+        1: "MALE",
+        2: "FEMALE",
+    }
+    sorts = dict(zip(schemas["CustomerSort"]["enum"], schemas["CustomerSort"]["x-enum-varnames"], strict=True))
+    assert sorts["-created_at"] == "CREATED_AT_DESC"
+    assert len(customer_includes) == 5
+    assert all(items == {"$ref": "#/components/schemas/CustomerInclude"} for items in customer_includes)
+
+
 @pytest.mark.parametrize("path", sorted(FILTERS))
 def test_no_list_parameter_has_a_default_that_a_generated_client_would_send(path: str, openapi: dict[str, Any]) -> None:
     """A generated client sends a documented default as if the caller chose it: `page=1` beside a

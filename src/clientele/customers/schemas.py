@@ -26,13 +26,15 @@ EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 PHONE_SEPARATORS = str.maketrans("", "", " -.()")
 REQUIRED_ON_CREATE = ("name", "dial_code", "phone")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-# x-enum-varnames names each value, so that generated clients get `MALE`, not `VALUE_1`.
-GENDER_SCHEMA = {
-    "type": ["integer", "null"],
-    "enum": [1, 2, None],
+# x-enum-varnames names each value, so that generated clients get `Gender.MALE`, not `VALUE_1`.
+GENDER = {
+    "title": "Gender",
+    "type": "integer",
+    "enum": [1, 2],
     "x-enum-varnames": ["MALE", "FEMALE"],
     "description": "1 male, 2 female.",
 }
+OPTIONAL_GENDER = WithJsonSchema({"anyOf": [GENDER, {"type": "null"}]})
 
 
 def dial_code_rule(value: Any, info: ValidationInfo) -> int | None:
@@ -129,7 +131,7 @@ class CustomerInput(Body):
     gender: Annotated[
         int | None,
         BeforeValidator(integer_rule(nullable=True, allowed=(1, 2))),
-        WithJsonSchema(GENDER_SCHEMA),
+        OPTIONAL_GENDER,
     ] = None
     birth_date: Annotated[
         date | None,
@@ -213,7 +215,7 @@ class CustomerOut(BaseModel):
     dial_code: int
     phone: str
     email: str | None
-    gender: Annotated[int | None, WithJsonSchema(GENDER_SCHEMA)]
+    gender: Annotated[int | None, OPTIONAL_GENDER]
     birth_date: OptionalDate
     house_account_limit: Annotated[int | None, ReadScope(scope.ACCOUNTS_READ)] = Field(
         None, description="Present only with customers.accounts.read."

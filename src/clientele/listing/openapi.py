@@ -20,6 +20,24 @@ CURSOR_DESCRIPTION = (
 )
 
 
+def pascal_case(name: str) -> str:
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+def singular(noun: str) -> str:
+    """`addresses` is `address`, `deliveries` `delivery`, `tags` `tag`: the plurals of this API's paths."""
+    if noun.endswith("ies"):
+        return noun.removesuffix("ies") + "y"
+    if noun.endswith("sses"):
+        return noun.removesuffix("es")
+    return noun.removesuffix("s")
+
+
+def record_name(spec: ListSpec) -> str:
+    """`Customer` for the customers list, `DeliveryZone` for the delivery zones'."""
+    return pascal_case(singular(spec.table.name))
+
+
 def enum_name(value: str) -> str:
     """The name a generated client gives a value: `addresses.delivery_zone` is `ADDRESSES_DELIVERY_ZONE`,
     `customersCount` is `CUSTOMERS_COUNT`, and a descending sort key, `-created_at`, `CREATED_AT_DESC`."""
@@ -28,10 +46,16 @@ def enum_name(value: str) -> str:
     return f"{name}_DESC" if value.startswith("-") else name
 
 
-def named_enum(values: Sequence[str]) -> dict[str, Any]:
+def named_enum(title: str, values: Sequence[str]) -> dict[str, Any]:
     """A string enum that names its values (`x-enum-varnames`): left to themselves, generators name a value
-    that does not start with a letter by its position (`VALUE_1` for `-created_at`)."""
-    return {"type": "string", "enum": list(values), "x-enum-varnames": [enum_name(value) for value in values]}
+    that does not start with a letter by its position (`VALUE_1` for `-created_at`). Titled, it becomes one
+    component that every operation using it shares (`web.openapi_clients.for_generated_clients`)."""
+    return {
+        "title": title,
+        "type": "string",
+        "enum": list(values),
+        "x-enum-varnames": [enum_name(value) for value in values],
+    }
 
 
 def include_parameter(spec: ListSpec) -> list[dict[str, Any]]:
@@ -44,7 +68,7 @@ def include_parameter(spec: ListSpec) -> list[dict[str, Any]]:
             "in": "query",
             "required": False,
             "description": "Comma-separated relations to include: " + ", ".join(spec.includes) + ".",
-            **comma_list(named_enum(spec.includes)),
+            **comma_list(named_enum(f"{record_name(spec)}Include", spec.includes)),
         }
     ]
 
@@ -72,7 +96,7 @@ def list_parameters(spec: ListSpec) -> list[dict[str, Any]]:
             "description": "Comma-separated sort keys: "
             + ", ".join(spec.sort_columns)
             + "; prefix `-` for descending. Default `created_at`; ties are broken by id.",
-            **comma_list(named_enum(sorts)),
+            **comma_list(named_enum(f"{record_name(spec)}Sort", sorts)),
         },
         {
             "name": "page",

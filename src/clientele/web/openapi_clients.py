@@ -1,32 +1,21 @@
 """What a client generated from /openapi.json needs of the document beyond what FastAPI writes: an
-operationId per route by one rule, path ids typed as UUIDs, and `If-Match` declared where it is
-honoured (docs/decisions.md, "Generated clients")."""
+operationId per route by one rule, path ids typed as UUIDs, `If-Match` declared where it is honoured,
+and each named enum one component (docs/decisions.md, "Generated clients")."""
 
 from typing import Any
 
 from fastapi.routing import APIRoute
 
+from clientele.listing.openapi import pascal_case, singular
 from clientele.web.versions import IF_MATCH_PARAMETER
 
 RECORD_VERBS = {"GET": "get", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
-
-
-def pascal_case(name: str) -> str:
-    return "".join(word.capitalize() for word in name.split("_"))
+COMPONENT_SCHEMAS = "#/components/schemas/"
 
 
 def camel_case(name: str) -> str:
     first, *rest = name.split("_")
     return first + pascal_case("_".join(rest))
-
-
-def singular(noun: str) -> str:
-    """`addresses` is `address`, `deliveries` `delivery`, `tags` `tag`: the plurals of this API's paths."""
-    if noun.endswith("ies"):
-        return noun.removesuffix("ies") + "y"
-    if noun.endswith("sses"):
-        return noun.removesuffix("es")
-    return noun.removesuffix("s")
 
 
 def is_parameter(segment: str) -> bool:
@@ -57,8 +46,23 @@ def operation_id(route: APIRoute) -> str:
     return method.lower() + pascal_case(collection)
 
 
+def shared_enums(value: Any, components: dict[str, Any]) -> Any:
+    """`value` with each titled enum that names its values (`x-enum-varnames`) put in `components` under
+    its title and referred to there, so that a generated client has one class for it, not one per use."""
+    if isinstance(value, dict):
+        if "title" in value and "x-enum-varnames" in value:
+            if components.setdefault(value["title"], value) != value:
+                raise ValueError(f"Two different enums are titled {value['title']}.")
+            return {"$ref": COMPONENT_SCHEMAS + value["title"]}
+        return {key: shared_enums(item, components) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shared_enums(item, components) for item in value]
+    return value
+
+
 def for_generated_clients(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with every path parameter a UUID and `If-Match` on every operation that can answer 412.
+    """The document with every path parameter a UUID, `If-Match` on every operation that can answer 412,
+    and each named enum a component.
 
     Every path parameter names a record by its id; one that is not a UUID is answered 404 like a missing
     record, so the type is documentation, never a new 400.
@@ -71,4 +75,10 @@ def for_generated_clients(document: dict[str, Any]) -> dict[str, Any]:
                     parameter["schema"] = {"type": "string", "format": "uuid"}
             if "412" in operation["responses"]:
                 operation["parameters"] = [*parameters, IF_MATCH_PARAMETER]
+    enums: dict[str, Any] = {}
+    document["paths"] = shared_enums(document["paths"], enums)
+    schemas = shared_enums(document["components"]["schemas"], enums)
+    if set(enums) & set(schemas):
+        raise ValueError(f"An enum has the name of a schema: {sorted(set(enums) & set(schemas))}.")
+    document["components"]["schemas"] = schemas | enums
     return document
