@@ -116,7 +116,7 @@ def test_a_create_answers_a_typed_record_that_get_reads_back(generated: Generate
 
     assert isinstance(customer.id, uuid.UUID)
     assert read.name == "Simona"
-    assert read.gender == models.Gender.FEMALE
+    assert read.gender is models.Gender.FEMALE
     assert [(included.id, included.name) for included in read.tags] == [(tag.id, "VIP")]
     assert read.deleted_at is None
 
