@@ -251,6 +251,7 @@ def test_every_single_record_route_declares_if_match_and_a_uuid_id(route: Route,
     [path_id] = [parameter for parameter in parameters.values() if parameter["in"] == "path"]
 
     assert parameters["If-Match"]["in"] == "header"
+    assert parameters["If-Match"]["schema"] == {"type": "string"}
     assert path_id["schema"] == {"type": "string", "format": "uuid"}
 
 
@@ -259,6 +260,7 @@ def test_every_create_declares_its_idempotency_key_header(route: Route, openapi:
     parameters = {parameter["name"]: parameter for parameter in operation(openapi, route)["parameters"]}
 
     assert parameters["Idempotency-Key"]["in"] == "header"
+    assert parameters["Idempotency-Key"]["schema"]["type"] == "string"
 
 
 def test_every_enum_is_one_component_that_names_each_value(openapi: dict[str, Any]) -> None:
