@@ -7,8 +7,10 @@ mobile number of their own (and a name when they lack one) on customer creates.
 
 A cursor is opaque: only a response's `meta.next_cursor` is one, and the document cannot
 describe it. Generated positive cases send none; negative ones keep theirs, which must be
-refused, and the stateful phase keeps the one its link took from the previous page. Every
-other value stays as generated.
+refused, and the stateful phase keeps the one its link took from the previous page. So is an
+`If-Match`: only a record's `ETag` names its version, and a generated one makes nearly every
+positive write a 412 (no positive `PUT /customers/{id}` succeeded in a whole run), so positive
+cases send none. Every other value stays as generated.
 """
 
 import itertools
@@ -32,4 +34,6 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
         case.body = {"name": "Fuzzed customer"} | case.body | {"dial_code": 966, "phone": str(next(_phones))}
     if case.query and (case.meta is None or case.meta.phase.name != TestPhase.STATEFUL):
         case.query.pop("cursor", None)
+    if case.headers:
+        case.headers.pop("If-Match", None)
     return case

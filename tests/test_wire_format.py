@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
 
 from tests.auth.routes import ROUTES, Records, Route
 from tests.conftest import Api
@@ -218,6 +219,79 @@ def test_the_probes_are_documented_without_security(openapi: dict[str, Any]) -> 
 
 def test_the_v5_copies_are_not_documented_twice(openapi: dict[str, Any]) -> None:
     assert not [path for path in openapi["paths"] if path.startswith("/v5")]
+
+
+def test_the_description_is_valid_openapi(openapi: dict[str, Any]) -> None:
+    validate(openapi)
+
+
+def test_every_operation_has_an_id_of_its_own_that_says_what_it_does(openapi: dict[str, Any]) -> None:
+    ids = {
+        f"{method.upper()} {path}": described["operationId"]
+        for path, operations in openapi["paths"].items()
+        for method, described in operations.items()
+    }
+
+    assert len(set(ids.values())) == len(ids)
+    assert {route: ids[route] for route in ids if route.split()[1].startswith("/customers")} == {
+        "GET /customers": "listCustomers",
+        "POST /customers": "createCustomer",
+        "GET /customers/{customer_id}": "getCustomer",
+        "PUT /customers/{customer_id}": "updateCustomer",
+        "DELETE /customers/{customer_id}": "deleteCustomer",
+        "PUT /customers/{customer_id}/restore": "restoreCustomer",
+    }
+    assert ids["GET /delivery_zones/{zone_id}"] == "getDeliveryZone"
+    assert ids["POST /addresses"] == "createAddress"
+
+
+@pytest.mark.parametrize("route", [route.param() for route in ROUTES if "{" in route.path])
+def test_every_single_record_route_declares_if_match_and_a_uuid_id(route: Route, openapi: dict[str, Any]) -> None:
+    parameters = {parameter["name"]: parameter for parameter in operation(openapi, route)["parameters"]}
+    [path_id] = [parameter for parameter in parameters.values() if parameter["in"] == "path"]
+
+    assert parameters["If-Match"]["in"] == "header"
+    assert parameters["If-Match"]["schema"] == {"type": "string"}
+    assert path_id["schema"] == {"type": "string", "format": "uuid"}
+
+
+@pytest.mark.parametrize("route", [route.param() for route in ROUTES if route.method == "POST"])
+def test_every_create_declares_its_idempotency_key_header(route: Route, openapi: dict[str, Any]) -> None:
+    parameters = {parameter["name"]: parameter for parameter in operation(openapi, route)["parameters"]}
+
+    assert parameters["Idempotency-Key"]["in"] == "header"
+    assert parameters["Idempotency-Key"]["schema"]["type"] == "string"
+
+
+def test_every_enum_is_one_component_that_names_each_value(openapi: dict[str, Any]) -> None:
+    schemas = openapi["components"]["schemas"]
+    customer_includes = [
+        parameter["schema"]["items"]
+        for path, operations in openapi["paths"].items()
+        if path.startswith("/customers")
+        for described in operations.values()
+        for parameter in described.get("parameters", [])
+        if parameter["name"] == "include"
+    ]
+
+    assert [key for key, _value in walk(openapi["paths"]) if key == "enum"] == []
+    assert dict(zip(schemas["Gender"]["enum"], schemas["Gender"]["x-enum-varnames"], strict=True)) == {
+        1: "MALE",
+        2: "FEMALE",
+    }
+    sorts = dict(zip(schemas["CustomerSort"]["enum"], schemas["CustomerSort"]["x-enum-varnames"], strict=True))
+    assert sorts["-created_at"] == "CREATED_AT_DESC"
+    assert len(customer_includes) == 5
+    assert all(items == {"$ref": "#/components/schemas/CustomerInclude"} for items in customer_includes)
+
+
+@pytest.mark.parametrize("path", sorted(FILTERS))
+def test_no_list_parameter_has_a_default_that_a_generated_client_would_send(path: str, openapi: dict[str, Any]) -> None:
+    """A generated client sends a documented default as if the caller chose it: `page=1` beside a
+    cursor is a 400."""
+    parameters = openapi["paths"][path]["get"]["parameters"]
+
+    assert [parameter["name"] for parameter in parameters if "default" in parameter["schema"]] == []
 
 
 def test_no_framework_validation_error_is_documented_as_it_is_never_sent(openapi: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from clientele.tags.router import router as tags_router
 from clientele.web.errors import error_responses, install_error_handlers
 from clientele.web.fast_paths import FastPathMiddleware
 from clientele.web.list_requests import signing_key
+from clientele.web.openapi_clients import for_generated_clients, operation_id
 from clientele.web.openapi_links import with_links
 from clientele.web.rate_limits import RateLimitMiddleware, add_rate_limit_responses, rate_limiter_for
 from clientele.web.request_context import install_request_context
@@ -51,7 +52,13 @@ class ProbeStatus(BaseModel):
     status: str
 
 
-@probes.get("/healthz", summary="Process is up", description="No token needed.", response_model=ProbeStatus)
+@probes.get(
+    "/healthz",
+    summary="Process is up",
+    description="No token needed.",
+    response_model=ProbeStatus,
+    operation_id="checkHealth",
+)
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -62,6 +69,7 @@ async def healthz() -> JSONResponse:
     description="No token needed.",
     response_model=ProbeStatus,
     responses=error_responses(503),
+    operation_id="checkReadiness",
 )
 async def readyz(connection: Connection) -> JSONResponse:
     await connection.execute(text("SELECT 1"))
@@ -164,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.key_pool = None
@@ -190,7 +199,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = with_links(without_framework_validation_errors(generate_openapi()))
+            app.openapi_schema = for_generated_clients(
+                with_links(without_framework_validation_errors(generate_openapi()))
+            )
             if rate_limiter is not None:
                 add_rate_limit_responses(app.openapi_schema)
         return app.openapi_schema

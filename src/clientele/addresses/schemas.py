@@ -2,12 +2,18 @@
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
+from clientele.delivery_zones.schemas import DeliveryZoneOut
 from clientele.web.validation import Body, LongOptionalText, RequiredName, decimal_rule, id_rule
-from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, Shown, Timestamp, record_stub
+from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, RecordStub, Shown, Timestamp, record_stub
+
+if TYPE_CHECKING:
+    # A customer's schema names its addresses: this import at run time would be a cycle, so
+    # clientele.customers.schemas rebuilds AddressOut once CustomerOut exists.
+    from clientele.customers.schemas import CustomerOut
 
 REQUIRED_ON_CREATE = ("name", "customer_id")
 
@@ -77,11 +83,13 @@ class AddressOut(BaseModel):
     description: str | None
     latitude: str | None = Field(description="Decimal degrees as a string.")
     longitude: str | None = Field(description="Decimal degrees as a string.")
-    customer: Annotated[dict[str, Any], Shown(record_stub, column="customer_id")] = Field(
+    customer: Annotated["CustomerOut | RecordStub", Shown(record_stub, column="customer_id")] = Field(
         description='`{"id": …}`; the whole customer with include=customer.'
     )
-    delivery_zone: Annotated[dict[str, Any] | None, Shown(record_stub, column="delivery_zone_id")] = Field(
-        description='`{"id": …}` or null; the whole zone with include=delivery_zone (null if the zone is deleted).'
+    delivery_zone: Annotated[DeliveryZoneOut | RecordStub | None, Shown(record_stub, column="delivery_zone_id")] = (
+        Field(
+            description='`{"id": …}` or null; the whole zone with include=delivery_zone (null if the zone is deleted).'
+        )
     )
     created_at: Timestamp
     updated_at: Timestamp

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
+from clientele.addresses.schemas import AddressOut
 from clientele.auth import scopes as scope
 from clientele.customers.phones import (
     ascii_digits,
@@ -16,6 +17,7 @@ from clientele.customers.phones import (
     phone_text,
     split_country_code,
 )
+from clientele.tags.schemas import TagOut
 from clientele.web.validation import (
     Body,
     Flag,
@@ -40,6 +42,15 @@ from clientele.web.wire import (
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 REQUIRED_ON_CREATE = ("name", "dial_code", "phone")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+# x-enum-varnames names each value, so that generated clients get `Gender.MALE`, not `VALUE_1`.
+GENDER = {
+    "title": "Gender",
+    "type": "integer",
+    "enum": [1, 2],
+    "x-enum-varnames": ["MALE", "FEMALE"],
+    "description": "1 male, 2 female.",
+}
+OPTIONAL_GENDER = WithJsonSchema({"anyOf": [GENDER, {"type": "null"}]})
 
 
 def dial_code_rule(value: Any, info: ValidationInfo) -> int | None:
@@ -137,7 +148,7 @@ class CustomerInput(Body):
     gender: Annotated[
         int | None,
         BeforeValidator(integer_rule(nullable=True, allowed=(1, 2))),
-        WithJsonSchema({"type": ["integer", "null"], "enum": [1, 2, None], "description": "1 male, 2 female."}),
+        OPTIONAL_GENDER,
     ] = None
     birth_date: Annotated[
         date | None,
@@ -173,7 +184,11 @@ class CustomerInput(Body):
         WithJsonSchema(
             {
                 "type": "array",
-                "items": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string", "format": "uuid"}},
+                    "required": ["id"],
+                },
                 "description": "Replaces the customer's whole tag set.",
             }
         ),
@@ -222,7 +237,7 @@ class CustomerOut(BaseModel):
     dial_code: int
     phone: str
     email: str | None
-    gender: int | None
+    gender: Annotated[int | None, OPTIONAL_GENDER]
     birth_date: OptionalDate
     house_account_limit: Annotated[int | None, ReadScope(scope.ACCOUNTS_READ)] = Field(
         None, description="Present only with customers.accounts.read."
@@ -242,12 +257,16 @@ class CustomerOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     deleted_at: OptionalTimestamp
-    tags: Annotated[list[dict[str, Any]] | None, Included()] = Field(
-        None, description="Present only with include=tags."
+    tags: Annotated[list[TagOut], Included()] = Field(
+        default_factory=list, description="Present only with include=tags."
     )
-    addresses: Annotated[list[dict[str, Any]] | None, Included()] = Field(
-        None, description="Present only with include=addresses."
+    addresses: Annotated[list[AddressOut], Included()] = Field(
+        default_factory=list, description="Present only with include=addresses."
     )
+
+
+# An address shows its customer, and a customer its addresses: one of the two names the other before it exists.
+AddressOut.model_rebuild()
 
 
 CUSTOMER_SHAPE = RecordShape(CustomerOut)

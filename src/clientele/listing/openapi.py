@@ -1,5 +1,7 @@
 """A list's query parameters, described for /openapi.json from its `ListSpec`."""
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from clientele.listing.filters import comma_list
@@ -18,6 +20,44 @@ CURSOR_DESCRIPTION = (
 )
 
 
+def pascal_case(name: str) -> str:
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+def singular(noun: str) -> str:
+    """`addresses` is `address`, `deliveries` `delivery`, `tags` `tag`: the plurals of this API's paths."""
+    if noun.endswith("ies"):
+        return noun.removesuffix("ies") + "y"
+    if noun.endswith("sses"):
+        return noun.removesuffix("es")
+    return noun.removesuffix("s")
+
+
+def record_name(spec: ListSpec) -> str:
+    """`Customer` for the customers list, `DeliveryZone` for the delivery zones'."""
+    return pascal_case(singular(spec.table.name))
+
+
+def enum_name(value: str) -> str:
+    """The name a generated client gives a value: `addresses.delivery_zone` is `ADDRESSES_DELIVERY_ZONE`,
+    `customersCount` is `CUSTOMERS_COUNT`, and a descending sort key, `-created_at`, `CREATED_AT_DESC`."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", value.removeprefix("-"))
+    name = re.sub(r"[^A-Za-z0-9]+", "_", words).strip("_").upper()
+    return f"{name}_DESC" if value.startswith("-") else name
+
+
+def named_enum(title: str, values: Sequence[str]) -> dict[str, Any]:
+    """A string enum that names its values (`x-enum-varnames`): left to themselves, generators name a value
+    that does not start with a letter by its position (`VALUE_1` for `-created_at`). Titled, it becomes one
+    component that every operation using it shares (`web.openapi_clients.for_generated_clients`)."""
+    return {
+        "title": title,
+        "type": "string",
+        "enum": list(values),
+        "x-enum-varnames": [enum_name(value) for value in values],
+    }
+
+
 def include_parameter(spec: ListSpec) -> list[dict[str, Any]]:
     """The `include` parameter, where the list has relations to include."""
     if not spec.includes:
@@ -28,7 +68,7 @@ def include_parameter(spec: ListSpec) -> list[dict[str, Any]]:
             "in": "query",
             "required": False,
             "description": "Comma-separated relations to include: " + ", ".join(spec.includes) + ".",
-            **comma_list({"type": "string", "enum": list(spec.includes)}),
+            **comma_list(named_enum(f"{record_name(spec)}Include", spec.includes)),
         }
     ]
 
@@ -56,14 +96,16 @@ def list_parameters(spec: ListSpec) -> list[dict[str, Any]]:
             "description": "Comma-separated sort keys: "
             + ", ".join(spec.sort_columns)
             + "; prefix `-` for descending. Default `created_at`; ties are broken by id.",
-            **comma_list({"type": "string", "enum": sorts}),
+            **comma_list(named_enum(f"{record_name(spec)}Sort", sorts)),
         },
         {
             "name": "page",
             "in": "query",
             "required": False,
-            "description": "Page number, from 1.",
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+            # No `default` on page or per_page: a generated client sends a declared default as if it were the
+            # caller's choice, and a page beside a cursor is a 400.
+            "description": "Page number, from 1; 1 when absent. Not together with `cursor`.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
         },
         {
             "name": "cursor",
@@ -76,7 +118,7 @@ def list_parameters(spec: ListSpec) -> list[dict[str, Any]]:
             "name": "per_page",
             "in": "query",
             "required": False,
-            "description": "Page size, 1 to 1000.",
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+            "description": f"Page size, 1 to {MAX_PER_PAGE}; {DEFAULT_PER_PAGE} when absent.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
         },
     ]

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -136,7 +136,9 @@ class ErrorBody(BaseModel):
     """Every error response (documentation)."""
 
     message: str
-    errors: dict[str, list[str]] | None = None
+    errors: dict[str, list[str]] = Field(
+        default_factory=dict, description="Each field at fault and its sentences; absent when no field is."
+    )
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

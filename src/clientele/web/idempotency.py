@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Request, Response
+from pydantic import WithJsonSchema
 from sqlalchemy import (
     Column,
     DateTime,
@@ -138,7 +139,9 @@ def request_fingerprint(request: Request, principal: Principal, body: dict[str, 
 def idempotency_key(
     key: Annotated[
         str | None,
-        Header(alias=KEY_HEADER, description=KEY_DOCS, json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_CHARS}),
+        Header(alias=KEY_HEADER, description=KEY_DOCS),
+        # A header is sent or not, never null: a client generated from `str | None` could pass None.
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS}),
     ] = None,
 ) -> str | None:
     """The `Idempotency-Key` the request sent, if any; 400 outside 1-255 characters."""

@@ -261,6 +261,11 @@ Reference = Annotated[
 def request_body_docs(model: type[BaseModel], *, required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The `requestBody` of a route for /openapi.json, with the fields it requires (a create's; the
     model's are all optional, as an update sends only what changes): bodies are parsed by hand,
-    not by FastAPI."""
+    not by FastAPI.
+
+    The schema has no title, so that generated clients name it after its operation (`CreateCustomerBody`,
+    `UpdateCustomerBody`) rather than after the model a create and an update share.
+    """
     schema = model.model_json_schema() | ({"required": list(required)} if required else {})
+    del schema["title"]
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

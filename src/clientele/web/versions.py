@@ -58,3 +58,11 @@ def record_response(
 ETAG_DOCS: dict[int | str, dict[str, Any]] = {
     200: {"headers": {"ETag": {"description": "The record's version, for `If-Match`.", "schema": {"type": "string"}}}},
 }
+IF_MATCH_PARAMETER: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "Answer only if the record's `ETag` is one of these (or `*`); else 412 with the current `ETag`, "
+    "and nothing changes.",
+    "schema": {"type": "string"},
+}

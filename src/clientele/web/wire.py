@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -68,10 +68,16 @@ def record_stub(record_id: Any) -> dict[str, str] | None:
     return None if record_id is None else {"id": str(record_id)}
 
 
-RecordId = Annotated[str, Shown(str)]
+RecordId = Annotated[str, Shown(str), WithJsonSchema({"type": "string", "format": "uuid"})]
 Timestamp = Annotated[str, Shown(format_timestamp), Field(description="UTC, YYYY-MM-DD HH:MM:SS")]
 OptionalTimestamp = Annotated[str | None, Shown(format_timestamp), Field(description="UTC, YYYY-MM-DD HH:MM:SS")]
-OptionalDate = Annotated[str | None, Shown(format_date), Field(description="YYYY-MM-DD")]
+OptionalDate = Annotated[str | None, Shown(format_date), WithJsonSchema({"type": ["string", "null"], "format": "date"})]
+
+
+class RecordStub(BaseModel):
+    """A related record that was not included: its id alone."""
+
+    id: RecordId
 
 
 @dataclass(frozen=True)
