@@ -1,6 +1,7 @@
 """Builds the FastAPI application: routers, error handlers, the engine's lifetime."""
 
 import gc
+import importlib.metadata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -160,7 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Clientele",
-        version="1.0.0",
+        version=importlib.metadata.version("clientele"),
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
