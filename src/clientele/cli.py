@@ -223,6 +223,10 @@ class FileFormat(StrEnum):
     jsonl = "jsonl"
 
 
+# `clientele import`'s exit status when it ran to the end but rejected rows: apart from 1 (it failed) and
+# 2 (a usage mistake), so that a script can tell a file to mend from a run to repeat.
+ROWS_REJECTED = 3
+
 BatchSize = Annotated[int, typer.Option(min=1, help="Rows per transaction.")]
 Jobs = Annotated[int, typer.Option(min=1, help="Processes that check rows (default: one per CPU).")]
 
@@ -294,7 +298,8 @@ def import_command(
     jobs: Jobs = staging.DEFAULT_JOBS,
 ) -> None:
     """Import customers. A row whose phone an active customer already has is skipped; bad rows are
-    written to the rejects file with their line number and field errors."""
+    written to the rejects file with their line number and field errors, and the command then exits
+    with status 3 once the others are stored."""
     business_id = business_id_or_exit(business)
     try:
         chosen = bulk.format_of(file, file_format.value if file_format else None)
@@ -322,6 +327,8 @@ def import_command(
     )
     if report.rejects_path is not None:
         typer.echo(f"Rejected rows, with their line numbers and errors: {report.rejects_path}", err=True)
+    if report.rejected:
+        raise typer.Exit(ROWS_REJECTED)
 
 
 @app.command("export")
