@@ -36,6 +36,8 @@ app.add_typer(token_app, name="token")
 
 T = TypeVar("T")
 
+FIRST_BUSINESS_NAME = "My business"
+
 
 def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]] | None = None) -> T | None:
     """Migrate the configured database, then run `work` in one transaction taken in turn
@@ -62,14 +64,15 @@ def business_id_or_exit(text: str) -> uuid.UUID:
     return parsed
 
 
-async def bootstrap(connection: AsyncConnection) -> auth.IssuedToken | None:
+async def bootstrap(connection: AsyncConnection) -> tuple[uuid.UUID, auth.IssuedToken] | None:
     """On an empty database: a first business and an all-scope token for it."""
     if await auth.count_businesses(connection=connection) > 0:
         return None
-    business_id = await auth.create_business(connection=connection, name="My business")
-    return await auth.create_token(
+    business_id = await auth.create_business(connection=connection, name=FIRST_BUSINESS_NAME)
+    issued = await auth.create_token(
         connection=connection, business_id=business_id, scopes=list(ALL_SCOPES), name="bootstrap"
     )
+    return business_id, issued
 
 
 @app.command()
@@ -86,9 +89,11 @@ def serve(
     ] = False,
 ) -> None:
     """Bring the schema up to date, then serve the API."""
-    issued = run_in_transaction(bootstrap)
-    if issued is not None:
-        typer.echo("Created a business and a token with every scope. It is shown only this once:")
+    first = run_in_transaction(bootstrap)
+    if first is not None:
+        business_id, issued = first
+        typer.echo(f"Created the business {FIRST_BUSINESS_NAME!r} with the id {business_id}.")
+        typer.echo("Created a token with every scope for it. It is shown only this once:")
         typer.echo(issued.token)
     typer.echo(f"Serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
     # A worker must import the whole app before it answers uvicorn's health check; on a busy
@@ -145,6 +150,20 @@ def business_create(name: Annotated[str, typer.Argument(help="The business's nam
     business_id = run_in_transaction(work)
     typer.echo(f"Created business {name.strip()!r}.")
     typer.echo(str(business_id))
+
+
+@business_app.command("list")
+def business_list() -> None:
+    """List every business, oldest first: id, creation time (UTC) and name, in aligned columns."""
+
+    async def work(connection: AsyncConnection) -> list[dict[str, Any]]:
+        return await auth.list_businesses(connection=connection)
+
+    rows = run_in_transaction(work) or []
+    # The name goes last: a long or right-to-left one then pushes no other column out of line.
+    typer.echo(f"{'id':<36}  {'created_at':<19}  name")
+    for row in rows:
+        typer.echo(f"{row['id']!s:<36}  {format_timestamp(row['created_at'])}  {row['name']}")
 
 
 @token_app.command("create")
