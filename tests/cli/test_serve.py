@@ -62,13 +62,13 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *words: st
 
 
 def test_serve_with_a_certificate_and_its_key_answers_https(
-    sqlite_url: str, tmp_path: Path, tls_files: tuple[Path, Path], certificate_authority: trustme.CA
+    database_url: str, tmp_path: Path, tls_files: tuple[Path, Path], certificate_authority: trustme.CA
 ) -> None:
     certfile, keyfile = tls_files
     trusting = ssl.create_default_context()
     certificate_authority.configure_trust(trusting)
 
-    with serving(sqlite_url, tmp_path, "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile)) as [server]:
+    with serving(database_url, tmp_path, "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile)) as [server]:
         answer = httpx.get(f"{server.base_url}/healthz", verify=trusting)
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{server.base_url.replace('https', 'http', 1)}/healthz")
@@ -138,8 +138,8 @@ def announced(server: Server) -> str:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_serve_says_it_serves_once_it_answers(workers: str, sqlite_url: str, tmp_path: Path) -> None:
-    server = start(sqlite_url, tmp_path, "--workers", workers)
+def test_serve_says_it_serves_once_it_answers(workers: str, database_url: str, tmp_path: Path) -> None:
+    server = start(database_url, tmp_path, "--workers", workers)
     try:
         line = announced(server)
         # Asked once, at once: the line promises an answer now, not after a retry.
