@@ -1,6 +1,6 @@
-"""What `clientele serve` adds around uvicorn: its logging (the request log, text or JSON lines), a
-listening socket taken before anything else starts, TLS files checked before any worker loads them,
-and a line that says the server is serving once it is."""
+"""What `clientele serve` adds around uvicorn: its logging (the request log, text or JSON lines), its
+port taken before anything else starts, TLS files checked before any worker loads them, and a line
+that says the server is serving once it is."""
 
 import copy
 import json
@@ -106,7 +106,8 @@ def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
 
     def refuse_encrypted_key() -> bytes:
         raise ServeError(
-            f"--ssl-keyfile {keyfile} is encrypted: give the key unencrypted (readable only by this user)."
+            f"--ssl-keyfile {keyfile} is encrypted: give the key unencrypted (readable only by this user).",
+            USAGE_MISTAKE,
         )
 
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import make_url
 
 from clientele.config import load_settings
@@ -100,6 +101,35 @@ def test_serve_refuses_files_that_are_not_a_certificate_and_its_key(sqlite_url: 
     )
 
     assert_one_line_refusal(result, str(text))
+    assert result.returncode == 2
+
+
+def test_serve_refuses_an_encrypted_key_instead_of_asking_for_its_password(
+    sqlite_url: str, tmp_path: Path, tls_files: tuple[Path, Path]
+) -> None:
+    certfile, keyfile = tls_files
+    key = serialization.load_pem_private_key(keyfile.read_bytes(), password=None)
+    encrypted = tmp_path / "encrypted-key.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"a passphrase"),
+        )
+    )
+
+    result = run_clientele(
+        sqlite_url,
+        "serve",
+        "--port",
+        str(free_port()),
+        "--ssl-certfile",
+        str(certfile),
+        "--ssl-keyfile",
+        str(encrypted),
+    )
+
+    assert_one_line_refusal(result, str(encrypted), "encrypted")
     assert result.returncode == 2
 
 
