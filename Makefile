@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Options go through ARGS: make run ARGS="--port 9000 --workers 2".
 run: $(STAMP)
-	$(BIN)/clientele serve
+	$(BIN)/clientele serve $(ARGS)
 
 # The suite runs on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
 test: $(STAMP)

@@ -39,6 +39,7 @@ from bench import database
 from bench.processes import BenchError, Repeating, ensure_tool, memory_mb, process_tree, stop_group
 from clientele.bulk.files import IMPORT_FIELDS, Chunk, csv_cell, prepare_chunk
 from clientele.bulk.seeding import SPAN, SeedChunk, customer_fields, phone_offsets
+from clientele.cli import ROWS_REJECTED
 from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 
@@ -126,8 +127,8 @@ def timed(command: list[str], *, env: dict[str, str], log: Path, stdin: Path | N
     )
 
 
-def checked(step: str, run: Timed, log: Path) -> Timed:
-    if run.returncode != 0:
+def checked(step: str, run: Timed, log: Path, *, succeeded: tuple[int, ...] = (0,)) -> Timed:
+    if run.returncode not in succeeded:
         raise BenchError(f"{step} failed ({run.returncode}); see {log}:\n{run.output[-2000:]}")
     return run
 
@@ -377,6 +378,8 @@ def measure(url: str, *, rows: int, log_dir: Path, phase: Callable[[str], None])
                     log=log,
                 ),
                 log,
+                # Rejected rows are reported, and judged, with the run's figures.
+                succeeded=(0, ROWS_REJECTED),
             )
             stored = customers_of(url, business_id)
             report = IMPORTED.search(run.output)

@@ -631,7 +631,8 @@ def header(results: dict[str, Any]) -> str:
     )
     http_lines = (
         [
-            f"- **Run**: `clientele serve --workers {settings['workers']}` and the references on the same uvicorn "
+            f"- **Run**: `clientele serve --workers {settings['workers']} --no-access-log` and the references on the "
+            "same uvicorn "
             f"(same workers, info log level; uvicorn's access log on where a row does not say otherwise, while "
             f"`clientele serve` runs without it); {settings['connections']} connections "
             f"(wrk -t2) and pgbench clients; {settings['duration']} s per load run after a short warm-up; "

@@ -1,13 +1,12 @@
 """Builds the FastAPI application: routers, error handlers, the engine's lifetime."""
 
 import gc
+import importlib.metadata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +19,7 @@ from clientele.customers.router import router as customers_router
 from clientele.db.engine import create_engine, create_key_pool, is_sqlite
 from clientele.delivery_zones.router import router as delivery_zones_router
 from clientele.tags.router import router as tags_router
+from clientele.web.api_docs import serve_api_docs
 from clientele.web.errors import error_responses, install_error_handlers
 from clientele.web.fast_paths import FastPathMiddleware
 from clientele.web.list_requests import signing_key
@@ -123,17 +123,12 @@ def serve_paths_with_a_trailing_slash(router: APIRouter) -> None:
 
 
 def serve_the_description_under_v5(app: FastAPI) -> None:
-    """`/v5/openapi.json` and `/v5/docs`, the same as without the prefix, for a client whose base URL
-    ends in `/v5` (SPEC: every route is also served there)."""
+    """`/v5/openapi.json`, the same as without the prefix, for a client whose base URL ends in `/v5`
+    (SPEC: every route is also served there)."""
 
     @app.get("/v5/openapi.json", include_in_schema=False)
     async def openapi_under_v5() -> JSONResponse:
         return JSONResponse(app.openapi())
-
-    @app.get("/v5/docs", include_in_schema=False)
-    async def docs_under_v5(request: Request) -> HTMLResponse:
-        root_path = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(openapi_url=f"{root_path}{app.openapi_url}", title=f"{app.title} - Swagger UI")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -168,11 +163,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Clientele",
-        version="1.0.0",
+        version=importlib.metadata.version("clientele"),
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
         generate_unique_id_function=operation_id,
+        docs_url=None,
     )
     app.state.settings = settings
     app.state.key_pool = None
@@ -182,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for domain_router in (probes, *DOMAIN_ROUTERS):
             app.include_router(domain_router, prefix=prefix, include_in_schema=not prefix)
     serve_the_description_under_v5(app)
+    serve_api_docs(app)
     app.state.rate_limiter = rate_limiter
     if settings.fast_paths:
         app.add_middleware(

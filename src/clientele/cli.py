@@ -2,7 +2,7 @@
 customers in bulk (import, export, seed)."""
 
 import asyncio
-import copy
+import logging.config
 import sys
 import time
 import uuid
@@ -15,14 +15,23 @@ from typing import IO, Annotated, Any, TypeVar
 import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from uvicorn.config import STARTUP_FAILURE
 
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
 from clientele.bulk import files as bulk
 from clientele.bulk import seeding, staging
-from clientele.config import load_settings
-from clientele.db.engine import SchemaNotUpgradable, create_engine, exclusive_transaction, migrate
+from clientele.config import ConfigurationError, load_settings
+from clientele.db.engine import (
+    DatabaseUnreachable,
+    SchemaNotUpgradable,
+    check_reachable,
+    create_engine,
+    exclusive_transaction,
+    migrate,
+)
 from clientele.db.ids import parse_uuid
+from clientele.serving import ServeError, announcements, bind_listener, check_tls_files, run_server, serve_log_config
 from clientele.web import idempotency
 from clientele.web.wire import format_timestamp
 
@@ -35,6 +44,8 @@ app.add_typer(business_app, name="business")
 app.add_typer(token_app, name="token")
 
 T = TypeVar("T")
+
+FIRST_BUSINESS_NAME = "My business"
 
 
 def run_in_transaction(work: Callable[[AsyncConnection], Awaitable[T]] | None = None) -> T | None:
@@ -62,14 +73,15 @@ def business_id_or_exit(text: str) -> uuid.UUID:
     return parsed
 
 
-async def bootstrap(connection: AsyncConnection) -> auth.IssuedToken | None:
+async def bootstrap(connection: AsyncConnection) -> tuple[uuid.UUID, auth.IssuedToken] | None:
     """On an empty database: a first business and an all-scope token for it."""
     if await auth.count_businesses(connection=connection) > 0:
         return None
-    business_id = await auth.create_business(connection=connection, name="My business")
-    return await auth.create_token(
+    business_id = await auth.create_business(connection=connection, name=FIRST_BUSINESS_NAME)
+    issued = await auth.create_token(
         connection=connection, business_id=business_id, scopes=list(ALL_SCOPES), name="bootstrap"
     )
+    return business_id, issued
 
 
 @app.command()
@@ -80,20 +92,43 @@ def serve(
     access_log: Annotated[
         bool,
         typer.Option(
-            help="Log a line per request: request id, method, route path, status and duration, never the "
-            "query string or the token. Off by default: writing it costs throughput."
+            help="Log a line per request (stdout): time, request id, method, route path, status and duration, "
+            "never the query string or the token. LOG_FORMAT=json makes every log line a JSON object."
         ),
-    ] = False,
+    ] = True,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this PEM certificate (chain); needs --ssl-keyfile.")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="The certificate's private key (PEM, unencrypted); needs --ssl-certfile.")
+    ] = None,
 ) -> None:
     """Bring the schema up to date, then serve the API."""
-    issued = run_in_transaction(bootstrap)
-    if issued is not None:
-        typer.echo("Created a business and a token with every scope. It is shown only this once:")
-        typer.echo(issued.token)
-    typer.echo(f"Serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
-    # A worker must import the whole app before it answers uvicorn's health check; on a busy
-    # host that took over uvicorn's default 5 s, and it killed and restarted workers forever.
-    uvicorn.run(
+    try:
+        settings = load_settings()
+        check_tls_files(ssl_certfile, ssl_keyfile)
+        listener = bind_listener(host, port)
+    except ConfigurationError as error:
+        raise fail(str(error)) from None
+    except ServeError as error:
+        raise fail(str(error), error.exit_code) from None
+    log_config = serve_log_config(request_lines=access_log, json_lines=settings.log_format == "json")
+    logging.config.dictConfig(log_config)
+    first = run_in_transaction(bootstrap)
+    if first is not None:
+        business_id, issued = first
+        announcements.info(
+            "Created the business %(name)r with the id %(business_id)s.",
+            {"name": FIRST_BUSINESS_NAME, "business_id": str(business_id)},
+        )
+        announcements.info("Created a token with every scope for it. It is shown only this once:")
+        announcements.info("%(token)s", {"token": issued.token})
+    base_url = f"{'https' if ssl_certfile else 'http'}://{host}:{port}"
+
+    def announce_serving() -> None:
+        announcements.info("Serving on %(url)s (API docs at %(url)s/docs)", {"url": base_url})
+
+    config = uvicorn.Config(
         "clientele.app:create_app",
         factory=True,
         host=host,
@@ -103,27 +138,15 @@ def serve(
         log_level="info",
         proxy_headers=True,
         access_log=False,
-        log_config=serve_log_config(access_log),
+        log_config=log_config,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        # A worker must import the whole app before it answers uvicorn's health check; on a busy
+        # host that took over uvicorn's default 5 s, and it killed and restarted workers forever.
         timeout_worker_healthcheck=60,
     )
-
-
-def serve_log_config(request_lines: bool) -> dict[str, Any]:
-    """uvicorn's logging, plus Clientele's own loggers; the request log replaces uvicorn's access
-    log, whose lines hold query strings (names, phones)."""
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["handlers"]["requests"] = {
-        "formatter": "default",
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stdout",
-    }
-    config["loggers"]["clientele"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    config["loggers"]["clientele.requests"] = {
-        "handlers": ["requests"],
-        "propagate": False,
-        "level": "INFO" if request_lines else "WARNING",
-    }
-    return config
+    if not run_server(config, listener, announce_serving):
+        raise typer.Exit(STARTUP_FAILURE)
 
 
 @app.command("migrate")
@@ -145,6 +168,20 @@ def business_create(name: Annotated[str, typer.Argument(help="The business's nam
     business_id = run_in_transaction(work)
     typer.echo(f"Created business {name.strip()!r}.")
     typer.echo(str(business_id))
+
+
+@business_app.command("list")
+def business_list() -> None:
+    """List every business, oldest first: id, creation time (UTC) and name, in aligned columns."""
+
+    async def work(connection: AsyncConnection) -> list[dict[str, Any]]:
+        return await auth.list_businesses(connection=connection)
+
+    rows = run_in_transaction(work) or []
+    # The name goes last: a long or right-to-left one then pushes no other column out of line.
+    typer.echo(f"{'id':<36}  {'created_at':<19}  name")
+    for row in rows:
+        typer.echo(f"{row['id']!s:<36}  {format_timestamp(row['created_at'])}  {row['name']}")
 
 
 @token_app.command("create")
@@ -223,6 +260,10 @@ class FileFormat(StrEnum):
     jsonl = "jsonl"
 
 
+# `clientele import`'s exit status when it ran to the end but rejected rows: apart from 1 (it failed) and
+# 2 (a usage mistake), so that a script can tell a file to mend from a run to repeat.
+ROWS_REJECTED = 3
+
 BatchSize = Annotated[int, typer.Option(min=1, help="Rows per transaction.")]
 Jobs = Annotated[int, typer.Option(min=1, help="Processes that check rows (default: one per CPU).")]
 
@@ -235,12 +276,13 @@ def purge_idempotency_keys() -> None:
 
 
 def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Migrate the configured database, then run `work` with its engine; a BulkError, or a schema that
-    cannot be upgraded, ends the command with its message."""
+    """Migrate the configured database, then run `work` with its engine; a BulkError, a setting or
+    database Clientele cannot use, or a schema that cannot be upgraded, ends the command with its message."""
 
     async def main() -> T:
         engine = create_engine(load_settings().database_url)
         try:
+            await check_reachable(engine)
             await migrate(engine)
             return await work(engine)
         finally:
@@ -248,7 +290,7 @@ def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (staging.BulkError, SchemaNotUpgradable) as error:
+    except (staging.BulkError, SchemaNotUpgradable, ConfigurationError, DatabaseUnreachable) as error:
         raise fail(str(error)) from None
 
 
@@ -294,7 +336,8 @@ def import_command(
     jobs: Jobs = staging.DEFAULT_JOBS,
 ) -> None:
     """Import customers. A row whose phone an active customer already has is skipped; bad rows are
-    written to the rejects file with their line number and field errors."""
+    written to the rejects file with their line number and field errors, and the command then exits
+    with status 3 once the others are stored."""
     business_id = business_id_or_exit(business)
     try:
         chosen = bulk.format_of(file, file_format.value if file_format else None)
@@ -322,6 +365,8 @@ def import_command(
     )
     if report.rejects_path is not None:
         typer.echo(f"Rejected rows, with their line numbers and errors: {report.rejects_path}", err=True)
+    if report.rejected:
+        raise typer.Exit(ROWS_REJECTED)
 
 
 @app.command("export")

@@ -2,8 +2,18 @@
 
 import os
 from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///./clientele.db"
+DATABASE_URL_FORMS = "sqlite:///path/to/file.db or postgresql://user[:password]@host[:port]/db"
+LOG_FORMATS = ("text", "json")
+
+
+class ConfigurationError(ValueError):
+    """An environment variable Clientele cannot use; the message names it, in one line."""
 
 
 @dataclass(frozen=True)
@@ -23,14 +33,43 @@ class Settings:
     rate_limit_period_seconds: int = 60
     # Answer the busiest requests in one statement each on PostgreSQL (clientele.web.fast_paths).
     fast_paths: bool = True
+    # `clientele serve`'s log lines: text, or one JSON object per line (LOG_FORMAT).
+    log_format: Literal["text", "json"] = "text"
 
 
 def load_settings() -> Settings:
-    """Build the settings from the process environment."""
+    """Build the settings from the process environment; ConfigurationError names a variable it cannot use."""
+    log_format = os.environ.get("LOG_FORMAT") or "text"
+    if log_format not in LOG_FORMATS:
+        raise ConfigurationError(f"LOG_FORMAT must be text or json, not {log_format!r}.")
     return Settings(
-        database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        database_url=database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
         redis_url=os.environ.get("REDIS_URL") or None,
-        database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+        database_pool_size=whole_number("DATABASE_POOL_SIZE", "10", minimum=1),
         secret_key=os.environ.get("SECRET_KEY") or None,
-        rate_limit=int(os.environ.get("RATE_LIMIT_PER_MINUTE") or "600"),
+        rate_limit=whole_number("RATE_LIMIT_PER_MINUTE", "600", minimum=0),
+        log_format="json" if log_format == "json" else "text",
     )
+
+
+def database_url(text: str) -> str:
+    """The URL of a database Clientele can use, with `postgres://` (as Heroku and others write it)
+    read as `postgresql://`. The URL is never repeated in an error: it may hold a password."""
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text.removeprefix("postgres://")
+    try:
+        backend = make_url(text).get_backend_name()
+    except ArgumentError:
+        raise ConfigurationError(f"DATABASE_URL is not a database URL: use {DATABASE_URL_FORMS}.") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"DATABASE_URL names {backend!r}, which Clientele cannot use: use {DATABASE_URL_FORMS}."
+        )
+    return text
+
+
+def whole_number(variable: str, default: str, *, minimum: int) -> int:
+    text = os.environ.get(variable) or default
+    if not text.strip().isdigit() or int(text) < minimum:
+        raise ConfigurationError(f"{variable} must be a whole number of at least {minimum}, not {text!r}.")
+    return int(text)

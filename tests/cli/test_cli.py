@@ -18,6 +18,15 @@ from clientele.config import Settings
 from tests.cli.processes import create_business, create_token, last_line, run_clientele, serving
 from tests.conftest import next_phone
 
+
+class Timestamp:
+    """Equal to any `YYYY-MM-DD HH:MM:SS` text."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", other) is not None
+
+
+ANY_TIMESTAMP = Timestamp()
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -69,6 +78,28 @@ def test_business_create_prints_the_id_alone_on_the_last_line(sqlite_url: str) -
 
 def test_business_create_refuses_an_empty_name(sqlite_url: str) -> None:
     assert run_clientele(sqlite_url, "business", "create", "  ").returncode != 0
+
+
+def test_business_list_prints_every_business_oldest_first_in_aligned_columns(database_url: str) -> None:
+    names = ["Corner shop", "مطعم الريف", "A restaurant with a much longer name"]
+    ids = [create_business(database_url, name) for name in names]
+
+    # On the suite's database (either engine), where other tests' businesses come before these.
+    listed = run_clientele(database_url, "business", "list")
+
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["id", "created_at", "name"]
+    assert [row.split("  ", 2) for row in rows[-3:]] == [
+        [business_id, ANY_TIMESTAMP, name] for business_id, name in zip(ids, names, strict=True)
+    ]
+    assert len({row.index(name) for row, name in zip(rows[-3:], names, strict=True)}) == 1
+
+
+def test_business_list_on_an_empty_database_prints_its_header_alone(sqlite_url: str) -> None:
+    listed = run_clientele(sqlite_url, "business", "list")
+
+    assert (listed.returncode, listed.stdout.splitlines()) == (0, [f"{'id':<36}  {'created_at':<19}  name"])
 
 
 def test_token_create_prints_a_token_that_works_with_exactly_its_scopes(
@@ -151,6 +182,7 @@ def test_serve_on_an_empty_database_prints_an_all_scope_token_once(
 ) -> None:
     with serving(sqlite_url, tmp_path) as [server]:
         token = token_after_bootstrap_message(server.stdout())
+        business_id = business_id_after_bootstrap_message(server.stdout())
         created = httpx.post(f"{server.base_url}/customers", json=new_customer(), headers=bearer(token))
         fetched = httpx.get(f"{server.base_url}/v5/customers/{created.json()['data']['id']}", headers=bearer(token))
 
@@ -158,6 +190,8 @@ def test_serve_on_an_empty_database_prints_an_all_scope_token_once(
     assert fetched.json()["data"] == created.json()["data"]
     with sqlite3.connect(database_file) as connection:
         assert [set(row[0].split()) for row in connection.execute("SELECT scopes FROM tokens")] == [set(ALL_SCOPES)]
+    assert run_clientele(sqlite_url, "business", "list").stdout.splitlines()[1].startswith(business_id)
+    assert created.json()["data"]["id"] in run_clientele(sqlite_url, "export", "--business", business_id).stdout
 
     with serving(sqlite_url, tmp_path) as [again]:
         assert "shown only this once" not in again.stdout()
@@ -173,6 +207,13 @@ def test_servers_started_together_on_an_empty_database_print_one_token_between_t
     assert sum("shown only this once" in output for output in outputs) == 1
     with sqlite3.connect(database_file) as connection:
         assert connection.execute("SELECT count(*) FROM businesses").fetchone() == (1,)
+
+
+def business_id_after_bootstrap_message(stdout: str) -> str:
+    [announced] = [line for line in stdout.splitlines() if line.startswith("Created the business")]
+    found = UUID_TEXT.search(announced)
+    assert found, stdout
+    return found.group()
 
 
 def token_after_bootstrap_message(stdout: str) -> str:

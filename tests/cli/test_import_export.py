@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from clientele.app import create_app
 from clientele.bulk import files as bulk
+from clientele.cli import ROWS_REJECTED
 from clientele.config import Settings
 from clientele.customers.models import customers
 from tests.cli.conftest import (
@@ -69,11 +71,14 @@ def importable(customer: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def import_file(clientele: Clientele, api: Api) -> Callable[..., str]:
-    """`import_file(path, *options)`: import into the test business; the command's summary line."""
+    """`import_file(path, *options)`: import into the test business; the command's summary line. The
+    command's exit status is the one its summary calls for: 0, or ROWS_REJECTED when it rejected rows."""
 
     def run(path: Path, *options: Any) -> str:
         result = clientele("import", path, "--business", api.business_id, *options)
-        assert result.exit_code == 0, result.output + result.stderr
+        rejected = re.search(r"(\d+) rejected\.", result.stdout)
+        assert rejected is not None, result.output + result.stderr
+        assert result.exit_code == (ROWS_REJECTED if int(rejected.group(1)) else 0), result.output + result.stderr
         return result.stdout
 
     return run
@@ -219,6 +224,20 @@ def test_bad_rows_are_rejected_by_line_number_and_the_good_rows_are_stored(
     assert rejects[1]["row"]["name"] == "Bad fields"
 
 
+def test_import_exits_non_zero_when_it_rejected_a_row_and_still_prints_its_summary(
+    database_url: str, api: Api, tmp_path: Path
+) -> None:
+    phone = next_phone()
+    path = csv_file(tmp_path / "customers.csv", f"Good,966,{phone},,,,,,,,,", "Bad phone,966,12ab,,,,,,,,,")
+
+    result = run_clientele(database_url, "import", str(path), "--business", str(api.business_id))
+
+    assert result.returncode == ROWS_REJECTED
+    assert "2 rows" in result.stdout and "1 created" in result.stdout and "1 rejected" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert [customer["phone"] for customer in every_customer(api)] == [phone]
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -256,7 +275,7 @@ def test_import_refuses_a_row_with_the_errors_the_api_gives(
     )
 
     assert through_api.status_code == 422
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == ROWS_REJECTED, result.output
     [reject] = rejects_of(tmp_path / "rejects.jsonl")
     assert reject["errors"] == through_api.json()["errors"]
     assert every_customer(api) == []
@@ -653,7 +672,7 @@ def test_import_in_small_batches_with_worker_processes_gives_the_same_result(
         database_url, "import", str(path), "--business", str(api.business_id), "--batch-size", "2", "--jobs", "2"
     )
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == ROWS_REJECTED, result.stderr
     assert "7 created, 0 skipped (an active customer has the phone), 2 rejected" in result.stdout
     assert sorted(customer["phone"] for customer in every_customer(api)) == sorted(phones)
     assert [reject["line"] for reject in rejects_of(tmp_path / "customers.csv.rejects.jsonl")] == [9, 10]

@@ -1,6 +1,7 @@
-"""The request log: one line per request with its id, method, route path, status and duration,
+"""The request log: one line per request with its time, id, method, route path, status and duration,
 and nothing a client sent in a query string, a path or a token."""
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -75,10 +76,10 @@ def test_each_request_is_logged_once_with_its_route_and_no_personal_data(
         assert secret not in logged
 
 
-def test_serve_with_access_log_writes_request_lines_without_personal_data(
+def test_serve_writes_a_timestamped_request_line_without_personal_data_by_default(
     database_url: str, tmp_path: Path, api: Api
 ) -> None:
-    with serving(database_url, tmp_path, "--access-log") as [server], httpx.Client(base_url=server.base_url) as http:
+    with serving(database_url, tmp_path) as [server], httpx.Client(base_url=server.base_url) as http:
         responses = requests_with_personal_data(http, api.token)
         health = http.get("/healthz")
 
@@ -87,17 +88,52 @@ def test_serve_with_access_log_writes_request_lines_without_personal_data(
     # serving() itself polls /healthz until the server answers, so there are more lines than these.
     assert {response.headers["X-Request-Id"] for response in [*responses, health]} <= set(lines)
     assert "path=/v5/customers/{customer_id} status=200" in lines[responses[2].headers["X-Request-Id"]]
+    filtered = [line for line in output.splitlines() if responses[1].headers["X-Request-Id"] in line]
+    assert len(filtered) == 1
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z request_id=\S+ method=GET path=/customers status=200 "
+        r"duration_ms=\d+\.\d\d",
+        filtered[0],
+    )
     for secret in secrets_of(api.token):
         assert secret not in output
+    assert "filter" not in output and "?" not in output
 
 
-def test_serve_writes_no_request_lines_by_default(database_url: str, tmp_path: Path, api: Api) -> None:
-    with serving(database_url, tmp_path) as [server], httpx.Client(base_url=server.base_url) as http:
+def test_serve_with_no_access_log_writes_no_request_lines(database_url: str, tmp_path: Path, api: Api) -> None:
+    with serving(database_url, tmp_path, "--no-access-log") as [server], httpx.Client(base_url=server.base_url) as http:
         responses = requests_with_personal_data(http, api.token)
 
     output = server.stdout()
     assert [response.status_code for response in responses] == [201, 200, 200, 404, 404, 401, 401]
     assert request_lines(output) == {}
+    for secret in secrets_of(api.token):
+        assert secret not in output
+
+
+def test_with_log_format_json_every_line_the_server_writes_is_a_json_object(
+    database_url: str, tmp_path: Path, api: Api
+) -> None:
+    with (
+        serving(database_url, tmp_path, settings={"LOG_FORMAT": "json"}) as [server],
+        httpx.Client(base_url=server.base_url) as http,
+    ):
+        responses = requests_with_personal_data(http, api.token)
+
+    output = server.stdout()
+    logged = [json.loads(line) for line in output.splitlines()]
+    by_request = {line["request_id"]: line for line in logged if line["logger"] == "clientele.requests"}
+    filtered = by_request[responses[1].headers["X-Request-Id"]]
+    assert {key: filtered[key] for key in ("level", "method", "path", "status")} == {
+        "level": "INFO",
+        "method": "GET",
+        "path": "/customers",
+        "status": 200,
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", filtered["timestamp"])
+    assert isinstance(filtered["duration_ms"], float)
+    assert any(line["message"].startswith("Serving on ") for line in logged)
+    assert all({"timestamp", "level", "logger", "message"} <= set(line) for line in logged)
     for secret in secrets_of(api.token):
         assert secret not in output
 

@@ -59,6 +59,16 @@ async def count_businesses(*, connection: AsyncConnection) -> int:
     return await connection.scalar(select(func.count()).select_from(businesses)) or 0
 
 
+async def list_businesses(*, connection: AsyncConnection) -> list[dict[str, Any]]:
+    """Every business, oldest first."""
+    rows = await connection.execute(
+        select(businesses.c.id, businesses.c.name, businesses.c.created_at).order_by(
+            businesses.c.created_at, businesses.c.id
+        )
+    )
+    return [dict(row._mapping) for row in rows]
+
+
 async def create_token(
     *,
     connection: AsyncConnection,

@@ -1,5 +1,6 @@
 """The engine and the key pool, migrating the schema, and every SQLite/PostgreSQL difference."""
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ import asyncpg
 from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -168,6 +170,41 @@ async def exclusive_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConne
 
 class SchemaNotUpgradable(Exception):
     """The database's schema revision is not one of Clientele's migrations."""
+
+
+class DatabaseUnreachable(Exception):
+    """The database could not be reached or opened; the message says where and why in one line,
+    without the URL's user or password."""
+
+
+async def check_reachable(engine: AsyncEngine) -> None:
+    """Open one connection, so that a wrong host, port, database, user or file is one line saying so
+    rather than a traceback from whatever first needed the database."""
+    try:
+        if is_sqlite(engine):
+            # Opened as aiosqlite would open it, but without aiosqlite: when the open fails, its worker
+            # thread reports the failure after asyncio.run has closed the loop, and prints a traceback.
+            sqlite3.connect(engine.url.database or ":memory:").close()
+        else:
+            async with engine.connect():
+                pass
+    except (OSError, TimeoutError, DBAPIError, sqlite3.Error) as error:
+        raise DatabaseUnreachable(f"Cannot connect to {database_location(engine)}: {failure_reason(error)}.") from None
+
+
+def database_location(engine: AsyncEngine) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite database {url.database}"
+    return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+def failure_reason(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT_SECONDS} s"
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = str(cause).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(cause).__name__
 
 
 async def migrate(engine: AsyncEngine) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("clientele")
-# One line per request at INFO; `clientele serve --access-log` turns it on (see cli.serve_log_config).
+# One line per request at INFO; `clientele serve --no-access-log` turns it off (see serving.serve_log_config).
 request_log = logging.getLogger("clientele.requests")
 
 # A client's id is echoed only when it cannot forge a log line or smuggle markup.
@@ -96,13 +96,17 @@ class RequestContextMiddleware:
                 raise
         finally:
             if request_log.isEnabledFor(logging.INFO):
+                # Named values, so that a JSON log line carries each as a field of its own.
                 request_log.info(
-                    "request_id=%s method=%s path=%s status=%s duration_ms=%.2f",
-                    request_id.decode(),
-                    scope["method"],
-                    route_path(scope),
-                    status or "-",
-                    (time.perf_counter() - started) * 1000,
+                    "request_id=%(request_id)s method=%(method)s path=%(path)s status=%(status)s "
+                    "duration_ms=%(duration_ms).2f",
+                    {
+                        "request_id": request_id.decode(),
+                        "method": scope["method"],
+                        "path": route_path(scope),
+                        "status": status or "-",
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
                 )
 
 
