@@ -40,7 +40,16 @@ FILTERS = {
         "deleted_on",
         "is_deleted",
     },
-    "/addresses": {"customer_id", "updated_after", "is_deleted"},
+    "/addresses": {
+        "id",
+        "customer_id",
+        "name",
+        "updated_after",
+        "created_on",
+        "updated_on",
+        "deleted_on",
+        "is_deleted",
+    },
 }
 INCLUDING = {"/customers", "/tags", "/delivery_zones", "/addresses"}
 

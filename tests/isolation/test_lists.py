@@ -91,7 +91,9 @@ def value_requests(plan: Plan) -> st.SearchStrategy[ListRequest]:
             "filter[reference]": zone.map(lambda chosen: chosen.reference),
             "filter[branches.id]": zone.map(lambda chosen: chosen.reference),
         },
-        "/addresses": {},
+        "/addresses": {
+            "filter[name]": st.sampled_from(plan.addresses).flatmap(lambda address: fragments(address.name))
+        },
     }
     return st.one_of(
         [
