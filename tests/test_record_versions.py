@@ -97,8 +97,9 @@ def test_deleting_gives_the_record_a_new_version(api: Api) -> None:
     assert api.delete(url, headers={"If-Match": before}).status_code == 412
 
 
-def test_restore_honours_if_match_and_answers_the_new_etag(api: Api) -> None:
-    url, _ = make_record(api, "customers")
+@pytest.mark.parametrize("kind", ["customers", "tags", "delivery_zones"])
+def test_restore_honours_if_match_and_answers_the_new_etag(api: Api, kind: str) -> None:
+    url, _ = make_record(api, kind)
     api.delete(url)
     deleted = api.get(url).headers["ETag"]
 

@@ -28,11 +28,31 @@ FILTERS = {
         "updated_after",
         "is_deleted",
     },
-    "/tags": {"name", "updated_after", "is_deleted"},
-    "/delivery_zones": {"name", "reference", "updated_after", "is_deleted"},
-    "/addresses": {"customer_id", "updated_after", "is_deleted"},
+    "/tags": {"id", "name", "name_localized", "updated_after", "created_on", "updated_on", "deleted_on", "is_deleted"},
+    "/delivery_zones": {
+        "id",
+        "name",
+        "name_localized",
+        "reference",
+        "branches.id",
+        "updated_after",
+        "created_on",
+        "updated_on",
+        "deleted_on",
+        "is_deleted",
+    },
+    "/addresses": {
+        "id",
+        "customer_id",
+        "name",
+        "updated_after",
+        "created_on",
+        "updated_on",
+        "deleted_on",
+        "is_deleted",
+    },
 }
-INCLUDING = {"/customers", "/addresses"}
+INCLUDING = {"/customers", "/tags", "/delivery_zones", "/addresses"}
 
 
 @pytest.fixture

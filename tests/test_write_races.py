@@ -1,4 +1,5 @@
-"""A write that races a delete of the same record sees the delete (PostgreSQL row locks).
+"""A write that races a delete of the same record sees the delete (PostgreSQL row locks), and of
+two racing restores that would share a unique value one wins (the partial unique index).
 
 SQLite runs one write transaction at a time, so only PostgreSQL can interleave these.
 """
@@ -77,3 +78,39 @@ def test_a_general_update_racing_a_delete_is_refused_as_deleted(
     )
 
     assert response.status_code == 409, response.text
+
+
+def test_a_branches_update_racing_a_delete_is_refused_and_keeps_the_branches(api: Api, on_postgresql: str) -> None:
+    zone = api.make_zone(branches=[{"id": "kept"}])
+
+    response = delete_while_request_waits(
+        on_postgresql,
+        delivery_zones,
+        zone["id"],
+        lambda: api.put(f"/delivery_zones/{zone['id']}", json={"branches": [{"id": "replaced"}]}),
+    )
+
+    assert response.status_code == 409, response.text
+    shown = api.get(f"/delivery_zones/{zone['id']}", params={"include": "branches"}).json()["data"]
+    assert shown["branches"] == [{"id": "kept"}]
+
+
+def test_of_two_racing_restores_of_tags_named_alike_exactly_one_wins(api: Api, on_postgresql: str) -> None:
+    deleted = []
+    for _ in range(2):
+        tag = api.make_tag(name="Racing")
+        assert api.delete(f"/tags/{tag['id']}").status_code == 204
+        deleted.append(tag["id"])
+    answers: list[int] = []
+
+    threads = [
+        threading.Thread(target=lambda tag_id=tag_id: answers.append(api.put(f"/tags/{tag_id}/restore").status_code))
+        for tag_id in deleted
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(answers) == [200, 409]
+    assert [tag["name"] for tag in api.get("/tags").json()["data"]] == ["Racing"]

@@ -14,7 +14,10 @@ from clientele.addresses.schemas import address_body
 from clientele.auth.service import Principal
 from clientele.customers import service as customers_service
 from clientele.customers.schemas import customer_body
+from clientele.delivery_zones import service as zones_service
+from clientele.delivery_zones.schemas import zone_body
 from clientele.tags import service as tags_service
+from clientele.tags.schemas import tag_body
 
 
 async def customer_bodies(
@@ -56,4 +59,35 @@ async def address_bodies(
         await addresses_service.attach_delivery_zones(
             connection=connection, business_id=principal.business_id, rows=rows, bodies=bodies
         )
+    return bodies
+
+
+async def tag_bodies(
+    *, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]], includes: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Tags, with how many customers hold each where `customersCount` is included (one query)."""
+    bodies = [tag_body(row) for row in rows]
+    if "customersCount" in includes:
+        # A deleted tag is on no customer: includes and filters leave it out.
+        counts = await tags_service.active_customers_per_tag(
+            connection=connection,
+            business_id=principal.business_id,
+            tag_ids=[row.id for row in rows if row.deleted_at is None],
+        )
+        for row, body in zip(rows, bodies, strict=True):
+            body["customers_count"] = counts.get(row.id, 0)
+    return bodies
+
+
+async def zone_bodies(
+    *, connection: AsyncConnection, principal: Principal, rows: list[Row[Any]], includes: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Delivery zones, with the branches each serves where `branches` is included (one query)."""
+    bodies = [zone_body(row) for row in rows]
+    if "branches" in includes:
+        branches = await zones_service.branches_of_zones(
+            connection=connection, business_id=principal.business_id, zone_ids=[row.id for row in rows]
+        )
+        for row, body in zip(rows, bodies, strict=True):
+            body["branches"] = [{"id": branch_id} for branch_id in branches.get(row.id, [])]
     return bodies

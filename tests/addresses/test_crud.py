@@ -6,6 +6,8 @@ ADDRESS_FIELDS = {
     "description",
     "latitude",
     "longitude",
+    "city_id",
+    "details",
     "customer",
     "delivery_zone",
     "created_at",

@@ -5,6 +5,8 @@ from datetime import datetime
 
 import pytest
 
+from tests.listing.test_cursor_paging import walk
+
 
 def names(response) -> list[str]:
     assert response.status_code == 200, response.text
@@ -115,10 +117,11 @@ def test_pages_keep_the_other_query_parameters_in_their_links(api):
 @pytest.mark.parametrize(
     "params",
     [
-        {"filter[name]": "home"},
+        {"filter[city_id]": "riyadh"},
         {"filter[is_deleted]": "yes"},
         {"filter[updated_after]": "2024-13-01"},
-        {"sort": "name"},
+        {"filter[updated_on]": "2024-02-30"},
+        {"sort": "city_id"},
         {"per_page": "0"},
     ],
 )
@@ -127,3 +130,69 @@ def test_a_malformed_query_is_400(api, params):
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == [next(iter(params))]
+
+
+def listed(api, params):
+    return names(api.get("/addresses", params=params))
+
+
+def test_id_filter_lists_any_of_the_ids(api, other_api):
+    customer = api.make_customer()
+    first, _, third = (api.make_address(customer["id"], name=name) for name in ("First", "Second", "Third"))
+    theirs = other_api.make_address(other_api.make_customer()["id"], name="Theirs")
+
+    assert listed(api, {"filter[id]": f"{third['id']},{first['id']}"}) == ["First", "Third"]
+    assert listed(api, {"filter[id]": f"{theirs['id']},not-a-uuid"}) == []
+
+
+def test_name_filter_is_a_case_insensitive_literal_substring(api):
+    customer = api.make_customer()
+    for name in ("Home", "Summer HOME", "Work", "100% office"):
+        api.make_address(customer["id"], name=name)
+
+    assert listed(api, {"filter[name]": "home"}) == ["Home", "Summer HOME"]
+    assert listed(api, {"filter[name]": "%"}) == ["100% office"]
+    assert listed(api, {"filter[name]": "gym"}) == []
+
+
+@pytest.mark.parametrize("column", ["created_at", "updated_at"])
+def test_created_on_and_updated_on_are_that_utc_day(api, overwrite_address, column):
+    customer = api.make_customer()
+    for name, moment in [
+        ("Day before", datetime(2024, 5, 1, 23, 59, 59, 999_999)),
+        ("Midnight", datetime(2024, 5, 2)),
+        ("Day after", datetime(2024, 5, 3)),
+    ]:
+        overwrite_address(api.make_address(customer["id"], name=name)["id"], **{column: moment})
+
+    assert listed(api, {f"filter[{column.replace('_at', '_on')}]": "2024-05-02"}) == ["Midnight"]
+
+
+def test_deleted_on_finds_addresses_deleted_that_day_whatever_is_deleted_says(api, overwrite_address):
+    customer = api.make_customer()
+    for name, moment in [("That day", datetime(2024, 5, 2)), ("Day before", datetime(2024, 5, 1, 23))]:
+        address = api.make_address(customer["id"], name=name)
+        assert api.delete(f"/addresses/{address['id']}").status_code == 204
+        overwrite_address(address["id"], deleted_at=moment)
+    api.make_address(customer["id"], name="Active")
+
+    for params in ({}, {"filter[is_deleted]": "false"}, {"filter[is_deleted]": "true"}):
+        assert listed(api, params | {"filter[deleted_on]": "2024-05-02"}) == ["That day"]
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "customer_id", "-customer_id", "customer_id,-name"])
+def test_each_sort_walks_to_the_end_by_cursor(api, sort):
+    customers = [api.make_customer()["id"] for _ in range(2)]
+    made = [
+        api.make_address(customers[number % 2], name=name)
+        for number, name in enumerate(["Home", "Work", "Gym", "Home", "Beach"])
+    ]
+    keys = [(key.removeprefix("-"), key.startswith("-")) for key in sort.split(",")]
+    expected = sorted(made, key=lambda address: address["id"], reverse=keys[-1][1])
+    shown = {"name": lambda address: address["name"], "customer_id": lambda address: address["customer"]["id"]}
+    for field, descending in reversed(keys):
+        expected.sort(key=shown[field], reverse=descending)
+
+    walked = walk(api, "/addresses", {"sort": sort, "per_page": "2"})
+
+    assert [address["id"] for address in walked] == [address["id"] for address in expected]

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from clientele.addresses.models import addresses
 from clientele.customers.models import customers
-from clientele.delivery_zones.models import delivery_zones
+from clientele.delivery_zones.models import delivery_zone_branches, delivery_zones
 from clientele.tags.models import customer_tags, tags
 from tests.cli.processes import Server
 from tests.conftest import new_business, new_token, run_statement
 
-BUSINESS_TABLES = (customers, tags, customer_tags, delivery_zones, addresses)
+BUSINESS_TABLES = (customers, tags, customer_tags, delivery_zones, delivery_zone_branches, addresses)
 # A bound no healthy request comes near, so that a hang shows as a failure instead of a stuck suite.
 REQUEST_TIMEOUT_SECONDS = 30
 

@@ -59,8 +59,10 @@ INJECTIONS = SQL_INJECTIONS + JSON_INJECTIONS
 # Values of the wrong JSON type, as a NoSQL-style injection would send them.
 INJECTED_VALUES: tuple[Any, ...] = ({"$ne": None}, ["' OR 1=1 --"], [{"id": {"__proto__": {"admin": True}}}])
 # Fields that hold any text up to their length: injection text there is data.
-FREE_TEXT = {"name", "name_localized", "reference", "description"}
-MAX_LENGTH = {"description": 65_535}
+FREE_TEXT = {"name", "name_localized", "reference", "description", "city_id"}
+MAX_LENGTH = {"description": 65_535, "city_id": 64}
+# Fields that hold a list of any texts: injection text is data in an entry, not in place of the list.
+FREE_TEXT_LINES = {"details"}
 # Nested beyond every parser's comfort, and still well under the 1 MiB limit.
 DEEP = 100_000
 # Within orjson's depth limit (1024), so the value reaches the field rules.
@@ -282,13 +284,26 @@ def test_injection_in_the_token_is_a_401(anonymous: Api, value: str) -> None:
 # --- body fields -----------------------------------------------------------------------
 
 
+def hostile_values(field: str) -> tuple[Any, ...]:
+    """Injection text and values of the wrong JSON type that `field` must refuse."""
+    if field in FREE_TEXT:
+        return INJECTED_VALUES
+    values = (*INJECTIONS, *INJECTED_VALUES)
+    if field in FREE_TEXT_LINES:
+        return tuple(value for value in values if not is_text_list(value))
+    return values
+
+
+def is_text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 @pytest.mark.parametrize("route", [route.param() for route in WRITES])
 def test_injection_in_a_field_that_is_not_free_text_is_a_422_naming_it(
     api: Api, targets: dict[str, str], route: WriteRoute, nothing_changes: None
 ) -> None:
     for field in route.fields:
-        values = INJECTED_VALUES if field in FREE_TEXT else (*INJECTIONS, *INJECTED_VALUES)
-        for value in values:
+        for value in hostile_values(field):
             response = send(api, route, targets, json=route.valid_body(targets) | {field: value})
 
             assert field in assert_error(response, 422).get("errors", {}), (field, value, response.text)
@@ -320,6 +335,12 @@ def test_injection_text_in_a_free_text_field_is_stored_exactly_and_filters_as_pl
                 ).json()["data"]
                 assert record["id"] in {found["id"] for found in listed}
                 assert all(value.casefold() in found[field].casefold() for found in listed), (field, value)
+    for field in FREE_TEXT_LINES & set(route.fields):
+        created = api.post(route.path, json=route.valid_body(targets) | {field: list(INJECTIONS)})
+
+        assert created.status_code == 201, (field, created.text)
+        assert created.json()["data"][field] == list(INJECTIONS)
+        assert api.get(f"{route.path}/{created.json()['data']['id']}").json()["data"] == created.json()["data"]
 
 
 json_values = st.recursive(
@@ -386,6 +407,8 @@ OUT_OF_RANGE: dict[str, tuple[Any, ...]] = {
     "birth_date": ("0000-00-00", "9999-12-31", "1899-12-31", "2024-02-30", "2024-1-1", 20240101),
     "latitude": (90.0000001, -91, "1e999", "NaN", "-Infinity", 1e308, "1e-999999999", "0x1A"),
     "longitude": (180.0000001, -181, "Infinity", "1" * 40),
+    "details": (["x"] * 21, ["x" * 256], [""], [" "], [1], [None], ["a\x00b"]),
+    "branches": ([{"id": "x" * 65}], [{"id": ""}], [{"id": 1}], [{"id": "a\x00b"}], [{}]),
     "coordinates": (
         [[0, 0], [1e308, 0], [1, 1], [0, 0]],
         [[0, 0]] * 3,

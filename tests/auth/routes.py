@@ -1,4 +1,4 @@
-"""The routes of SPEC §5 and §6, the scope each needs, and how to call each one successfully."""
+"""The routes of SPEC §5, §6 and §8, the scope each needs, and how to call each one successfully."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,8 +32,20 @@ class Records:
         return self.api.make_tag()["id"]
 
     @cached_property
+    def deleted_tag(self) -> str:
+        tag_id = self.api.make_tag()["id"]
+        assert self.api.delete(f"/tags/{tag_id}").status_code == 204
+        return tag_id
+
+    @cached_property
     def zone(self) -> str:
         return self.api.make_zone()["id"]
+
+    @cached_property
+    def deleted_zone(self) -> str:
+        zone_id = self.api.make_zone()["id"]
+        assert self.api.delete(f"/delivery_zones/{zone_id}").status_code == 204
+        return zone_id
 
     @cached_property
     def address(self) -> str:
@@ -75,11 +87,13 @@ ROUTES = [
     Route("POST", "/tags", "general.write", 201, lambda _: {"name": "Scoped tag"}),
     Route("PUT", "/tags/{tag}", "general.write", 200, lambda _: {"name": "Renamed tag"}),
     Route("DELETE", "/tags/{tag}", "general.write", 204),
+    Route("PUT", "/tags/{deleted_tag}/restore", "general.write", 200),
     Route("GET", "/delivery_zones", "general.read", 200),
     Route("GET", "/delivery_zones/{zone}", "general.read", 200),
     Route("POST", "/delivery_zones", "general.write", 201, lambda _: {"name": "Scoped zone"}),
     Route("PUT", "/delivery_zones/{zone}", "general.write", 200, lambda _: {"name": "Renamed zone"}),
     Route("DELETE", "/delivery_zones/{zone}", "general.write", 204),
+    Route("PUT", "/delivery_zones/{deleted_zone}/restore", "general.write", 200),
     Route("GET", "/addresses", "customers.list", 200),
     Route("GET", "/addresses/{address}", "customers.get", 200),
     Route(

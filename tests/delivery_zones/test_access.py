@@ -12,6 +12,7 @@ ROUTES = [
     ("POST", "/delivery_zones", {"name": "new"}, "general.write"),
     ("PUT", "/delivery_zones/{id}", {"name": "renamed"}, "general.write"),
     ("DELETE", "/delivery_zones/{id}", None, "general.write"),
+    ("PUT", "/delivery_zones/{id}/restore", None, "general.write"),
 ]
 ROUTE_IDS = [f"{method} {path}" for method, path, _, _ in ROUTES]
 

@@ -4,6 +4,8 @@ from datetime import datetime
 
 import pytest
 
+from tests.listing.test_cursor_paging import walk
+
 
 def names(response) -> list[str]:
     assert response.status_code == 200, response.text
@@ -129,9 +131,11 @@ def test_pages_split_the_list_without_overlap(api):
         {"filter[colour]": "red"},
         {"filter[is_deleted]": "maybe"},
         {"filter[updated_after]": "yesterday"},
-        {"sort": "name"},
+        {"filter[created_on]": "2024-13-01"},
+        {"filter[deleted_on]": "2024-05-01 10:00:00"},
+        {"sort": "coordinates"},
         {"include": "addresses"},
-        {"per_page": "1001"},
+        {"per_page": "0"},
         {"page": "0"},
     ],
 )
@@ -140,3 +144,114 @@ def test_a_malformed_query_is_400(api, params):
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == [next(iter(params))]
+
+
+def listed(api, params):
+    return names(api.get("/delivery_zones", params=params))
+
+
+def test_id_filter_lists_any_of_the_ids(api, other_api):
+    first, _, third = (api.make_zone(name=name) for name in ("First", "Second", "Third"))
+    theirs = other_api.make_zone(name="Theirs")
+
+    assert listed(api, {"filter[id]": f"{third['id']},{first['id']}"}) == ["First", "Third"]
+    assert listed(api, {"filter[id]": f"{theirs['id']},not-a-uuid"}) == []
+
+
+def test_name_localized_filter_is_a_case_insensitive_substring(api):
+    api.make_zone(name="Olaya", name_localized="العليا الشمالية")
+    api.make_zone(name="Malaz", name_localized="MALAZ Süd")
+    api.make_zone(name="Plain")
+
+    assert listed(api, {"filter[name_localized]": "العليا"}) == ["Olaya"]
+    assert listed(api, {"filter[name_localized]": "malaz süd"}) == ["Malaz"]
+
+
+@pytest.mark.parametrize("column", ["created_at", "updated_at"])
+def test_created_on_and_updated_on_are_that_utc_day(api, overwrite_zone, column):
+    for name, moment in [
+        ("Day before", datetime(2024, 5, 1, 23, 59, 59, 999_999)),
+        ("Midnight", datetime(2024, 5, 2)),
+        ("Day after", datetime(2024, 5, 3)),
+    ]:
+        overwrite_zone(api.make_zone(name=name)["id"], **{column: moment})
+
+    assert listed(api, {f"filter[{column.replace('_at', '_on')}]": "2024-05-02"}) == ["Midnight"]
+
+
+def test_deleted_on_finds_zones_deleted_that_day_whatever_is_deleted_says(api, overwrite_zone):
+    for name, moment in [("That day", datetime(2024, 5, 2, 23)), ("Day after", datetime(2024, 5, 3))]:
+        zone = api.make_zone(name=name)
+        assert api.delete(f"/delivery_zones/{zone['id']}").status_code == 204
+        overwrite_zone(zone["id"], deleted_at=moment)
+    api.make_zone(name="Active")
+
+    for params in ({}, {"filter[is_deleted]": "false"}, {"filter[is_deleted]": "true"}):
+        assert listed(api, params | {"filter[deleted_on]": "2024-05-02"}) == ["That day"]
+
+
+# Name, localized name and reference of five zones; None where a zone has none.
+SORTED_ZONES = [
+    ("Bravo", None, "R-2"),
+    ("Alpha", "Alif", None),
+    ("Delta", "Dal", "R-1"),
+    ("Alpha", None, "R-3"),
+    ("Charlie", "Ba", None),
+]
+
+
+@pytest.mark.parametrize("field", ["name", "name_localized", "reference"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_each_text_sort_walks_to_the_end_by_cursor_with_nulls_last_ascending(api, field, descending):
+    made = [
+        api.make_zone(name=name, name_localized=localized, reference=reference)
+        for name, localized, reference in SORTED_ZONES
+    ]
+    valued = sorted((zone for zone in made if zone[field] is not None), key=lambda zone: (zone[field], zone["id"]))
+    nulls = sorted((zone for zone in made if zone[field] is None), key=lambda zone: zone["id"])
+    expected = [zone["id"] for zone in valued + nulls]
+    if descending:
+        expected.reverse()
+    sort = f"-{field}" if descending else field
+
+    walked = walk(api, "/delivery_zones", {"sort": sort, "per_page": "2"})
+
+    assert [zone["id"] for zone in walked] == expected
+    numbered = [
+        api.get("/delivery_zones", params={"sort": sort, "per_page": "2", "page": str(page)}) for page in (1, 2, 3)
+    ]
+    assert [zone["id"] for page in numbered for zone in page.json()["data"]] == expected
+
+
+def test_sorts_combine_and_null_groups_are_ordered_by_the_next_key(api):
+    made = [
+        api.make_zone(name=name, name_localized=localized, reference=reference)
+        for name, localized, reference in SORTED_ZONES
+    ]
+    by_name = {(zone["name"], zone["reference"]): zone["id"] for zone in made}
+
+    walked = walk(api, "/delivery_zones", {"sort": "name_localized,-name", "per_page": "1"})
+
+    assert [zone["id"] for zone in walked] == [
+        by_name[("Alpha", None)],  # Alif
+        by_name[("Charlie", None)],  # Ba
+        by_name[("Delta", "R-1")],  # Dal
+        by_name[("Bravo", "R-2")],  # no localized name: by name, descending
+        by_name[("Alpha", "R-3")],
+    ]
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "updated_at", "-updated_at"])
+def test_each_time_sort_walks_to_the_end_by_cursor(api, overwrite_zone, sort):
+    column = sort.removeprefix("-")
+    moments = [datetime(2024, 5, day) for day in (3, 1, 4, 1, 5)]
+    made = [api.make_zone() for _ in moments]
+    for zone, moment in zip(made, moments, strict=True):
+        overwrite_zone(zone["id"], **{column: moment})
+    ordered = sorted(
+        zip(made, moments, strict=True), key=lambda pair: (pair[1], pair[0]["id"]), reverse=sort.startswith("-")
+    )
+
+    walked = walk(api, "/delivery_zones", {"sort": sort, "per_page": "2"})
+
+    assert [zone["id"] for zone in walked] == [zone["id"] for zone, _ in ordered]

@@ -22,7 +22,7 @@ from sqlalchemy import Table, select
 
 from clientele.addresses.models import addresses
 from clientele.customers.models import customer_counts, customers
-from clientele.delivery_zones.models import delivery_zones
+from clientele.delivery_zones.models import delivery_zone_branches, delivery_zones
 from clientele.tags.models import customer_tags, tags
 from tests.conftest import Api, new_business, new_token, run_statement, summed_counters
 
@@ -190,7 +190,11 @@ def hold(api: Api, plan: Plan, idempotency_key: Callable[[str], dict[str, str]] 
 
     made_tags = [create("/tags", f"tag-{index}", {"name": tag.name}) for index, tag in enumerate(plan.tags)]
     made_zones = [
-        create("/delivery_zones", f"zone-{index}", {"name": zone.name, "reference": zone.reference})
+        create(
+            "/delivery_zones",
+            f"zone-{index}",
+            {"name": zone.name, "reference": zone.reference, "branches": [{"id": zone.reference}]},
+        )
         for index, zone in enumerate(plan.zones)
     ]
     made_customers = [
@@ -235,7 +239,7 @@ def hold(api: Api, plan: Plan, idempotency_key: Callable[[str], dict[str, str]] 
 
 def stored(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     """Every row the business holds, timestamps to the microsecond, and its customer counters."""
-    tables: tuple[Table, ...] = (tags, delivery_zones, customers, customer_tags, addresses)
+    tables: tuple[Table, ...] = (tags, delivery_zones, delivery_zone_branches, customers, customer_tags, addresses)
     rows = {
         table.name: run_statement(
             client, select(table).where(table.c.business_id == business_id).order_by(*table.primary_key.columns)

@@ -40,9 +40,16 @@ SORTS = ["created_at", "-created_at", "updated_at", "-updated_at,created_at"]
 BOOLEANS = ["true", "false"]
 LIST_INCLUDES = {
     "/customers": ["tags", "addresses", "addresses.delivery_zone", "tags,addresses.delivery_zone"],
+    "/tags": ["customersCount", "customersCount,branchesCount"],
+    "/delivery_zones": ["branches"],
     "/addresses": ["customer", "delivery_zone", "customer,delivery_zone"],
 }
-RECORD_INCLUDES = {"/customers": "tags,addresses.delivery_zone", "/addresses": "customer,delivery_zone"}
+RECORD_INCLUDES = {
+    "/customers": "tags,addresses.delivery_zone",
+    "/tags": "customersCount",
+    "/delivery_zones": "branches",
+    "/addresses": "customer,delivery_zone",
+}
 ListRequest = tuple[str, dict[str, str]]
 
 
@@ -82,8 +89,11 @@ def value_requests(plan: Plan) -> st.SearchStrategy[ListRequest]:
         "/delivery_zones": {
             "filter[name]": zone.flatmap(lambda chosen: fragments(chosen.name)),
             "filter[reference]": zone.map(lambda chosen: chosen.reference),
+            "filter[branches.id]": zone.map(lambda chosen: chosen.reference),
         },
-        "/addresses": {},
+        "/addresses": {
+            "filter[name]": st.sampled_from(plan.addresses).flatmap(lambda address: fragments(address.name))
+        },
     }
     return st.one_of(
         [

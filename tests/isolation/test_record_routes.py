@@ -2,7 +2,7 @@
 another business's record is answered exactly as a missing one, and nothing changes.
 
 Each example gives business A a generated holding and business B none. B then sends
-every record route (GET, PUT, DELETE, and restore for customers) for one of A's records,
+every record route (GET, PUT, DELETE, and restore for customers, tags and zones) for one of A's records,
 with generated options - a `/v5` prefix, includes, an `If-Match` with A's own ETag or any
 other, a body that would be valid, invalid, or point at A's other records - and the same
 request for an id that never existed. The two answers must be the same (status, body,
@@ -36,6 +36,8 @@ from tests.isolation.holdings import (
 
 INCLUDES = {
     "/customers": ["tags", "addresses", "addresses.delivery_zone", "tags,addresses.delivery_zone"],
+    "/tags": ["customersCount", "customersCount,productsCount"],
+    "/delivery_zones": ["branches"],
     "/addresses": ["customer", "delivery_zone", "customer,delivery_zone"],
 }
 
@@ -56,7 +58,7 @@ RECORD_ROUTES = [
         for collection in ("/customers", "/tags", "/delivery_zones", "/addresses")
         for method in ("GET", "PUT", "DELETE")
     ),
-    RecordRoute("PUT", "/customers", "/restore"),
+    *(RecordRoute("PUT", collection, "/restore") for collection in ("/customers", "/tags", "/delivery_zones")),
 ]
 
 

@@ -15,18 +15,31 @@ from clientele.db.ids import new_id, parse_uuid
 from clientele.db.records import changed_values, find_record, soft_delete, update_record
 from clientele.delivery_zones import service as zones_service
 from clientele.errors import Conflict, FieldErrors, Unprocessable
-from clientele.listing.filters import deleted_filter, ids_filter, updated_after_filter
+from clientele.listing.filters import (
+    deleted_filter,
+    ids_filter,
+    substring_filter,
+    uniform_filters,
+    updated_after_filter,
+)
 from clientele.listing.spec import ListSpec
 from clientele.web.validation import validate_body
 
 LIST_SPEC = ListSpec(
     table=addresses,
     filters={
+        **uniform_filters(addresses, "address"),
         "customer_id": ids_filter(addresses.c.customer_id.in_, "customer id"),
+        "name": substring_filter(addresses.c.name, "name"),
         "updated_after": updated_after_filter(addresses.c.updated_at),
         "is_deleted": deleted_filter(addresses.c.deleted_at),
     },
-    sort_columns={"created_at": addresses.c.created_at, "updated_at": addresses.c.updated_at},
+    sort_columns={
+        "created_at": addresses.c.created_at,
+        "updated_at": addresses.c.updated_at,
+        "name": addresses.c.name,
+        "customer_id": addresses.c.customer_id,
+    },
     includes=("customer", "delivery_zone"),
 )
 

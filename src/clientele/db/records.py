@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, Table, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.db.clock import utcnow
 from clientele.db.ids import parse_uuid
-from clientele.errors import NotFound
+from clientele.errors import Conflict, NotFound
 
 
 async def find_record(
@@ -73,3 +74,14 @@ async def soft_delete(*, connection: AsyncConnection, table: Table, row: Row[Any
             .where(table.c.business_id == row.business_id, table.c.id == row.id)
             .values(deleted_at=now, updated_at=now)
         )
+
+
+async def restore(*, connection: AsyncConnection, table: Table, row: Row[Any], taken: Conflict) -> Row[Any]:
+    """Clear `deleted_at`; restoring an active record changes nothing. `taken` is raised when an active
+    record now holds a value the restored one must not share (the table's partial unique index)."""
+    if row.deleted_at is None:
+        return row
+    try:
+        return await update_record(connection=connection, table=table, row=row, values={"deleted_at": None})
+    except IntegrityError:
+        raise taken from None

@@ -1,15 +1,18 @@
-"""HTTP routes for delivery zones (SPEC §6)."""
+"""HTTP routes for delivery zones (SPEC §6, §8)."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth import scopes as scope
 from clientele.auth.service import Principal
 from clientele.delivery_zones import service
-from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput, DeliveryZoneOut, zone_body
+from clientele.delivery_zones.schemas import REQUIRED_ON_CREATE, DeliveryZoneInput, DeliveryZoneOut
+from clientele.includes import zone_bodies
 from clientele.listing.body import Page, page_body
-from clientele.listing.openapi import list_parameters
+from clientele.listing.openapi import include_parameter, list_parameters
 from clientele.listing.pages import fetch_page
 from clientele.listing.query import ListQuery
 from clientele.web.authentication import Authenticated, require_scope
@@ -26,8 +29,8 @@ router = APIRouter(prefix="/delivery_zones", tags=["delivery zones"])
 Body = Annotated[dict[str, Any], Depends(json_object)]
 Reader = Annotated[Principal, Depends(require_scope(scope.GENERAL_READ))]
 Writer = Annotated[Principal, Depends(require_scope(scope.GENERAL_WRITE))]
-# A zone has nothing to include: any `include` is refused (400), as on the list.
-NoIncludes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_SPEC))]
+Includes = Annotated[frozenset[str], Depends(include_dependency(service.LIST_SPEC))]
+INCLUDE_DOCS = {"parameters": include_parameter(service.LIST_SPEC)}
 
 
 async def existing_zone(request: Request, zone_id: str, principal: Authenticated, connection: Connection) -> Any:
@@ -42,11 +45,19 @@ async def existing_zone(request: Request, zone_id: str, principal: Authenticated
 Zone = Annotated[Any, Depends(existing_zone)]
 
 
+async def zone_response(
+    *, connection: AsyncConnection, principal: Principal, row: Row[Any], includes: frozenset[str]
+) -> JSONResponse:
+    """One zone's `{"data": …}` with its includes, and its ETag."""
+    [body] = await zone_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
+    return record_response(row, body)
+
+
 @router.get(
     "",
     summary="List delivery zones",
-    description="Scope: `general.read`. `filter[name]` matches a case-insensitive substring; "
-    "`filter[reference]` matches the exact reference only.",
+    description="Scope: `general.read`. `filter[name]` and `filter[name_localized]` match a case-insensitive "
+    "substring; `filter[reference]` matches the exact reference only; `filter[branches.id]` any of the branches.",
     response_model=Page[DeliveryZoneOut],
     responses=error_responses(400, 401, 403, 503),
     openapi_extra={"parameters": list_parameters(service.LIST_SPEC)},
@@ -58,7 +69,7 @@ async def list_zones(
     connection: Connection,
 ) -> Response:
     fetched = await fetch_page(connection=connection, query=query)
-    data = [zone_body(row) for row in fetched.rows]
+    data = await zone_bodies(connection=connection, principal=principal, rows=fetched.rows, includes=query.includes)
     return JSONResponse(page_body(url=str(request.url), data=data, fetched=fetched, query=query))
 
 
@@ -68,9 +79,10 @@ async def list_zones(
     description="Scope: `general.read`. Deleted zones are returned too, with `deleted_at`.",
     response_model=Data[DeliveryZoneOut],
     responses=error_responses(400, 401, 403, 404, 412, 503) | ETAG_DOCS,
+    openapi_extra=INCLUDE_DOCS,
 )
-async def get_zone(principal: Reader, _: NoIncludes, zone: Zone) -> Response:
-    return record_response(zone, zone_body(zone))
+async def get_zone(principal: Reader, includes: Includes, zone: Zone, connection: Connection) -> Response:
+    return await zone_response(connection=connection, principal=principal, row=zone, includes=includes)
 
 
 @router.post(
@@ -80,16 +92,22 @@ async def get_zone(principal: Reader, _: NoIncludes, zone: Zone) -> Response:
     description="Scope: `general.write`. `reference` is unique among the business's non-deleted zones.",
     response_model=Data[DeliveryZoneOut],
     responses=error_responses(400, 401, 403, 413, 422, 503) | CREATE_RESPONSES,
-    openapi_extra=request_body_docs(DeliveryZoneInput, required=REQUIRED_ON_CREATE),
+    openapi_extra=INCLUDE_DOCS | request_body_docs(DeliveryZoneInput, required=REQUIRED_ON_CREATE),
 )
 async def create_zone(
-    request: Request, principal: Writer, _: NoIncludes, idempotency: Idempotency, body: Body, connection: Connection
+    request: Request,
+    principal: Writer,
+    includes: Includes,
+    idempotency: Idempotency,
+    body: Body,
+    connection: Connection,
 ) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
     row = await service.create_zone(connection=connection, principal=principal, body=body)
+    [data] = await zone_bodies(connection=connection, principal=principal, rows=[row], includes=includes)
     response = JSONResponse(
-        {"data": zone_body(row)}, status_code=201, headers={"Location": f"{request.url.replace(query='')}/{row.id}"}
+        {"data": data}, status_code=201, headers={"Location": f"{request.url.replace(query='')}/{row.id}"}
     )
     return await idempotency.remember(response)
 
@@ -97,14 +115,17 @@ async def create_zone(
 @router.put(
     "/{zone_id}",
     summary="Update a delivery zone",
-    description="Scope: `general.write`. Only the fields sent change; 409 on a deleted zone.",
+    description="Scope: `general.write`. Only the fields sent change (`branches` replaces the whole set); "
+    "409 on a deleted zone.",
     response_model=Data[DeliveryZoneOut],
     responses=error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503) | ETAG_DOCS,
-    openapi_extra=request_body_docs(DeliveryZoneInput),
+    openapi_extra=INCLUDE_DOCS | request_body_docs(DeliveryZoneInput),
 )
-async def update_zone(principal: Writer, _: NoIncludes, body: Body, zone: Zone, connection: Connection) -> Response:
+async def update_zone(
+    principal: Writer, includes: Includes, body: Body, zone: Zone, connection: Connection
+) -> Response:
     row = await service.update_zone(connection=connection, row=zone, body=body)
-    return record_response(row, zone_body(row))
+    return await zone_response(connection=connection, principal=principal, row=row, includes=includes)
 
 
 @router.delete(
@@ -119,3 +140,16 @@ async def update_zone(principal: Writer, _: NoIncludes, body: Body, zone: Zone, 
 async def delete_zone(principal: Writer, zone: Zone, connection: Connection) -> Response:
     await service.delete_zone(connection=connection, row=zone)
     return Response(status_code=204)
+
+
+@router.put(
+    "/{zone_id}/restore",
+    summary="Restore a delivery zone",
+    description="Scope: `general.write`. Idempotent; 409 if an active zone now has its reference.",
+    response_model=Data[DeliveryZoneOut],
+    responses=error_responses(400, 401, 403, 404, 409, 412, 503) | ETAG_DOCS,
+    openapi_extra=INCLUDE_DOCS,
+)
+async def restore_zone(principal: Writer, includes: Includes, zone: Zone, connection: Connection) -> Response:
+    row = await service.restore_zone(connection=connection, row=zone)
+    return await zone_response(connection=connection, principal=principal, row=row, includes=includes)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
 from clientele.web.validation import Body, OptionalText, RequiredName, text_rule
-from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, Timestamp
+from clientele.web.wire import Included, OptionalTimestamp, RecordId, RecordShape, Timestamp
 
 REQUIRED_ON_CREATE = ("name",)
 
@@ -59,6 +59,28 @@ Coordinates = Annotated[
 ]
 
 
+MAX_BRANCH_ID = 64
+
+
+def branch_references(value: Any, info: ValidationInfo) -> list[str]:
+    """`[{"id": …}, …]`, references to the point of sale's branches, as a sorted set of trimmed ids."""
+    if value is None:
+        return []
+    sentence = (
+        f'The {info.field_name} field must be a list of objects like {{"id": "…"}}, '
+        f"each id a string of 1 to {MAX_BRANCH_ID} characters."
+    )
+    if not isinstance(value, list):
+        raise ValueError(sentence)
+    branch_ids = set()
+    for item in value:
+        branch_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(branch_id, str) or not 1 <= len(branch_id.strip()) <= MAX_BRANCH_ID or "\x00" in branch_id:
+            raise ValueError(sentence)
+        branch_ids.add(branch_id.strip())
+    return sorted(branch_ids)
+
+
 class DeliveryZoneInput(Body):
     """A create or update body; on update only the fields sent change."""
 
@@ -76,6 +98,22 @@ class DeliveryZoneInput(Body):
         ),
     ] = None
     coordinates: Coordinates = None
+    branches: Annotated[
+        list[str] | None,
+        BeforeValidator(branch_references),
+        WithJsonSchema(
+            {
+                "type": ["array", "null"],
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string", "minLength": 1, "maxLength": MAX_BRANCH_ID}},
+                    "required": ["id"],
+                },
+                "description": "The point of sale's branches the zone serves; replaces the whole set "
+                "(null or [] clears it; an id sent twice is kept once).",
+            }
+        ),
+    ] = None
 
 
 class DeliveryZoneOut(BaseModel):
@@ -87,6 +125,9 @@ class DeliveryZoneOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     deleted_at: OptionalTimestamp
+    branches: Annotated[list[dict[str, str]] | None, Included()] = Field(
+        None, description='Present only with include=branches: `[{"id": …}]`, ordered by id.'
+    )
 
 
 ZONE_SHAPE = RecordShape(DeliveryZoneOut)

@@ -17,7 +17,8 @@ BOOLEAN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 # How /openapi.json types a filter's value. Each admits only values the filter accepts, so that a
 # client generated from the document never sends a 400; a filter may accept more (`1`/`0` for a
 # boolean, separators in a phone, values that match nothing).
-TEXT_VALUE: dict[str, Any] = {"type": "string"}
+# Without NUL, which no stored text holds and a filter refuses (400).
+TEXT_VALUE: dict[str, Any] = {"type": "string", "pattern": r"^[^\x00]*$"}
 BOOLEAN_VALUE: dict[str, Any] = {"type": "boolean"}
 # A calendar date (29 February aside) from year 1000, optionally with a time of day.
 UPDATED_AFTER_VALUE: dict[str, Any] = {

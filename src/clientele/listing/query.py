@@ -103,6 +103,9 @@ def parse_includes(raw: str | None, spec: ListSpec) -> frozenset[str]:
     if raw is None or not raw.strip():
         return frozenset()
     names = {name.strip() for name in raw.split(",") if name.strip()}
+    ignored = spec.ignored_includes
+    if ignored is not None:
+        names = {name for name in names if name in spec.includes or not ignored.fullmatch(name)}
     unknown = sorted(names - set(spec.includes))
     if unknown:
         allowed = ", ".join(spec.includes) or "nothing"

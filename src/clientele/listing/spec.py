@@ -1,5 +1,6 @@
 """What one list offers: its table, filters, sorts and includes, and the counters behind its totals."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,3 +34,6 @@ class ListSpec:
     counters: Counters | None = None
     read_scopes: dict[str, str] = field(default_factory=dict)
     """Filters and sorts, by name, that read a scope-guarded field, and the scope that field needs."""
+    ignored_includes: re.Pattern[str] | None = None
+    """Include names accepted and ignored (those not in `includes`): the platform's relations that name
+    records Clientele does not hold, which its clients send."""

@@ -1,11 +1,11 @@
 """The tag on the wire."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from clientele.web.validation import Body, OptionalText, RequiredName
-from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, Timestamp
+from clientele.web.wire import Included, OptionalTimestamp, RecordId, RecordShape, Timestamp
 
 REQUIRED_ON_CREATE = ("name",)
 
@@ -24,6 +24,11 @@ class TagOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     deleted_at: OptionalTimestamp
+    customers_count: Annotated[int | None, Included()] = Field(
+        None,
+        description="Present only with include=customersCount: the non-deleted customers holding the tag, "
+        "as many as `GET /customers?filter[tags.id]=<id>` lists (0 for a deleted tag).",
+    )
 
 
 TAG_SHAPE = RecordShape(TagOut)

@@ -1,18 +1,20 @@
 """Tags: their own CRUD, and the links that attach them to customers."""
 
+import re
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth.service import Principal
+from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 from clientele.db.ids import new_id
-from clientele.db.records import changed_values, find_record, soft_delete, update_record
+from clientele.db.records import changed_values, find_record, restore, soft_delete, update_record
 from clientele.errors import Conflict, Unprocessable
-from clientele.listing.filters import deleted_filter, substring_filter, updated_after_filter
+from clientele.listing.filters import deleted_filter, substring_filter, uniform_filters, updated_after_filter
 from clientele.listing.spec import ListSpec
 from clientele.tags.models import customer_tags, tags
 from clientele.tags.schemas import REQUIRED_ON_CREATE, TagInput, tag_body
@@ -21,11 +23,17 @@ from clientele.web.validation import validate_body
 LIST_SPEC = ListSpec(
     table=tags,
     filters={
+        **uniform_filters(tags, "tag"),
         "name": substring_filter(tags.c.name, "name"),
+        "name_localized": substring_filter(tags.c.name_localized, "localized name"),
         "updated_after": updated_after_filter(tags.c.updated_at),
         "is_deleted": deleted_filter(tags.c.deleted_at),
     },
     sort_columns={"created_at": tags.c.created_at, "updated_at": tags.c.updated_at},
+    includes=("customersCount",),
+    # The platform's tags count the records of every kind they label (branchesCount, productsCount, …);
+    # Clientele holds customers only, and its clients send the others anyway.
+    ignored_includes=re.compile(r"[a-z][A-Za-z]*Count"),
 )
 NAME_TAKEN = {"name": ["The name has already been taken."]}
 
@@ -79,6 +87,35 @@ async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[s
 async def delete_tag(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete: the tag leaves every customer's includes and matches no filter."""
     await soft_delete(connection=connection, table=tags, row=row)
+
+
+async def restore_tag(*, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
+    """Clear `deleted_at`; 409 if an active tag has taken the name meanwhile. Customers still linked
+    to the tag hold it again."""
+    taken = Conflict("The tag cannot be restored: an active tag has the same name.", errors=NAME_TAKEN)
+    return await restore(connection=connection, table=tags, row=row, taken=taken)
+
+
+async def active_customers_per_tag(
+    *, connection: AsyncConnection, business_id: uuid.UUID, tag_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many non-deleted customers hold each of these tags (absent: none), in one grouped query."""
+    if not tag_ids:
+        return {}
+    rows = await connection.execute(
+        select(customer_tags.c.tag_id, func.count().label("holders"))
+        .join(
+            customers,
+            (customers.c.business_id == customer_tags.c.business_id) & (customers.c.id == customer_tags.c.customer_id),
+        )
+        .where(
+            customer_tags.c.business_id == business_id,
+            customer_tags.c.tag_id.in_(tag_ids),
+            customers.c.deleted_at.is_(None),
+        )
+        .group_by(customer_tags.c.tag_id)
+    )
+    return {row.tag_id: row.holders for row in rows}
 
 
 # --- customer links ----------------------------------------------------------------------

@@ -31,8 +31,8 @@ class Domain:
 
 
 CUSTOMERS = Domain("/customers", "customer_id", "Customer", restorable=True)
-TAGS = Domain("/tags", "tag_id", "Tag")
-DELIVERY_ZONES = Domain("/delivery_zones", "zone_id", "DeliveryZone")
+TAGS = Domain("/tags", "tag_id", "Tag", restorable=True)
+DELIVERY_ZONES = Domain("/delivery_zones", "zone_id", "DeliveryZone", restorable=True)
 ADDRESSES = Domain("/addresses", "address_id", "Address")
 DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES)
 
