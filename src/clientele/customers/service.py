@@ -14,7 +14,7 @@ from clientele.customers.phones import phone_search
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, customer_body
 from clientele.db.clock import utcnow
 from clientele.db.ids import new_id, parse_uuid
-from clientele.db.records import changed_values, find_record, soft_delete, update_record
+from clientele.db.records import changed_values, find_record, restore, soft_delete, update_record
 from clientele.errors import Conflict, FieldErrors, Forbidden, Unprocessable
 from clientele.listing.filters import (
     Filter,
@@ -320,11 +320,5 @@ async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None
 
 async def restore_customer(*, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
     """Clear `deleted_at`; 409 if an active customer has taken the phone meanwhile."""
-    if row.deleted_at is not None:
-        try:
-            row = await update_record(connection=connection, table=customers, row=row, values={"deleted_at": None})
-        except IntegrityError:
-            raise Conflict(
-                "The customer cannot be restored: an active customer has the same phone.", errors=PHONE_TAKEN
-            ) from None
-    return row
+    taken = Conflict("The customer cannot be restored: an active customer has the same phone.", errors=PHONE_TAKEN)
+    return await restore(connection=connection, table=customers, row=row, taken=taken)

@@ -118,7 +118,8 @@ def list_parameters(spec: ListSpec) -> list[dict[str, Any]]:
             "name": "per_page",
             "in": "query",
             "required": False,
-            "description": f"Page size, 1 to {MAX_PER_PAGE}; {DEFAULT_PER_PAGE} when absent.",
+            "description": f"Page size, 1 to {MAX_PER_PAGE} ({DEFAULT_PER_PAGE} when absent; more is served as "
+            f"{MAX_PER_PAGE}).",
             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
         },
     ]
