@@ -234,7 +234,8 @@ def parse_list_query(
         table.c.business_id == business_id,
         *(spec.filters[name].condition(value) for name, value in applied.items()),
     ]
-    if "is_deleted" not in filters and "deleted_on" not in filters:
+    # Ledger entries are never deleted, and have no `deleted_at`.
+    if "deleted_at" in table.c and "is_deleted" not in filters and "deleted_on" not in filters:
         conditions.append(table.c.deleted_at.is_(None))
     sort = parse_sort(params.get("sort"), spec)
     includes = parse_includes(params.get("include"), spec)

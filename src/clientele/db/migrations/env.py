@@ -17,6 +17,7 @@ TABLE_MODULES = (
     "clientele.tags.models",
     "clientele.delivery_zones.models",
     "clientele.addresses.models",
+    "clientele.ledgers.models",
     "clientele.db.cursors",
     "clientele.web.idempotency",
 )
