@@ -30,7 +30,7 @@ def ledger_table(name: str, *references: str) -> Table:
         Index(f"ix_{name}_business_id_updated_at_id", "business_id", "updated_at", "id"),
         Index(f"ix_{name}_business_id_amount_id", "business_id", "amount", "id"),
         # One customer's entries, newest or oldest first: a statement, a till's history.
-        Index(f"ix_{name}_business_id_customer_id_created_at_id", "business_id", "customer_id", "created_at", "id"),
+        Index(f"ix_{name}_customer_id_created_at_id", "business_id", "customer_id", "created_at", "id"),
         *(
             Index(f"ix_{name}_business_id_{reference}", "business_id", reference)
             for reference in ("order_id", *references)
