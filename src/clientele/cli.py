@@ -359,9 +359,15 @@ def import_command(
             )
         )
     deleted = f"{report.deleted} skipped (deleted in the file), " if report.deleted else ""
+    openings = (
+        f" Recorded {report.opening_entries} imported balances as opening ledger entries."
+        if report.opening_entries
+        else ""
+    )
     typer.echo(
         f"Read {report.rows} rows in {time.monotonic() - started:.1f} s: {report.created} created, "
         f"{report.existing} skipped (an active customer has the phone), {deleted}{report.rejected} rejected."
+        f"{openings}"
     )
     if report.rejects_path is not None:
         typer.echo(f"Rejected rows, with their line numbers and errors: {report.rejects_path}", err=True)
