@@ -1,13 +1,15 @@
-"""The `clientele` command: serve, migrate, manage businesses and tokens (SPEC §7), and move
-customers in bulk (import, export, seed)."""
+"""The `clientele` command: serve, migrate, manage businesses and tokens (SPEC §7), move
+customers in bulk (import, export, seed), and print a customer's house-account statement."""
 
 import asyncio
 import logging.config
+import re
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any, TypeVar
@@ -22,6 +24,7 @@ from clientele.auth.scopes import ALL_SCOPES
 from clientele.bulk import files as bulk
 from clientele.bulk import seeding, staging
 from clientele.config import ConfigurationError, load_settings
+from clientele.db.clock import utcnow
 from clientele.db.engine import (
     DatabaseUnreachable,
     SchemaNotUpgradable,
@@ -31,6 +34,7 @@ from clientele.db.engine import (
     migrate,
 )
 from clientele.db.ids import parse_uuid
+from clientele.ledgers import statements
 from clientele.serving import ServeError, announcements, bind_listener, check_tls_files, run_server, serve_log_config
 from clientele.web import idempotency
 from clientele.web.wire import format_timestamp
@@ -276,8 +280,9 @@ def purge_idempotency_keys() -> None:
 
 
 def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Migrate the configured database, then run `work` with its engine; a BulkError, a setting or
-    database Clientele cannot use, or a schema that cannot be upgraded, ends the command with its message."""
+    """Migrate the configured database, then run `work` with its engine; a BulkError or StatementError,
+    a setting or database Clientele cannot use, or a schema that cannot be upgraded, ends the command
+    with its message."""
 
     async def main() -> T:
         engine = create_engine(load_settings().database_url)
@@ -290,7 +295,13 @@ def run_with_engine(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (staging.BulkError, SchemaNotUpgradable, ConfigurationError, DatabaseUnreachable) as error:
+    except (
+        staging.BulkError,
+        statements.StatementError,
+        SchemaNotUpgradable,
+        ConfigurationError,
+        DatabaseUnreachable,
+    ) as error:
         raise fail(str(error)) from None
 
 
@@ -359,9 +370,15 @@ def import_command(
             )
         )
     deleted = f"{report.deleted} skipped (deleted in the file), " if report.deleted else ""
+    openings = (
+        f" Recorded {report.opening_entries} imported balances as opening ledger entries."
+        if report.opening_entries
+        else ""
+    )
     typer.echo(
         f"Read {report.rows} rows in {time.monotonic() - started:.1f} s: {report.created} created, "
         f"{report.existing} skipped (an active customer has the phone), {deleted}{report.rejected} rejected."
+        f"{openings}"
     )
     if report.rejects_path is not None:
         typer.echo(f"Rejected rows, with their line numbers and errors: {report.rejects_path}", err=True)
@@ -445,3 +462,74 @@ def seed_command(
     )
     if report.rejected:
         raise fail(f"{report.rejected} generated customers broke the API's rules and were left out: a bug in the seed.")
+
+
+# --- statements ---------------------------------------------------------------------------
+
+
+class StatementFormat(StrEnum):
+    csv = "csv"
+    pdf = "pdf"
+
+
+STATEMENT_FORMAT_BY_SUFFIX = {".csv": StatementFormat.csv, ".pdf": StatementFormat.pdf}
+
+
+def day_option(option: str, text: str | None) -> date | None:
+    """The day an option names as YYYY-MM-DD (alone: fromisoformat also takes 20240131), or a usage error."""
+    if text is None:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise fail(f"{option} must be a real date as YYYY-MM-DD, not {text!r}.", 2)
+
+
+@app.command("statement")
+def statement_command(
+    business: Annotated[str, typer.Option(help="The business id.")],
+    customer: Annotated[str, typer.Option(help="The customer id (a deleted customer's too).")],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (UTC, YYYY-MM-DD). Default: the first entry.")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day (UTC, YYYY-MM-DD). Default: today.")] = None,
+    file_format: Annotated[
+        StatementFormat | None, typer.Option("--format", help="Default: from --output's extension, else csv.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(dir_okay=False, help="The file to write. Default: stdout (csv only).")
+    ] = None,
+) -> None:
+    """Print a customer's house-account statement: the opening balance, each entry of the period
+    (charges and payments) with the balance after it, and the closing balance."""
+    business_id = business_id_or_exit(business)
+    customer_id = parse_uuid(customer)
+    if customer_id is None:
+        raise fail(f"Not a customer id: {customer}")
+    first_day, last_day = day_option("--from", start), day_option("--to", end)
+    last_day = last_day or utcnow().date()
+    if first_day is not None and first_day > last_day:
+        raise fail(f"--from ({first_day}) must not be after --to ({last_day}).", 2)
+    chosen = file_format or STATEMENT_FORMAT_BY_SUFFIX.get(output.suffix.lower() if output else "", StatementFormat.csv)
+    if chosen is StatementFormat.pdf and output is None:
+        raise fail("A PDF statement needs --output FILE.", 2)
+
+    async def load(engine: AsyncEngine) -> statements.Statement:
+        async with engine.connect() as connection:
+            return await statements.load_statement(
+                connection=connection, business_id=business_id, customer_id=customer_id, start=first_day, end=last_day
+            )
+
+    statement = run_with_engine(load)
+    content = (statements.statement_pdf if chosen is StatementFormat.pdf else statements.statement_csv)(statement)
+    if output is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(content)
+    except OSError as error:
+        raise fail(f"Cannot write {output}: {error.strerror}.") from None
+    typer.echo(f"Wrote the statement of {statement.customer_name} for {statement.period} to {output}.", err=True)

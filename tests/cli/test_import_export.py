@@ -6,19 +6,21 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from clientele.app import create_app
 from clientele.bulk import files as bulk
 from clientele.cli import ROWS_REJECTED
 from clientele.config import Settings
 from clientele.customers.models import customers
+from clientele.ledgers.models import house_account_transactions, loyalty_transactions
 from tests.cli.conftest import (
     Clientele,
     every_customer,
@@ -27,7 +29,7 @@ from tests.cli.conftest import (
     table_statistics,
 )
 from tests.cli.processes import run_clientele
-from tests.conftest import Api, next_phone, on_database
+from tests.conftest import Api, next_phone, on_database, run_statement
 
 IMPORTED_FIELDS = (
     "name",
@@ -680,6 +682,190 @@ def test_import_in_small_batches_with_worker_processes_gives_the_same_result(
     assert result.stderr.strip().splitlines() == [
         f"Rejected rows, with their line numbers and errors: {tmp_path / 'customers.csv.rejects.jsonl'}"
     ]
+
+
+# --- opening balances (SPEC §9) ------------------------------------------------------------
+
+
+def ledger_entries(client: TestClient, ledger: Table, customer_id: str) -> list[dict[str, Any]]:
+    """A customer's entries in a ledger, oldest first, as stored."""
+    c = ledger.c
+    return run_statement(
+        client, select(ledger).where(c.customer_id == uuid.UUID(customer_id)).order_by(c.created_at, c.id)
+    )
+
+
+def by_phone(api: Api) -> dict[str, dict[str, Any]]:
+    return {customer["phone"]: customer for customer in every_customer(api)}
+
+
+def test_import_opens_each_non_zero_balance_with_an_entry_in_its_ledger(
+    import_file: Callable[..., str],
+    api: Api,
+    client: TestClient,
+    stored_row: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    owes, collects, neither = next_phone(), next_phone(), next_phone()
+    path = csv_file(
+        tmp_path / "balances.csv",
+        f"Owes,966,{owes},-1250.5,",
+        f"Collects,966,{collects},0,42.125",
+        f"Neither,966,{neither},,0",
+        header="name,dial_code,phone, House Account Balance ,LOYALTY_BALANCE",
+    )
+
+    summary = import_file(path)
+
+    assert "3 created" in summary
+    assert "Recorded 2 imported balances as opening ledger entries." in summary
+    found = by_phone(api)
+    assert [
+        (found[phone]["house_account_balance"], found[phone]["loyalty_balance"]) for phone in (owes, collects, neither)
+    ] == [(-1250.5, 0), (0, 42.125), (0, 0)]
+    debtor = stored_row(customers, found[owes]["id"])
+    [debt] = ledger_entries(client, house_account_transactions, found[owes]["id"])
+    assert debt["amount"] == debt["balance_after"] == debtor["house_account_balance"] == Decimal("-1250.5")
+    assert debt["meta"] == {"source": "import"}
+    assert (debt["order_id"], debt["user_id"], debt["payment_method_id"]) == (None, None, None)
+    assert debt["created_at"] == debt["updated_at"] == debtor["created_at"]
+    [points] = ledger_entries(client, loyalty_transactions, found[collects]["id"])
+    assert points["amount"] == points["balance_after"] == Decimal("42.125")
+    assert points["meta"] == {"source": "import"}
+    assert ledger_entries(client, loyalty_transactions, found[owes]["id"]) == []
+    assert ledger_entries(client, house_account_transactions, found[collects]["id"]) == []
+    assert ledger_entries(client, house_account_transactions, found[neither]["id"]) == []
+    assert ledger_entries(client, loyalty_transactions, found[neither]["id"]) == []
+
+
+def test_an_imported_house_balance_is_taken_whatever_the_limit_and_the_enabled_flag(
+    import_file: Callable[..., str], api: Api, client: TestClient, tmp_path: Path
+) -> None:
+    phone = next_phone()
+    path = jsonl_file(
+        tmp_path / "balances.jsonl",
+        {
+            "name": "Over the limit",
+            "dial_code": 966,
+            "phone": phone,
+            "house_account_limit": 100,
+            "is_house_account_enabled": False,
+            "house_account_balance": -5000.75,
+            "loyalty_balance": "12",
+        },
+    )
+
+    assert "1 created" in import_file(path)
+
+    customer = by_phone(api)[phone]
+    assert (customer["house_account_balance"], customer["house_account_limit"]) == (-5000.75, 100)
+    assert customer["loyalty_balance"] == 12
+    [debt] = ledger_entries(client, house_account_transactions, customer["id"])
+    assert debt["amount"] == debt["balance_after"] == Decimal("-5000.75")
+
+
+def test_import_rejects_a_balance_it_cannot_hold_exactly_naming_the_field(
+    import_file: Callable[..., str], api: Api, client: TestClient, tmp_path: Path
+) -> None:
+    good = next_phone()
+    path = csv_file(
+        tmp_path / "balances.csv",
+        f"Too precise,966,{next_phone()},1.2345,",
+        f"Too large,966,{next_phone()},-1000000000,",
+        f"Negative points,966,{next_phone()},,-0.001",
+        f"Not a number,966,{next_phone()},12 SAR,NaN",
+        f"Largest,966,{good},-999999999.999,1.5000",
+        header="name,dial_code,phone,house_account_balance,loyalty_balance",
+    )
+
+    summary = import_file(path)
+
+    assert "1 created" in summary and "4 rejected." in summary
+    assert [(reject["line"], reject["errors"]) for reject in rejects_of(Path(f"{path}.rejects.jsonl"))] == [
+        (2, {"house_account_balance": ["The house_account_balance field must have at most 3 decimal places."]}),
+        (
+            3,
+            {
+                "house_account_balance": [
+                    "The house_account_balance field must be greater than -1000000000 and less than 1000000000."
+                ]
+            },
+        ),
+        (4, {"loyalty_balance": ["The loyalty_balance field must be at least 0."]}),
+        (
+            5,
+            {
+                "house_account_balance": ["The house_account_balance field must be a number."],
+                "loyalty_balance": ["The loyalty_balance field must be a number."],
+            },
+        ),
+    ]
+    customer = by_phone(api)[good]
+    assert (customer["house_account_balance"], customer["loyalty_balance"]) == (-999999999.999, 1.5)
+    [debt] = ledger_entries(client, house_account_transactions, customer["id"])
+    assert debt["balance_after"] == Decimal("-999999999.999")
+
+
+def test_a_row_skipped_for_its_phone_leaves_that_customers_balances_alone(
+    import_file: Callable[..., str], api: Api, client: TestClient, tmp_path: Path
+) -> None:
+    existing = api.make_customer()
+    path = jsonl_file(
+        tmp_path / "again.jsonl",
+        {
+            "name": "Again",
+            "dial_code": 966,
+            "phone": existing["phone"],
+            "house_account_balance": 50,
+            "loyalty_balance": 9,
+        },
+    )
+
+    assert "0 created, 1 skipped" in import_file(path)
+
+    shown = api.get(f"/customers/{existing['id']}").json()["data"]
+    assert (shown["house_account_balance"], shown["loyalty_balance"]) == (0, 0)
+    assert ledger_entries(client, house_account_transactions, existing["id"]) == []
+    assert ledger_entries(client, loyalty_transactions, existing["id"]) == []
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_an_export_brings_its_balances_into_another_business_each_as_its_opening_entry(
+    file_format: str,
+    clientele: Clientele,
+    import_file: Callable[..., str],
+    api: Api,
+    other_api: Api,
+    client: TestClient,
+    tmp_path: Path,
+) -> None:
+    source = jsonl_file(
+        tmp_path / "source.jsonl",
+        {"name": "Small debt", "dial_code": 966, "phone": next_phone(), "house_account_balance": -0.125},
+        {"name": "Credit", "dial_code": 966, "phone": next_phone(), "house_account_balance": "999999999.999"},
+        {"name": "Points", "dial_code": 966, "phone": next_phone(), "loyalty_balance": 7.5},
+        {"name": "Nothing", "dial_code": 966, "phone": next_phone()},
+    )
+    import_file(source)
+    output = tmp_path / f"export.{file_format}"
+    assert clientele("export", "--business", api.business_id, "--output", output).exit_code == 0
+
+    result = clientele("import", output, "--business", other_api.business_id)
+
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "4 created" in result.stdout and "Recorded 3 imported balances" in result.stdout
+    balances = ("house_account_balance", "loyalty_balance")
+    exported = {phone: [customer[name] for name in balances] for phone, customer in by_phone(api).items()}
+    moved = by_phone(other_api)
+    assert {phone: [customer[name] for name in balances] for phone, customer in moved.items()} == exported
+    for customer in moved.values():
+        for balance, ledger in (
+            ("house_account_balance", house_account_transactions),
+            ("loyalty_balance", loyalty_transactions),
+        ):
+            entries = ledger_entries(client, ledger, customer["id"])
+            opening = [(Decimal(str(customer[balance])),) * 2] if customer[balance] else []
+            assert [(entry["amount"], entry["balance_after"]) for entry in entries] == opening
 
 
 # --- export -------------------------------------------------------------------------------

@@ -181,3 +181,9 @@ def test_the_seed_command_run_as_a_user_runs_it_writes_tags_and_addresses(client
     assert len(listed) == 40
     assert any(customer["addresses"] for customer in listed)
     assert any(customer["tags"] for customer in listed)
+
+
+def test_seeded_customers_start_with_no_balance(seeded: tuple[Api, list[dict[str, Any]], str]) -> None:
+    _, found, _ = seeded
+
+    assert {(customer["house_account_balance"], customer["loyalty_balance"]) for customer in found} == {(0, 0)}

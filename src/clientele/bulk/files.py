@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clientele.auth import service as auth
 from clientele.auth.scopes import ALL_SCOPES
-from clientele.bulk.staging import DEFAULT_BATCH_SIZE, BulkError, Prepared, Record, pipeline, staging
+from clientele.bulk.staging import DEFAULT_BATCH_SIZE, LEDGERS, BulkError, Prepared, Record, pipeline, staging
 from clientele.customers.models import customers
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerImport, CustomerOut, customer_body
 from clientele.db.ids import new_id
@@ -31,8 +31,8 @@ FORMAT_BY_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 EXPORT_BATCH_SIZE = 5_000
 MAX_CSV_VALUE = 16 * 1024 * 1024
 
-# The columns a file may set; anything else in it (id, balances, timestamps, tags) is
-# ignored, as the API ignores read-only and unknown fields in a body.
+# The columns a file may set; anything else in it (id, timestamps, tags) is ignored, as the
+# API ignores read-only and unknown fields in a body. The balances become opening ledger entries.
 IMPORT_FIELDS = (
     "name",
     "dial_code",
@@ -47,6 +47,8 @@ IMPORT_FIELDS = (
     "order_count",
     "last_order_at",
     "notes",
+    "house_account_balance",
+    "loyalty_balance",
 )
 BOOLEAN_FIELDS = frozenset({"is_loyalty_enabled", "is_blacklisted", "is_house_account_enabled"})
 # CSV has no types: these cells are the booleans the API takes as `true`/`false`/`1`/`0`.
@@ -97,6 +99,8 @@ def checked_record(line: int, row: dict[str, Any]) -> Record:
         parsed.last_order_at,
         parsed.order_count or 0,
         parsed.notes,
+        parsed.house_account_balance,
+        parsed.loyalty_balance,
         None,
         None,
     )
@@ -280,6 +284,7 @@ class ImportReport:
     existing: int = 0
     deleted: int = 0
     rejected: int = 0
+    opening_entries: int = 0  # ledger entries made of the imported balances
     rejects_path: Path | None = None
 
 
@@ -358,6 +363,7 @@ async def import_customers(
                 report.created += len(written.created)
                 report.existing += written.existing
                 report.deleted += prepared.deleted
+                report.opening_entries += sum(written.related.get(table.name, 0) for table in LEDGERS.values())
                 found = prepared.rejects + duplicate_rejects(chunk, written.duplicates)
                 report.rejected += rejects.write(sorted(found, key=lambda reject: reject["line"]))
                 if progress is not None:

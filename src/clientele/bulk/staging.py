@@ -10,10 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -39,6 +42,8 @@ from clientele.auth import service as auth
 from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 from clientele.db.engine import is_sqlite, upsert_insert
+from clientele.db.ids import new_id
+from clientele.ledgers.models import MONEY, house_account_transactions, loyalty_transactions
 from clientele.tags.models import customer_tags
 
 DEFAULT_BATCH_SIZE = 20_000
@@ -72,6 +77,8 @@ staged_rows = Table(
     Column("last_order_at", DateTime),
     Column("order_count", Integer, nullable=False),
     Column("notes", Text),
+    Column("house_account_balance", MONEY, nullable=False),
+    Column("loyalty_balance", MONEY, nullable=False),
     # None: the time the batch is stored (an import's rows), so that a sync starting a few seconds
     # before the last updated_at it stored finds them; checking may end long before the commit.
     Column("created_at", DateTime),
@@ -88,8 +95,23 @@ staged_phones = Table(
     prefixes=["TEMPORARY"],
 )
 STAGED_COLUMNS = tuple(column.name for column in staged_rows.columns)
+STAGED_AT = {name: at for at, name in enumerate(STAGED_COLUMNS)}
 CUSTOMER_COLUMNS = STAGED_COLUMNS[1:]
 STAMPS = ("created_at", "updated_at")
+
+# Each balance a customer is created with, and the ledger whose opening entry makes it its sum (SPEC §9).
+LEDGERS = {"house_account_balance": house_account_transactions, "loyalty_balance": loyalty_transactions}
+OPENING_ENTRY_COLUMNS = (
+    "business_id",
+    "id",
+    "customer_id",
+    "amount",
+    "balance_after",
+    "meta",
+    "created_at",
+    "updated_at",
+)
+OPENING_ENTRY_META = {"source": "import"}
 
 
 # The tables a batch's related rows go to, by name.
@@ -137,6 +159,7 @@ class StagedWriter:
 
     def __init__(self, connection: AsyncConnection, business_id: uuid.UUID):
         self.connection = connection
+        self.business_id = business_id
         self.analyzed = False
         rows, phones = staged_rows.c, staged_phones.c
         same_phone = and_(phones.dial_code == rows.dial_code, phones.phone == rows.phone)
@@ -188,7 +211,8 @@ class StagedWriter:
             await copy_rows(connection, staged_rows, STAGED_COLUMNS, prepared.records)
             await connection.execute(self.remember_first_phones)
             duplicates = [(row.line, row.first_line) for row in await connection.execute(self.find_duplicates)]
-            created = {str(row.id) for row in await connection.execute(self.insert_new, {"stored_at": utcnow()})}
+            stored_at = utcnow()
+            created = {str(row.id) for row in await connection.execute(self.insert_new, {"stored_at": stored_at})}
             # Once, with the first customers a run creates and before any related rows: a seed of 20,000
             # customers took 131 s instead of 8 without it, and the API's writes after an import read
             # every customer of the business for each address.
@@ -196,6 +220,10 @@ class StagedWriter:
                 await analyze_customers(connection)
                 self.analyzed = True
             related_counts = {}
+            for balance, ledger in LEDGERS.items():
+                entries = opening_entries(prepared.records, created, balance, self.business_id, stored_at)
+                await copy_rows(connection, ledger, OPENING_ENTRY_COLUMNS, entries)
+                related_counts[ledger.name] = len(entries)
             for related in prepared.related:
                 records = related.of(created)
                 await copy_rows(connection, RELATED_TABLES[related.table], related.columns, records)
@@ -206,6 +234,29 @@ class StagedWriter:
             duplicates=sorted(duplicates),
             related=related_counts,
         )
+
+
+def opening_entries(
+    records: list[Record], created: set[str], balance: str, business_id: uuid.UUID, stored_at: datetime
+) -> list[Record]:
+    """The ledger entries that open the non-zero `balance` of each customer the batch created, stamped
+    as their customer is: in the same transaction, each balance is then the sum of its ledger."""
+    at = STAGED_AT[balance]
+    id_at, created_at = STAGED_AT["id"], STAGED_AT["created_at"]
+    return [
+        (
+            str(business_id),
+            str(new_id()),
+            record[id_at],
+            record[at],
+            record[at],
+            OPENING_ENTRY_META,
+            record[created_at] or stored_at,
+            record[created_at] or stored_at,
+        )
+        for record in records
+        if record[at] and record[id_at] in created
+    ]
 
 
 async def analyze_customers(connection: AsyncConnection) -> None:
@@ -231,6 +282,13 @@ async def copy_rows(connection: AsyncConnection, table: Table, columns: tuple[st
             ],
         )
         return
+    jsons = [at for at, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    if jsons:
+        # COPY takes a json value as its text; executemany above lets the column's type write it.
+        records = [
+            tuple(orjson.dumps(value).decode() if at in jsons else value for at, value in enumerate(record))
+            for record in records
+        ]
     raw = await connection.get_raw_connection()
     assert raw.driver_connection is not None, "a checked-out connection has its driver's"
     await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)

@@ -1,7 +1,9 @@
 """The customer on the wire: what a request may send, and what a response holds."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import phonenumbers
@@ -42,6 +44,9 @@ from clientele.web.wire import (
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 REQUIRED_ON_CREATE = ("name", "dial_code", "phone")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+# A balance is exact to the thousandth, below a billion either way (SPEC §9's amounts).
+THOUSANDTH = Decimal("0.001")
+BALANCE_BOUND = Decimal(10) ** 9
 # x-enum-varnames names each value, so that generated clients get `Gender.MALE`, not `VALUE_1`.
 GENDER = {
     "title": "Gender",
@@ -219,14 +224,49 @@ def timestamp_rule(value: Any, info: ValidationInfo) -> datetime | None:
         raise ValueError(message) from None
 
 
+def balance_rule(*, minimum: Decimal | None) -> Callable[[Any, ValidationInfo], Decimal]:
+    """An imported balance: a number (or its text) exact to the thousandth, |value| < 10^9 and at
+    least `minimum`; none given is 0. Read as a Decimal from its text, so nothing is rounded."""
+
+    def check(value: Any, info: ValidationInfo) -> Decimal:
+        name = info.field_name
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return Decimal(0)
+        not_a_number = f"The {name} field must be a number."
+        # Decimal() would also read other scripts' digits, which phone and date fields refuse.
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).isascii():
+            raise ValueError(not_a_number)
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(not_a_number) from None
+        if not number.is_finite():
+            raise ValueError(not_a_number)
+        if not -BALANCE_BOUND < number < BALANCE_BOUND:
+            raise ValueError(f"The {name} field must be greater than -{BALANCE_BOUND} and less than {BALANCE_BOUND}.")
+        if minimum is not None and number < minimum:
+            raise ValueError(f"The {name} field must be at least {minimum}.")
+        exact = number.quantize(THOUSANDTH)
+        if exact != number:
+            raise ValueError(f"The {name} field must have at most 3 decimal places.")
+        # -0 is 0: no opening entry, and a balance that shows as 0.
+        return exact if exact else Decimal(0)
+
+    return check
+
+
 class CustomerImport(CustomerInput):
-    """A row of `clientele import`: a create body, plus the order history that only import may set.
+    """A row of `clientele import`: a create body, plus the order history and the balances that only
+    import may set (the balances as opening ledger entries: docs/decisions.md, "Bulk import and export").
 
     Every field the API accepts is checked by the API's own rule, inherited from CustomerInput.
     """
 
     order_count: Annotated[int | None, BeforeValidator(integer_rule(nullable=True, minimum=0))] = None
     last_order_at: Annotated[datetime | None, BeforeValidator(timestamp_rule)] = None
+    # A house balance may be negative (a debt); points cannot be below 0.
+    house_account_balance: Annotated[Decimal, BeforeValidator(balance_rule(minimum=None))] = Decimal(0)
+    loyalty_balance: Annotated[Decimal, BeforeValidator(balance_rule(minimum=Decimal(0)))] = Decimal(0)
 
 
 class CustomerOut(BaseModel):
