@@ -111,7 +111,11 @@ class LedgerEntryInput(Body):
         BeforeValidator(meta_rule),
         WithJsonSchema(
             {
-                "type": ["object", "array", "null"],
+                "anyOf": [
+                    {"type": "object", "additionalProperties": True},
+                    {"type": "array", "items": {}},
+                    {"type": "null"},
+                ],
                 "description": "Free JSON (at most 16 KiB); `{}` when absent or null.",
             }
         ),
