@@ -235,6 +235,10 @@ def test_every_link_leads_to_a_documented_operation_and_fills_its_parameters(cli
         "RestoreCustomer": "Restore a customer",
         "CreateAddressForCustomer": "Create an address",
         "ListAddressesOfCustomer": "List addresses",
+        "CreateHouseAccountTransactionForCustomer": "Create a house account transaction",
+        "ListHouseAccountTransactionsOfCustomer": "List house account transactions",
+        "CreateLoyaltyTransactionForCustomer": "Create a loyalty transaction",
+        "ListLoyaltyTransactionsOfCustomer": "List loyalty transactions",
     }
 
 
