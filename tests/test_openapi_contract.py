@@ -161,7 +161,7 @@ def test_every_operation_honours_its_openapi_description(server: tuple[Server, d
     ] == [], answers
 
 
-LISTS = "^GET /(customers|tags|addresses|delivery_zones)$"
+LISTS = "^GET /(customers|tags|addresses|delivery_zones|house_account_transactions|loyalty_transactions)$"
 
 
 def test_every_query_value_the_description_admits_is_accepted_by_each_list(
@@ -235,6 +235,10 @@ def test_every_link_leads_to_a_documented_operation_and_fills_its_parameters(cli
         "RestoreCustomer": "Restore a customer",
         "CreateAddressForCustomer": "Create an address",
         "ListAddressesOfCustomer": "List addresses",
+        "CreateHouseAccountTransactionForCustomer": "Create a house account transaction",
+        "ListHouseAccountTransactionsOfCustomer": "List house account transactions",
+        "CreateLoyaltyTransactionForCustomer": "Create a loyalty transaction",
+        "ListLoyaltyTransactionsOfCustomer": "List loyalty transactions",
     }
 
 

@@ -56,12 +56,12 @@ def reader(client, database_url: str, tmp_path: Path) -> Iterator[tuple[Server, 
 
 
 def test_the_readme_has_the_curl_examples_this_file_runs() -> None:
-    assert len(curl_blocks()) == 3
+    assert len(curl_blocks()) == 4
 
 
 def test_the_readme_curl_examples_answer_as_their_comments_say(reader: tuple[Server, str]) -> None:
     running, token = reader
-    try_it, sync, retries = curl_blocks()
+    try_it, sync, retries, ledgers = curl_blocks()
     variables = {"TOKEN": token, "BASE": running.base_url}
 
     created, listed, included = run_block(try_it, variables)
@@ -82,3 +82,7 @@ def test_the_readme_curl_examples_answer_as_their_comments_say(reader: tuple[Ser
     names = httpx.get(f"{running.base_url}/customers", headers={"Authorization": f"Bearer {token}"}).json()
     assert sorted(row["name"] for row in names["data"]) == ["Noura", "Simona"]
     assert names["data"][0]["email"] == "simona@example.net"
+
+    opened, charged, paid, earned = run_block(ledgers, variables | {"ID": customer_id})
+    assert [status for status, _ in (opened, charged, paid, earned)] == [200, 201, 201, 201]
+    assert [body["data"]["balance_after"] for _, body in (charged, paid, earned)] == [-120.5, -20.5, 12]

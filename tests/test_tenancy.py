@@ -153,3 +153,65 @@ def test_an_address_cannot_refer_to_another_business_records(reference: str, api
     assert reference in refused.json()["errors"]
     assert (refused.status_code, refused.json()) == (missing.status_code, missing.json())
     assert other_api.get("/addresses").json()["data"] == []
+
+
+LEDGERS = ["/house_account_transactions", "/loyalty_transactions"]
+
+
+def account_entry(api: Api, ledger: str) -> dict[str, Any]:
+    """An entry in `ledger` for a new customer of `api`'s business whose accounts are enabled."""
+    customer = api.make_customer(is_house_account_enabled=True, is_loyalty_enabled=True)
+    return api.create(ledger, {"customer_id": customer["id"], "amount": 5})
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_another_business_cannot_read_a_ledger_entry(ledger: str, api: Api, other_api: Api) -> None:
+    theirs = account_entry(api, ledger)
+
+    for include in ({}, {"include": "customer"}):
+        assert_indistinguishable(
+            other_api.get(f"{ledger}/{theirs['id']}", params=include),
+            [other_api.get(f"{ledger}/{missing}", params=include) for missing in missing_ids()],
+        )
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_another_business_entry_answers_a_change_as_a_missing_one_does(
+    ledger: str, method: str, api: Api, other_api: Api
+) -> None:
+    theirs = account_entry(api, ledger)
+
+    refused = other_api.request(method, f"{ledger}/{theirs['id']}", json={"amount": 1})
+    missing = other_api.request(method, f"{ledger}/{uuid.uuid4()}", json={"amount": 1})
+
+    assert refused.status_code == 405
+    assert (refused.json(), refused.headers["Allow"]) == (missing.json(), missing.headers["Allow"])
+    assert api.get(f"{ledger}/{theirs['id']}").json()["data"] == theirs
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_ledger_lists_never_include_another_business_entries(ledger: str, api: Api, other_api: Api) -> None:
+    theirs = account_entry(api, ledger)
+    own = account_entry(other_api, ledger)
+
+    everything = other_api.get(ledger, params={"per_page": 1000}).json()
+    by_their_customer = other_api.get(ledger, params={"filter[customer_id]": theirs["customer"]["id"]}).json()
+    by_their_id = other_api.get(ledger, params={"filter[id]": theirs["id"]}).json()
+
+    assert [row["id"] for row in everything["data"]] == [own["id"]]
+    assert everything["meta"]["total"] == 1
+    assert by_their_customer["data"] == by_their_id["data"] == []
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_an_entry_cannot_be_written_for_another_business_customer(ledger: str, api: Api, other_api: Api) -> None:
+    theirs = api.make_customer(is_house_account_enabled=True, is_loyalty_enabled=True)
+
+    refused = other_api.post(ledger, json={"customer_id": theirs["id"], "amount": 5})
+    missing = other_api.post(ledger, json={"customer_id": str(uuid.uuid4()), "amount": 5})
+
+    assert refused.status_code == 422
+    assert (refused.status_code, refused.json()) == (missing.status_code, missing.json())
+    assert api.get(f"/customers/{theirs['id']}").json()["data"] == theirs
+    assert api.get(ledger).json()["data"] == other_api.get(ledger).json()["data"] == []

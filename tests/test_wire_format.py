@@ -51,8 +51,26 @@ FILTERS = {
         "deleted_on",
         "is_deleted",
     },
+    "/house_account_transactions": {
+        "id",
+        "customer_id",
+        "order_id",
+        "user_id",
+        "payment_method_id",
+        "updated_after",
+        "created_on",
+        "updated_on",
+    },
+    "/loyalty_transactions": {"id", "customer_id", "order_id", "updated_after", "created_on", "updated_on"},
 }
-INCLUDING = {"/customers", "/tags", "/delivery_zones", "/addresses"}
+INCLUDING = {
+    "/customers",
+    "/tags",
+    "/delivery_zones",
+    "/addresses",
+    "/house_account_transactions",
+    "/loyalty_transactions",
+}
 
 
 @pytest.fixture
@@ -229,7 +247,8 @@ def test_routes_that_return_a_record_with_relations_document_include(route: Rout
 def test_every_write_documents_its_json_body(route: Route, openapi: dict[str, Any]) -> None:
     body = operation(openapi, route)["requestBody"]["content"]["application/json"]["schema"]
 
-    assert "name" in body["properties"]
+    # Records have a name; ledger entries, an amount.
+    assert {"name", "amount"} & set(body["properties"])
 
 
 def test_the_probes_are_documented_without_security(openapi: dict[str, Any]) -> None:
@@ -263,6 +282,14 @@ def test_every_operation_has_an_id_of_its_own_that_says_what_it_does(openapi: di
     }
     assert ids["GET /delivery_zones/{zone_id}"] == "getDeliveryZone"
     assert ids["POST /addresses"] == "createAddress"
+    assert {route: ids[route] for route in ids if "transactions" in route} == {
+        "GET /house_account_transactions": "listHouseAccountTransactions",
+        "POST /house_account_transactions": "createHouseAccountTransaction",
+        "GET /house_account_transactions/{transaction_id}": "getHouseAccountTransaction",
+        "GET /loyalty_transactions": "listLoyaltyTransactions",
+        "POST /loyalty_transactions": "createLoyaltyTransaction",
+        "GET /loyalty_transactions/{transaction_id}": "getLoyaltyTransaction",
+    }
 
 
 @pytest.mark.parametrize("route", [route.param() for route in ROUTES if "{" in route.path])

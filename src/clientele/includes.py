@@ -16,6 +16,7 @@ from clientele.customers import service as customers_service
 from clientele.customers.schemas import customer_body
 from clientele.delivery_zones import service as zones_service
 from clientele.delivery_zones.schemas import zone_body
+from clientele.ledgers import service as ledgers_service
 from clientele.tags import service as tags_service
 from clientele.tags.schemas import tag_body
 
@@ -59,6 +60,25 @@ async def address_bodies(
         await addresses_service.attach_delivery_zones(
             connection=connection, business_id=principal.business_id, rows=rows, bodies=bodies
         )
+    return bodies
+
+
+async def ledger_entry_bodies(
+    *,
+    connection: AsyncConnection,
+    principal: Principal,
+    ledger: ledgers_service.Ledger,
+    rows: list[Row[Any]],
+    includes: frozenset[str],
+) -> list[dict[str, Any]]:
+    """A ledger's entries, with their customer (as the caller may see it) where included (one query)."""
+    bodies = [ledgers_service.entry_body(ledger, row) for row in rows]
+    if "customer" in includes:
+        customers = await customers_service.customers_by_ids(
+            connection=connection, principal=principal, ids=list({row.customer_id for row in rows})
+        )
+        for row, body in zip(rows, bodies, strict=True):
+            body["customer"] = customers[row.customer_id]
     return bodies
 
 

@@ -14,11 +14,21 @@ from sqlalchemy import select
 from clientele.addresses.models import addresses
 from clientele.customers.models import customers
 from clientele.delivery_zones.models import delivery_zone_branches, delivery_zones
+from clientele.ledgers.models import house_account_transactions, loyalty_transactions
 from clientele.tags.models import customer_tags, tags
 from tests.cli.processes import Server
 from tests.conftest import new_business, new_token, run_statement
 
-BUSINESS_TABLES = (customers, tags, customer_tags, delivery_zones, delivery_zone_branches, addresses)
+BUSINESS_TABLES = (
+    customers,
+    tags,
+    customer_tags,
+    delivery_zones,
+    delivery_zone_branches,
+    addresses,
+    house_account_transactions,
+    loyalty_transactions,
+)
 # A bound no healthy request comes near, so that a hang shows as a failure instead of a stuck suite.
 REQUEST_TIMEOUT_SECONDS = 30
 

@@ -30,6 +30,8 @@ from clientele.customers import service as customers
 from clientele.customers.schemas import CustomerInput
 from clientele.delivery_zones import service as delivery_zones
 from clientele.delivery_zones.schemas import DeliveryZoneInput
+from clientele.ledgers.schemas import HouseAccountTransactionInput, LedgerEntryInput
+from clientele.ledgers.service import HOUSE_ACCOUNT, LOYALTY
 from clientele.listing.spec import ListSpec
 from clientele.tags import service as tags
 from clientele.tags.schemas import TagInput
@@ -59,8 +61,27 @@ INJECTIONS = SQL_INJECTIONS + JSON_INJECTIONS
 # Values of the wrong JSON type, as a NoSQL-style injection would send them.
 INJECTED_VALUES: tuple[Any, ...] = ({"$ne": None}, ["' OR 1=1 --"], [{"id": {"__proto__": {"admin": True}}}])
 # Fields that hold any text up to their length: injection text there is data.
-FREE_TEXT = {"name", "name_localized", "reference", "description", "city_id", "notes"}
-MAX_LENGTH = {"description": 65_535, "city_id": 64, "notes": 10_000}
+FREE_TEXT = {
+    "name",
+    "name_localized",
+    "reference",
+    "description",
+    "city_id",
+    "notes",
+    "order_id",
+    "user_id",
+    "payment_method_id",
+}
+MAX_LENGTH = {
+    "description": 65_535,
+    "city_id": 64,
+    "notes": 10_000,
+    "order_id": 64,
+    "user_id": 64,
+    "payment_method_id": 64,
+}
+# Fields that hold any JSON object or array: injection there is data, and only another JSON type is refused.
+FREE_JSON = {"meta"}
 # Fields that hold a list of any texts: injection text is data in an entry, not in place of the list.
 FREE_TEXT_LINES = {"details"}
 # Nested beyond every parser's comfort, and still well under the 1 MiB limit.
@@ -96,6 +117,8 @@ LISTS = [
     ListRoute("/tags", tags.LIST_SPEC),
     ListRoute("/delivery_zones", delivery_zones.LIST_SPEC),
     ListRoute("/addresses", addresses.LIST_SPEC),
+    ListRoute(HOUSE_ACCOUNT.path, HOUSE_ACCOUNT.list_spec),
+    ListRoute(LOYALTY.path, LOYALTY.list_spec),
 ]
 
 
@@ -136,6 +159,16 @@ WRITES = [
         "POST", "/addresses", AddressInput, lambda targets: {"name": "Hostile", "customer_id": targets["customer"]}
     ),
     WriteRoute("PUT", "/addresses/{address}", AddressInput, lambda _: {}),
+    # A payment and an earning, which the account holder always takes.
+    WriteRoute(
+        "POST",
+        HOUSE_ACCOUNT.path,
+        HouseAccountTransactionInput,
+        lambda targets: {"customer_id": targets["account_holder"], "amount": 1},
+    ),
+    WriteRoute(
+        "POST", LOYALTY.path, LedgerEntryInput, lambda targets: {"customer_id": targets["account_holder"], "amount": 1}
+    ),
 ]
 RECORD_ROUTES = ["/customers/{customer}", "/tags/{tag}", "/delivery_zones/{zone}", "/addresses/{address}"]
 # Single records with relations to include; the others take no `include` and ignore it.
@@ -143,13 +176,21 @@ INCLUDING_ROUTES = {"/customers/{customer}", "/addresses/{address}"}
 
 
 def business_with_records(client: TestClient, name: str) -> tuple[Api, dict[str, str]]:
-    """A business with a customer (tagged, with an address in a zone), and its all-scope client."""
+    """A business with a customer (tagged, with an address in a zone) and a customer whose house
+    account and loyalty are open, and its all-scope client."""
     business_id = new_business(client, name)
     api = Api(client, new_token(client, business_id).token, business_id)
     tag, zone = api.make_tag(), api.make_zone()
     customer = api.make_customer(tags=[{"id": tag["id"]}])
     address = api.make_address(customer["id"], delivery_zone_id=zone["id"])
-    return api, {"customer": customer["id"], "tag": tag["id"], "zone": zone["id"], "address": address["id"]}
+    holder = api.make_customer(is_house_account_enabled=True, is_loyalty_enabled=True)
+    return api, {
+        "customer": customer["id"],
+        "tag": tag["id"],
+        "zone": zone["id"],
+        "address": address["id"],
+        "account_holder": holder["id"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -288,6 +329,8 @@ def hostile_values(field: str) -> tuple[Any, ...]:
     """Injection text and values of the wrong JSON type that `field` must refuse."""
     if field in FREE_TEXT:
         return INJECTED_VALUES
+    if field in FREE_JSON:
+        return INJECTIONS
     values = (*INJECTIONS, *INJECTED_VALUES)
     if field in FREE_TEXT_LINES:
         return tuple(value for value in values if not is_text_list(value))
@@ -397,6 +440,7 @@ def test_nul_characters_and_overlong_text_are_a_422_naming_the_field(
 
 
 OUT_OF_RANGE: dict[str, tuple[Any, ...]] = {
+    "amount": (0, -0.0, 10**9, -(10**9), 2**64, 1e308, 0.0001, 5e-324, "1e999", "NaN", "Infinity", "0x1A", True),
     "dial_code": (0, -966, 2**31, 2**63 - 1, -(2**63), 2**64 - 1, 2**64, 1e308, 966.5, "9" * 30, True),
     "phone": ("9" * 21, 10**20, 5.65445254e8, "٥" * 21, "+" + "9" * 21),
     "gender": (0, 3, -1, 2**63, 1.5, True),

@@ -1,4 +1,4 @@
-"""The routes of SPEC §5, §6 and §8, the scope each needs, and how to call each one successfully."""
+"""The routes of SPEC §5, §6, §8 and §9, the scope each needs, and how to call each one successfully."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +51,19 @@ class Records:
     def address(self) -> str:
         return self.api.make_address(self.customer)["id"]
 
+    @cached_property
+    def account_holder(self) -> str:
+        """A customer whose house account and loyalty are enabled, without a limit."""
+        return self.api.make_customer(is_house_account_enabled=True, is_loyalty_enabled=True)["id"]
+
+    @cached_property
+    def house_account_transaction(self) -> str:
+        return self.api.create("/house_account_transactions", {"customer_id": self.account_holder, "amount": -5})["id"]
+
+    @cached_property
+    def loyalty_transaction(self) -> str:
+        return self.api.create("/loyalty_transactions", {"customer_id": self.account_holder, "amount": 5})["id"]
+
     def __getitem__(self, name: str) -> str:
         return getattr(self, name)
 
@@ -101,4 +114,22 @@ ROUTES = [
     ),
     Route("PUT", "/addresses/{address}", "customers.write", 200, lambda _: {"name": "Work"}),
     Route("DELETE", "/addresses/{address}", "customers.write", 204),
+    Route("GET", "/house_account_transactions", "customers.accounts.read", 200),
+    Route("GET", "/house_account_transactions/{house_account_transaction}", "customers.accounts.read", 200),
+    Route(
+        "POST",
+        "/house_account_transactions",
+        "customers.accounts.write",
+        201,
+        lambda records: {"customer_id": records.account_holder, "amount": -2.5},
+    ),
+    Route("GET", "/loyalty_transactions", "customers.loyalty.read", 200),
+    Route("GET", "/loyalty_transactions/{loyalty_transaction}", "customers.loyalty.read", 200),
+    Route(
+        "POST",
+        "/loyalty_transactions",
+        "customers.loyalty.write",
+        201,
+        lambda records: {"customer_id": records.account_holder, "amount": 2.5},
+    ),
 ]

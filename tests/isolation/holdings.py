@@ -23,6 +23,7 @@ from sqlalchemy import Table, select
 from clientele.addresses.models import addresses
 from clientele.customers.models import customer_counts, customers
 from clientele.delivery_zones.models import delivery_zone_branches, delivery_zones
+from clientele.ledgers.models import house_account_transactions, loyalty_transactions
 from clientele.tags.models import customer_tags, tags
 from tests.conftest import Api, new_business, new_token, run_statement, summed_counters
 
@@ -239,7 +240,16 @@ def hold(api: Api, plan: Plan, idempotency_key: Callable[[str], dict[str, str]] 
 
 def stored(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     """Every row the business holds, timestamps to the microsecond, and its customer counters."""
-    tables: tuple[Table, ...] = (tags, delivery_zones, delivery_zone_branches, customers, customer_tags, addresses)
+    tables: tuple[Table, ...] = (
+        tags,
+        delivery_zones,
+        delivery_zone_branches,
+        customers,
+        customer_tags,
+        addresses,
+        house_account_transactions,
+        loyalty_transactions,
+    )
     rows = {
         table.name: run_statement(
             client, select(table).where(table.c.business_id == business_id).order_by(*table.primary_key.columns)

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
 from clientele.delivery_zones.schemas import DeliveryZoneOut
-from clientele.web.validation import Body, LongOptionalText, RequiredName, decimal_rule, id_rule, text_rule
+from clientele.web.validation import (
+    Body,
+    LongOptionalText,
+    RequiredName,
+    decimal_rule,
+    id_rule,
+    required_reference_rule,
+    text_rule,
+)
 from clientele.web.wire import OptionalTimestamp, RecordId, RecordShape, RecordStub, Shown, Timestamp, record_stub
 
 if TYPE_CHECKING:
@@ -27,13 +35,6 @@ MAX_DETAIL = 255
 def degrees_rule(limit: int) -> Callable[[Any, ValidationInfo], str | None]:
     """Decimal degrees within ±limit, kept as decimal text that fits the column."""
     return decimal_rule(minimum=Decimal(-limit), maximum=Decimal(limit), max_length=MAX_DECIMAL_TEXT)
-
-
-def required_reference_rule(value: Any, info: ValidationInfo) -> str | None:
-    """A reference that may not be null: absent on update is fine, null never is."""
-    if value is None or value == "":
-        raise ValueError(f"The {info.field_name} field is required.")
-    return id_rule(value, info)
 
 
 def degrees_schema(limit: int) -> WithJsonSchema:

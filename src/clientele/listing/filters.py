@@ -223,10 +223,13 @@ def deleted_filter(deleted_at: Column[Any]) -> Filter:
 
 def uniform_filters(table: Table, what: str) -> dict[str, Filter]:
     """The filters every list has (SPEC §8): `id`, and the day each record was created, updated or
-    deleted. `deleted_on` finds deleted records whatever `is_deleted` says (`parse_list_query`)."""
-    return {
+    deleted (where records are deleted: ledger entries never are). `deleted_on` finds deleted records
+    whatever `is_deleted` says (`parse_list_query`)."""
+    filters = {
         "id": ids_filter(table.c.id.in_, f"{what} id"),
         "created_on": day_filter(table.c.created_at, "created_on", "Created"),
         "updated_on": day_filter(table.c.updated_at, "updated_on", "Last updated"),
-        "deleted_on": day_filter(table.c.deleted_at, "deleted_on", "Deleted"),
     }
+    if "deleted_at" in table.c:
+        filters["deleted_on"] = day_filter(table.c.deleted_at, "deleted_on", "Deleted")
+    return filters

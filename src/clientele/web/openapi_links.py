@@ -20,6 +20,8 @@ class Domain:
     id_name: str
     noun: str
     restorable: bool = False
+    # Ledger entries: read and created, never changed or deleted.
+    immutable: bool = False
 
     @property
     def record(self) -> str:
@@ -34,7 +36,12 @@ CUSTOMERS = Domain("/customers", "customer_id", "Customer", restorable=True)
 TAGS = Domain("/tags", "tag_id", "Tag", restorable=True)
 DELIVERY_ZONES = Domain("/delivery_zones", "zone_id", "DeliveryZone", restorable=True)
 ADDRESSES = Domain("/addresses", "address_id", "Address")
-DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES)
+HOUSE_ACCOUNT_TRANSACTIONS = Domain(
+    "/house_account_transactions", "transaction_id", "HouseAccountTransaction", immutable=True
+)
+LOYALTY_TRANSACTIONS = Domain("/loyalty_transactions", "transaction_id", "LoyaltyTransaction", immutable=True)
+LEDGERS = (HOUSE_ACCOUNT_TRANSACTIONS, LOYALTY_TRANSACTIONS)
+DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES, *LEDGERS)
 
 
 @dataclass(frozen=True)
@@ -52,11 +59,10 @@ class Target:
 def record_targets(domain: Domain, record_id: str) -> dict[str, Target]:
     """The operations on one record, each fed its id."""
     path_id = {domain.id_name: record_id}
-    targets = {
-        f"Get{domain.noun}": Target("get", domain.record, path_id),
-        f"Update{domain.noun}": Target("put", domain.record, path_id),
-        f"Delete{domain.noun}": Target("delete", domain.record, path_id),
-    }
+    targets = {f"Get{domain.noun}": Target("get", domain.record, path_id)}
+    if not domain.immutable:
+        targets[f"Update{domain.noun}"] = Target("put", domain.record, path_id)
+        targets[f"Delete{domain.noun}"] = Target("delete", domain.record, path_id)
     if domain.restorable:
         targets[f"Restore{domain.noun}"] = Target("put", domain.restore, path_id)
     return targets
@@ -65,10 +71,18 @@ def record_targets(domain: Domain, record_id: str) -> dict[str, Target]:
 def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
     """The operations of other domains that refer to a record of this one."""
     if domain is CUSTOMERS:
-        return {
+        targets = {
             "CreateAddressForCustomer": Target("post", ADDRESSES.collection, request_body={"customer_id": record_id}),
             "ListAddressesOfCustomer": Target("get", ADDRESSES.collection, {"filter[customer_id]": record_id}),
         }
+        for ledger in LEDGERS:
+            targets[f"Create{ledger.noun}ForCustomer"] = Target(
+                "post", ledger.collection, request_body={"customer_id": record_id}
+            )
+            targets[f"List{ledger.noun}sOfCustomer"] = Target(
+                "get", ledger.collection, {"filter[customer_id]": record_id}
+            )
+        return targets
     if domain is TAGS:
         return {
             "CreateCustomerWithTag": Target("post", CUSTOMERS.collection, request_body={"tags": [{"id": record_id}]}),
@@ -78,8 +92,11 @@ def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
         return {
             "CreateAddressInZone": Target("post", ADDRESSES.collection, request_body={"delivery_zone_id": record_id}),
         }
+    customer = Target("get", CUSTOMERS.record, {"customer_id": "$response.body#/data/customer/id"})
+    if domain in LEDGERS:
+        return {f"Get{domain.noun}Customer": customer}
     return {
-        "GetAddressCustomer": Target("get", CUSTOMERS.record, {"customer_id": "$response.body#/data/customer/id"}),
+        "GetAddressCustomer": customer,
         "GetAddressDeliveryZone": Target(
             "get", DELIVERY_ZONES.record, {"zone_id": "$response.body#/data/delivery_zone/id"}
         ),
@@ -89,16 +106,16 @@ def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
 def domain_links(domain: Domain) -> dict[tuple[str, str, str], dict[str, Target]]:
     """Every link of one domain, keyed by the (method, path, status) of the answer it starts from."""
     returned = record_targets(domain, RECORD_ID) | reference_targets(domain, RECORD_ID)
-    deleted = record_targets(domain, f"$request.path.{domain.id_name}")
     links = {
         ("post", domain.collection, "201"): returned,
         ("get", domain.record, "200"): returned,
-        ("put", domain.record, "200"): returned,
-        ("delete", domain.record, "204"): deleted,
         ("get", domain.collection, "200"): {
             "NextPage": Target("get", domain.collection, {"cursor": NEXT_CURSOR}, repeats_query=True),
         },
     }
+    if not domain.immutable:
+        links[("put", domain.record, "200")] = returned
+        links[("delete", domain.record, "204")] = record_targets(domain, f"$request.path.{domain.id_name}")
     if domain.restorable:
         links[("put", domain.restore, "200")] = returned
     return links
