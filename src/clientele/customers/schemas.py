@@ -27,6 +27,7 @@ from clientele.web.validation import (
     boolean_rule,
     date_rule,
     email_rule,
+    exact_money,
     integer_rule,
     text_rule,
 )
@@ -45,8 +46,6 @@ EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 REQUIRED_ON_CREATE = ("name", "dial_code", "phone")
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 # A balance is exact to the thousandth, below a billion either way (SPEC §9's amounts).
-THOUSANDTH = Decimal("0.001")
-BALANCE_BOUND = Decimal(10) ** 9
 # x-enum-varnames names each value, so that generated clients get `Gender.MALE`, not `VALUE_1`.
 GENDER = {
     "title": "Gender",
@@ -242,13 +241,7 @@ def balance_rule(*, minimum: Decimal | None) -> Callable[[Any, ValidationInfo], 
             raise ValueError(not_a_number) from None
         if not number.is_finite():
             raise ValueError(not_a_number)
-        if not -BALANCE_BOUND < number < BALANCE_BOUND:
-            raise ValueError(f"The {name} field must be greater than -{BALANCE_BOUND} and less than {BALANCE_BOUND}.")
-        if minimum is not None and number < minimum:
-            raise ValueError(f"The {name} field must be at least {minimum}.")
-        exact = number.quantize(THOUSANDTH)
-        if exact != number:
-            raise ValueError(f"The {name} field must have at most 3 decimal places.")
+        exact = exact_money(name, number, minimum=minimum)
         # -0 is 0: no opening entry, and a balance that shows as 0.
         return exact if exact else Decimal(0)
 

@@ -8,13 +8,10 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
 
 from clientele.customers.schemas import CustomerOut
-from clientele.web.validation import Body, required_reference_rule, text_rule
+from clientele.web.validation import Body, exact_money, required_reference_rule, text_rule
 from clientele.web.wire import RecordId, RecordStub, Shown, Timestamp, record_stub
 
 REQUIRED_ON_CREATE = ("customer_id", "amount")
-# Amounts are kept to the thousandth, as the balances they add up to (`ledgers.models.MONEY`).
-THOUSANDTH = Decimal("0.001")
-AMOUNT_BOUND = Decimal(10**9)
 # The references to the point of sale's records an entry may carry.
 MAX_REFERENCE = 64
 MAX_META_BYTES = 16 * 1024
@@ -36,13 +33,7 @@ def amount_rule(value: Any, info: ValidationInfo) -> Decimal:
         raise ValueError(f"The {name} field must be a number.")
     if value == 0:
         raise ValueError(f"The {name} field must not be zero.")
-    if abs(value) >= AMOUNT_BOUND:
-        raise ValueError(f"The {name} field must be greater than -{AMOUNT_BOUND} and less than {AMOUNT_BOUND}.")
-    # Trailing zeros are no precision: `1.5000` is 1.5.
-    exact = value.quantize(THOUSANDTH)
-    if exact != value:
-        raise ValueError(f"The {name} field must have at most 3 decimal places.")
-    return exact
+    return exact_money(name, value)
 
 
 def meta_rule(value: Any, info: ValidationInfo) -> dict[str, Any] | list[Any]:

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from clientele.auth.models import businesses
 from clientele.customers.models import customers
 from clientele.ledgers.models import house_account_transactions
+from clientele.web.validation import THOUSANDTH
 from clientele.web.wire import format_timestamp
 
-THOUSANDTH = Decimal("0.001")
 TABLE_HEADER = ("date (UTC)", "description", "order_id", "payment_method_id", "charge", "payment", "balance")
 
 

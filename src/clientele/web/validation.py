@@ -212,6 +212,24 @@ def date_rule(*, earliest: date, latest: Callable[[], date]) -> Callable[[Any, V
     return check
 
 
+# Money is kept to the thousandth (the balances' Numeric(14, 3)), each amount below 10^9 either way.
+THOUSANDTH = Decimal("0.001")
+MONEY_BOUND = Decimal(10**9)
+
+
+def exact_money(name: str | None, number: Decimal, *, minimum: Decimal | None = None) -> Decimal:
+    """`number` as money: within ±10^9 (exclusive), at least `minimum`, and exact to the thousandth
+    (trailing zeros are no precision: `1.5000` is 1.5); else a ValueError naming the field."""
+    if not -MONEY_BOUND < number < MONEY_BOUND:
+        raise ValueError(f"The {name} field must be greater than -{MONEY_BOUND} and less than {MONEY_BOUND}.")
+    if minimum is not None and number < minimum:
+        raise ValueError(f"The {name} field must be at least {minimum}.")
+    exact = number.quantize(THOUSANDTH)
+    if exact != number:
+        raise ValueError(f"The {name} field must have at most 3 decimal places.")
+    return exact
+
+
 def decimal_rule(
     *, minimum: Decimal, maximum: Decimal, max_length: int = 32
 ) -> Callable[[Any, ValidationInfo], str | None]:
