@@ -18,6 +18,7 @@ TABLE_MODULES = (
     "clientele.delivery_zones.models",
     "clientele.addresses.models",
     "clientele.ledgers.models",
+    "clientele.events.models",
     "clientele.db.cursors",
     "clientele.web.idempotency",
 )
