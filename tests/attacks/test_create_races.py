@@ -4,53 +4,21 @@ The requests go to a real `clientele serve --workers 2`, all at once, so that th
 two processes and on the database itself, not in one event loop taking turns.
 """
 
-import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from clientele.tags.models import customer_tags
-from tests.attacks.conftest import Tenant, new_tenant
-from tests.cli.processes import Server, serving
+from tests.attacks.conftest import Request, Tenant, api_of, new_tenant, race
+from tests.cli.processes import Server
 from tests.conftest import Api, next_phone, run_statement
 
 RACERS = 50
 PHONE_TAKEN = {"phone": ["The phone has already been taken."]}
-
-Request = tuple[str, str, dict[str, Any] | None]
-
-
-async def send_together(server: Server, sends: list[tuple[Tenant, Request]]) -> list[httpx.Response]:
-    """Every request on its own connection, all in flight at once."""
-    async with httpx.AsyncClient(
-        base_url=server.base_url, timeout=60, limits=httpx.Limits(max_connections=len(sends))
-    ) as http:
-        return await asyncio.gather(
-            *(http.request(method, path, json=body, headers=tenant.headers) for tenant, (method, path, body) in sends)
-        )
-
-
-@pytest.fixture(scope="module")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`clientele serve --workers 2` on the suite's database, shared by the module's races."""
-    with serving(database_url, tmp_path_factory.mktemp("serve"), "--workers", "2") as [server]:
-        yield server
-
-
-def race(server: Server, sends: list[tuple[Tenant, Request]]) -> list[httpx.Response]:
-    responses = asyncio.run(send_together(server, sends))
-    print(f"race: {len(responses)} requests, statuses {dict(Counter(r.status_code for r in responses))}")
-    return responses
-
-
-def api_of(client: TestClient, tenant: Tenant) -> Api:
-    return Api(client, tenant.token, tenant.business_id)
 
 
 def spellings(phone: str) -> list[Any]:
