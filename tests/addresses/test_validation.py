@@ -22,7 +22,8 @@ INVALID_FIELDS = [
     ("latitude", "٢٤.٥", "The latitude field must be a decimal number."),  # digits, but not ASCII ones
     ("latitude", "90.0001", "The latitude field must be a decimal number between -90 and 90."),
     ("latitude", -91, "The latitude field must be a decimal number between -90 and 90."),
-    ("latitude", "NaN", "The latitude field must be a decimal number between -90 and 90."),
+    ("latitude", "NaN", "The latitude field must be a decimal number."),
+    ("latitude", "2_4", "The latitude field must be a decimal number."),
     ("latitude", "0." + "1" * 40, "The latitude field must not be greater than 32 characters."),
     ("latitude", "-1" + "0" * 40, "The latitude field must be a decimal number between -90 and 90."),
     ("latitude", "1e-999999999", "The latitude field must not be greater than 32 characters."),
@@ -30,7 +31,7 @@ INVALID_FIELDS = [
     ("longitude", "east", "The longitude field must be a decimal number."),
     ("longitude", "180.5", "The longitude field must be a decimal number between -180 and 180."),
     ("longitude", -180.01, "The longitude field must be a decimal number between -180 and 180."),
-    ("longitude", "Infinity", "The longitude field must be a decimal number between -180 and 180."),
+    ("longitude", "Infinity", "The longitude field must be a decimal number."),
     ("customer_id", None, "The customer_id field is required."),
     ("customer_id", "", "The customer_id field is required."),
     ("customer_id", ["x"], "The selected customer_id is invalid."),

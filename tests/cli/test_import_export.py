@@ -774,13 +774,15 @@ def test_import_rejects_a_balance_it_cannot_hold_exactly_naming_the_field(
         f"Too large,966,{next_phone()},-1000000000,",
         f"Negative points,966,{next_phone()},,-0.001",
         f"Not a number,966,{next_phone()},12 SAR,NaN",
+        # Read as the ledgers read an amount: no digit groups, no other scripts' digits.
+        f"Grouped,966,{next_phone()},1_000,١٢",
         f"Largest,966,{good},-999999999.999,1.5000",
         header="name,dial_code,phone,house_account_balance,loyalty_balance",
     )
 
     summary = import_file(path)
 
-    assert "1 created" in summary and "4 rejected." in summary
+    assert "1 created" in summary and "5 rejected." in summary
     assert [(reject["line"], reject["errors"]) for reject in rejects_of(Path(f"{path}.rejects.jsonl"))] == [
         (2, {"house_account_balance": ["The house_account_balance field must have at most 3 decimal places."]}),
         (
@@ -794,6 +796,13 @@ def test_import_rejects_a_balance_it_cannot_hold_exactly_naming_the_field(
         (4, {"loyalty_balance": ["The loyalty_balance field must be at least 0."]}),
         (
             5,
+            {
+                "house_account_balance": ["The house_account_balance field must be a number."],
+                "loyalty_balance": ["The loyalty_balance field must be a number."],
+            },
+        ),
+        (
+            6,
             {
                 "house_account_balance": ["The house_account_balance field must be a number."],
                 "loyalty_balance": ["The loyalty_balance field must be a number."],

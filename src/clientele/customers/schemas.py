@@ -3,7 +3,7 @@
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 import phonenumbers
@@ -26,6 +26,7 @@ from clientele.web.validation import (
     RequiredName,
     boolean_rule,
     date_rule,
+    decimal_number,
     email_rule,
     exact_money,
     integer_rule,
@@ -231,16 +232,9 @@ def balance_rule(*, minimum: Decimal | None) -> Callable[[Any, ValidationInfo], 
         name = info.field_name
         if value is None or (isinstance(value, str) and not value.strip()):
             return Decimal(0)
-        not_a_number = f"The {name} field must be a number."
-        # Decimal() would also read other scripts' digits, which phone and date fields refuse.
-        if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).isascii():
-            raise ValueError(not_a_number)
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(not_a_number) from None
-        if not number.is_finite():
-            raise ValueError(not_a_number)
+        number = decimal_number(value)
+        if number is None:
+            raise ValueError(f"The {name} field must be a number.")
         exact = exact_money(name, number, minimum=minimum)
         # -0 is 0: no opening entry, and a balance that shows as 0.
         return exact if exact else Decimal(0)

@@ -1,6 +1,5 @@
 """A ledger entry on the wire: what a create may send, and what a response holds (SPEC §9)."""
 
-import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -8,15 +7,13 @@ import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
 
 from clientele.customers.schemas import CustomerOut
-from clientele.web.validation import Body, exact_money, required_reference_rule, text_rule
+from clientele.web.validation import Body, decimal_number, exact_money, required_reference_rule, text_rule
 from clientele.web.wire import RecordId, RecordStub, Shown, Timestamp, record_stub
 
 REQUIRED_ON_CREATE = ("customer_id", "amount")
 # The references to the point of sale's records an entry may carry.
 MAX_REFERENCE = 64
 MAX_META_BYTES = 16 * 1024
-# A decimal sent as a string: ASCII digits, as Laravel's numeric rule reads them.
-DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def amount_rule(value: Any, info: ValidationInfo) -> Decimal:
@@ -25,11 +22,8 @@ def amount_rule(value: Any, info: ValidationInfo) -> Decimal:
     name = info.field_name
     if value is None or value == "":
         raise ValueError(f"The {name} field is required.")
-    if isinstance(value, str) and DECIMAL_TEXT.fullmatch(value.strip()):
-        value = Decimal(value.strip())
-    elif isinstance(value, int) and not isinstance(value, bool):
-        value = Decimal(value)
-    if not isinstance(value, Decimal) or not value.is_finite():
+    value = decimal_number(value)
+    if value is None:
         raise ValueError(f"The {name} field must be a number.")
     if value == 0:
         raise ValueError(f"The {name} field must not be zero.")

@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -212,6 +212,27 @@ def date_rule(*, earliest: date, latest: Callable[[], date]) -> Callable[[Any, V
     return check
 
 
+# A decimal number as people and programs write it: no `_` groups, no `NaN`, no other scripts' digits.
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def decimal_number(value: Any) -> Decimal | None:
+    """A number as it was sent, as a Decimal; None where `value` is not one.
+
+    An integer, a Decimal (`json_object_with_exact_numbers`' reading of a JSON number), or the text
+    of a decimal number, spaces around it ignored. A float (a JSON number read by orjson) is taken by
+    its shortest text, which is what was sent for any number of up to 15 digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int | float):
+        value = repr(value)
+    if isinstance(value, str) and DECIMAL_TEXT.fullmatch(value.strip()):
+        return Decimal(value.strip())
+    return None
+
+
 # Money is kept to the thousandth (the balances' Numeric(14, 3)), each amount below 10^9 either way.
 THOUSANDTH = Decimal("0.001")
 MONEY_BOUND = Decimal(10**9)
@@ -239,14 +260,10 @@ def decimal_rule(
         name = info.field_name
         if value is None or value == "":
             return None
-        # Decimal() would also read other scripts' digits, which phone and date fields refuse.
-        if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).isascii():
+        number = decimal_number(value)
+        if number is None:
             raise ValueError(f"The {name} field must be a decimal number.")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(f"The {name} field must be a decimal number.") from None
-        if not number.is_finite() or not minimum <= number <= maximum:
+        if not minimum <= number <= maximum:
             raise ValueError(f"The {name} field must be a decimal number between {minimum} and {maximum}.")
         too_long = f"The {name} field must not be greater than {max_length} characters."
         # Checked before writing the number out: "1e-999999999" is in range, and in full
