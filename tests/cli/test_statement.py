@@ -2,7 +2,10 @@
 
 import csv
 import io
+import re
+import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +22,7 @@ from clientele.customers.models import customers
 from clientele.db.ids import new_id
 from clientele.ledgers.models import house_account_transactions
 from tests.cli.conftest import Clientele
-from tests.conftest import Api, run_in_app
+from tests.conftest import Api, new_business, new_token, run_in_app
 
 Entry = tuple[str, str, str | None, str | None]
 # (time, amount, order_id, payment_method_id): two before February, three in it (on its first and
@@ -79,9 +82,10 @@ def record_house_entries(
 
 
 @pytest.fixture
-def customer(api: Api, client: TestClient) -> dict[str, Any]:
-    """A customer with an Arabic name and the house-account entries of ENTRIES."""
-    made = api.make_customer(name="ليلى حسن", is_house_account_enabled=True)
+def customer(request: pytest.FixtureRequest, api: Api, client: TestClient) -> dict[str, Any]:
+    """A customer with an Arabic name (or the one the test's parameter gives) and the house-account
+    entries of ENTRIES."""
+    made = api.make_customer(name=getattr(request, "param", "ليلى حسن"), is_house_account_enabled=True)
     record_house_entries(client, api.business_id, made["id"], ENTRIES)
     return made
 
@@ -99,6 +103,34 @@ def csv_parts(text: str) -> tuple[dict[str, str], list[list[str]]]:
     lines = list(csv.reader(io.StringIO(text)))
     blank = lines.index([])
     return {line[0]: line[1] for line in lines[1:blank]}, lines[blank + 1 :]
+
+
+def pdf_text(path: Path) -> str:
+    """A PDF's text as pypdf reads it back, in NFKC (which turns any Arabic presentation forms back
+    into letters), each run of white space made one space."""
+    text = " ".join(page.extract_text() for page in PdfReader(path).pages)
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def glyphs_per_character(path: Path) -> Counter[str]:
+    """How many different glyphs draw each character on a PDF's first page, from its fonts' ToUnicode
+    maps: a letter of a joining script drawn joined takes one glyph per form (initial, medial, final),
+    drawn unjoined only one."""
+    counts: Counter[str] = Counter()
+    for font in PdfReader(path).pages[0]["/Resources"]["/Font"].values():
+        to_unicode = font.get_object().get("/ToUnicode")
+        if to_unicode is not None:
+            cmap = to_unicode.get_object().get_data().decode()
+            counts.update(chr(int(code, 16)) for code in re.findall(r"^<[0-9A-F]{4}> <([0-9A-F]{4})>$", cmap, re.M))
+    return counts
+
+
+def assert_pdf_holds_the_february_figures(text: str) -> None:
+    assert "2026-02-01 to 2026-02-28" in text
+    for row in FEBRUARY_TABLE[1:]:
+        assert " ".join(cell for cell in row if cell) in text
+    for outside in ("o-1", "pm-cash", "40.250", "o-4", "8.000"):
+        assert outside not in text
 
 
 def test_a_csv_statement_shows_the_opening_balance_each_entry_of_the_period_and_the_closing_balance(
@@ -149,6 +181,7 @@ def test_an_imported_balance_opens_the_statement_as_an_imported_entry(
     assert table[2][0] == imported["created_at"]
 
 
+@pytest.mark.parametrize("customer", ["ليلى حسن", "Laila Hassan"], indirect=True)
 def test_a_pdf_statement_holds_the_same_figures(
     statement: Callable[..., Any], customer: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -158,14 +191,57 @@ def test_a_pdf_statement_holds_the_same_figures(
 
     assert result.exit_code == 0, result.output + result.stderr
     assert result.stdout == ""
-    text = " ".join(" ".join(page.extract_text() for page in PdfReader(output).pages).split())
+    text = pdf_text(output)
     assert "House account statement" in text
-    assert customer["id"] in text and customer["phone"] in text
-    assert "2026-02-01 to 2026-02-28" in text
-    for row in FEBRUARY_TABLE[1:]:
-        assert " ".join(cell for cell in row if cell) in text
-    for outside in ("o-1", "pm-cash", "40.250", "o-4", "8.000"):
-        assert outside not in text
+    assert customer["id"] in text and f"+966 {customer['phone']}" in text
+    assert_pdf_holds_the_february_figures(text)
+
+
+def test_a_pdf_statement_draws_arabic_names_joined_beside_figures_that_read_left_to_right(
+    clientele: Clientele, client: TestClient, tmp_path: Path
+) -> None:
+    business = new_business(client, "مطعم النخيل")
+    api = Api(client, new_token(client, business).token, business)
+    customer = api.make_customer(name="محمد العتيبي", is_house_account_enabled=True)
+    record_house_entries(client, business, customer["id"], ENTRIES)
+    output = tmp_path / "statement.pdf"
+
+    result = clientele("statement", "--business", business, "--customer", customer["id"], *FEBRUARY, "--output", output)
+
+    assert result.exit_code == 0, result.output + result.stderr
+    text = pdf_text(output)
+    # Word by word: a reader gives the words of a right-to-left run in the order they are drawn.
+    for word in ("مطعم", "النخيل", "محمد", "العتيبي"):
+        assert word in text
+    glyphs = glyphs_per_character(output)
+    assert glyphs["م"] >= 2 and glyphs["ي"] >= 2
+    assert str(business) in text and customer["id"] in text and f"+966 {customer['phone']}" in text
+    assert_pdf_holds_the_february_figures(text)
+
+
+def test_an_id_in_arabic_script_in_the_table_is_drawn_joined_too(
+    clientele: Clientele, api: Api, client: TestClient, tmp_path: Path
+) -> None:
+    customer = api.make_customer(name="Laila Hassan", is_house_account_enabled=True)
+    record_house_entries(client, api.business_id, customer["id"], [("2026-02-10 10:00:00", "50", None, "تمارا")])
+    output = tmp_path / "statement.pdf"
+
+    result = clientele("statement", "--business", api.business_id, "--customer", customer["id"], "--output", output)
+
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Payment تمارا 50.000 50.000" in pdf_text(output)
+    assert glyphs_per_character(output)["ا"] == 2  # after م, and alone after ر
+
+
+@pytest.mark.parametrize("customer", ["राहुल Sharma"], indirect=True)
+def test_a_name_in_a_script_the_pdf_has_no_font_for_shows_as_question_marks(
+    statement: Callable[..., Any], customer: dict[str, Any], tmp_path: Path
+) -> None:
+    output = tmp_path / "statement.pdf"
+
+    assert statement(*FEBRUARY, "--output", output).exit_code == 0
+
+    assert f"????? Sharma ({customer['id']})" in pdf_text(output)
 
 
 def test_the_format_follows_the_output_files_name_and_the_option_overrides_it(

@@ -3,10 +3,14 @@ each entry of the period, the closing balance; as CSV or as PDF (docs/decisions.
 
 import csv
 import io
+import unicodedata
 import uuid
+from collections.abc import Container
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from importlib.resources import as_file, files
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +23,9 @@ from clientele.web.validation import THOUSANDTH
 from clientele.web.wire import format_timestamp
 
 TABLE_HEADER = ("date (UTC)", "description", "order_id", "payment_method_id", "charge", "payment", "balance")
+# The PDF's fonts (ledgers/fonts, OFL.txt beside them), in the order tried for each character: Noto Sans
+# draws Latin with its accents, Greek and Cyrillic, Noto Sans Arabic the Arabic script (Persian and Urdu too).
+PDF_FONTS = {"noto-sans": "NotoSans-Regular.ttf", "noto-sans-arabic": "NotoSansArabic-Regular.ttf"}
 
 
 class StatementError(Exception):
@@ -150,12 +157,14 @@ def table_rows(statement: Statement) -> list[tuple[str, ...]]:
     return rows
 
 
-def heading(statement: Statement) -> list[tuple[str, str]]:
+def heading(statement: Statement) -> list[tuple[str, tuple[str, ...]]]:
+    """The statement's heading, a label and its value a line; the value in parts, a name apart from
+    the id beside it, so that the PDF can lay each out in its own direction."""
     return [
-        ("business", f"{statement.business_name} ({statement.business_id})"),
-        ("customer", f"{statement.customer_name} ({statement.customer_id})"),
-        ("phone", f"+{statement.dial_code} {statement.phone}"),
-        ("period", statement.period),
+        ("business", (statement.business_name, f"({statement.business_id})")),
+        ("customer", (statement.customer_name, f"({statement.customer_id})")),
+        ("phone", (f"+{statement.dial_code} {statement.phone}",)),
+        ("period", (statement.period,)),
     ]
 
 
@@ -165,42 +174,78 @@ def statement_csv(statement: Statement) -> bytes:
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(("House account statement",))
-    writer.writerows(heading(statement))
+    writer.writerows((name, " ".join(parts)) for name, parts in heading(statement))
     writer.writerow(())
     writer.writerow(TABLE_HEADER)
     writer.writerows(table_rows(statement))
     return text.getvalue().encode()
 
 
-def drawable(text: str) -> str:
-    """`text` as the PDF core fonts can draw it: they hold Latin-1 alone, and the rest shows as `?`."""
-    return text.encode("latin-1", errors="replace").decode("latin-1")
+def drawable(text: str, characters: Container[int]) -> str:
+    """`text` with `?` for each character that no font of the PDF draws (Devanagari, say), which would
+    otherwise vanish and leave a name looking empty; format characters (joiners, direction marks) draw
+    nothing anyway and stay."""
+    return "".join(c if ord(c) in characters or unicodedata.category(c) == "Cf" else "?" for c in text)
+
+
+def runs_right_to_left(text: str) -> bool:
+    """Whether `text` holds letters of a right-to-left script, which only a shaping engine joins and
+    orders."""
+    return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
 
 
 def statement_pdf(statement: Statement) -> bytes:
-    """The statement as an A4 PDF drawn with a core font (no font file to ship or find): names in
-    scripts beyond Latin-1, Arabic among them, show as question marks; the customer's id and phone
-    beside them still say who it is, and the CSV holds the name as stored."""
-    # Here, not at the top: fpdf2 brings Pillow and fontTools, which no other command needs.
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
+    """The statement as an A4 PDF, drawn with the fonts the package carries and shaped by HarfBuzz:
+    a name in Arabic script shows with its letters joined, right to left, and the figures beside it
+    left to right (docs/decisions.md, "Statements")."""
+    # Here, not at the top: fpdf2 brings Pillow, fontTools and uharfbuzz, which no other command needs.
+    from fpdf import FPDF, FontFace
+    from fpdf.enums import TextEmphasis, XPos, YPos
+    from fpdf.fonts import TTFFont
 
     pdf = FPDF(orientation="landscape", format="A4")
     pdf.set_title("House account statement")
     pdf.set_creator("Clientele")
-    pdf.add_page()
-    pdf.set_font("helvetica", style="B", size=14)
-    pdf.cell(text="House account statement", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(2)
-    pdf.set_font("helvetica", size=10)
-    for name, value in heading(statement):
-        pdf.cell(w=25, h=6, text=f"{name.capitalize()}:")
-        pdf.cell(h=6, text=drawable(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(4)
-    pdf.set_font("helvetica", size=9)
-    # A sequence, one per column, is taken though the signature names a single alignment.
-    alignments: Any = ("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT")
-    with pdf.table(col_widths=(38, 34, 52, 52, 32, 32, 34), text_align=alignments) as table:
-        for row in (TABLE_HEADER, *table_rows(statement)):
-            table.row([drawable(cell) for cell in row])
-    return bytes(pdf.output())
+    with ExitStack() as font_files:
+        characters: set[int] = set()
+        for family, file_name in PDF_FONTS.items():
+            # A real file for as long as the PDF is made: HarfBuzz opens it when it first shapes text.
+            path = font_files.enter_context(as_file(files("clientele.ledgers") / "fonts" / file_name))
+            pdf.add_font(family, fname=path)
+            font = pdf.fonts[family]
+            assert isinstance(font, TTFFont)  # as add_font makes it; fpdf2 types it as either kind
+            characters.update(font.cmap)
+        first, *fallbacks = PDF_FONTS
+        pdf.set_fallback_fonts(fallbacks)
+        # Each piece of text takes the direction of its first letter, as the Unicode algorithm has it:
+        # a name in Arabic script runs right to left with any number in it left to right. A name gets
+        # a cell of its own, since fpdf2 orders a right-to-left run holding a number wrongly within a
+        # left-to-right line (the number lands at the run's far end).
+        pdf.set_text_shaping()
+        pdf.add_page()
+        # The fonts come in one weight: headings stand out by size and shading instead of bold.
+        pdf.set_font(first, size=16)
+        pdf.cell(text="House account statement", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+        pdf.set_font(size=10)
+        for name, parts in heading(statement):
+            pdf.cell(w=25, h=6, text=f"{name.capitalize()}:")
+            for part in parts:
+                pdf.cell(h=6, text=drawable(part, characters))
+            pdf.ln()
+        pdf.ln(4)
+        pdf.set_font(size=9)
+        rows = [[drawable(cell, characters) for cell in row] for row in (TABLE_HEADER, *table_rows(statement))]
+        # Shaped only when it holds right-to-left text: fpdf2 measures each character through the
+        # shaper as it breaks lines, which made a table of 500 entries four times slower (16 s against 4).
+        pdf.set_text_shaping(use_shaping_engine=any(runs_right_to_left(cell) for row in rows for cell in row))
+        # A sequence, one per column, is taken though the signature names a single alignment.
+        alignments: Any = ("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT")
+        with pdf.table(
+            col_widths=(38, 34, 52, 52, 32, 32, 34),
+            text_align=alignments,
+            headings_style=FontFace(emphasis=TextEmphasis.NONE, fill_color=225),
+        ) as table:
+            for row in rows:
+                table.row(row)
+        return bytes(pdf.output())
