@@ -711,9 +711,9 @@ class Harness:
             }
             prefix = database.free_phone_prefix(self.url, big.id, 1, prefixes)
             prefixes.add(prefix)
-            references["orm_create"] = self.measure(orm, "orm-create", [create_request(prefix)], big.token) | {
-                "label": "FastAPI + ORM baseline: POST /customers"
-            }
+            references["orm_create"] = self.measure(
+                orm, "orm-create", [create_request(prefix)], big.token, expect_status=CREATED
+            ) | {"label": "FastAPI + ORM baseline: POST /customers"}
         return scripts
 
     def in_turns(self, big: Business, id_requests: list[Request], scripts: list[str]) -> None:
