@@ -94,6 +94,12 @@ def touches_customers(statement: Statement) -> bool:
     return bool(first_from and LIST_STATEMENT.match(first_from[1]))
 
 
+def reads(statement: Statement, tables: frozenset[str]) -> bool:
+    """Whether a statement's first FROM is one of these tables (a list's count or page of them)."""
+    first_from = re.search(r"\bFROM\s+(\w+)", statement.sql)
+    return bool(first_from and first_from[1] in tables)
+
+
 def total_statement(statements: list[Statement]) -> Statement | None:
     """The statement that read a list request's total; None for a cursor page, which sends none."""
     return next(

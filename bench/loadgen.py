@@ -38,6 +38,8 @@ class Measurement:
     max: float
     errors: int
     connections: int
+    # Where a run expected one status (`expect_status`): the responses with it (the rest are errors).
+    expected: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,8 +107,10 @@ def run_wrk(
     work_dir: Path,
     name: str,
     sequence_start: int = 0,
+    expect_status: int | None = None,
 ) -> Measurement:
-    """Drive a server with wrk over a rotation of requests; errors are transport errors and non-2xx/3xx.
+    """Drive a server with wrk over a rotation of requests; errors are transport errors and non-2xx/3xx,
+    or, with `expect_status`, every response with another status (counted by requests.lua).
 
     `sequence_start` is where the per-thread counter of templated bodies starts (see requests.lua).
     """
@@ -127,6 +131,7 @@ def run_wrk(
         "BENCH_REQUESTS": str(request_file),
         "BENCH_TOKEN": token or "",
         "BENCH_SEQ_START": str(sequence_start),
+        "BENCH_EXPECT_STATUS": str(expect_status or ""),
         "PATH": "/usr/bin:/bin",
     }
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -138,7 +143,9 @@ def run_wrk(
         )
     raw = json.loads(marker[-1].removeprefix("BENCH_RESULT "))
     elapsed = raw["duration_us"] / 1e6
-    errors = sum(raw[key] for key in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
+    # wrk's own status errors (above 399) are among the unexpected statuses where one is expected.
+    statuses = "unexpected" if expect_status else "status_errors"
+    errors = sum(raw[key] for key in ("connect_errors", "read_errors", "write_errors", statuses, "timeouts"))
     return Measurement(
         requests=raw["requests"],
         seconds=round(elapsed, 2),
@@ -149,6 +156,7 @@ def run_wrk(
         max=raw["max_us"] / 1000,
         errors=errors,
         connections=connections,
+        expected=raw.get("expected"),
     )
 
 

@@ -23,8 +23,8 @@ RSS_CAP_MB = 250.0
 INDEX_SCAN = re.compile(r"Index (?:Only )?Scan(?: Backward)? (?:using|on) (\w+)")
 # The app's runs that the ORM baseline also serves, and its run of the same route.
 ORM_ROUTE = {"get-by-id": "orm_get", "soak": "orm_get", "create": "orm_create"}
-# The targets of issue 18: those of issue 3 that stand, and those it restated.
-UNCHANGED, RESTATED = "unchanged", "restated"
+# The targets of issue 18: those of issue 3 that stand, and those it restated; and those issue 20 added.
+UNCHANGED, RESTATED, ADDED = "unchanged", "restated", "added by issue 20"
 JUDGED_CUSTOMERS = 1_000_000  # the list targets are set at this many customers
 FIRST_PAGE_MS = 20.0
 LIST_MS = 50.0
@@ -35,6 +35,12 @@ COUNT_ALLOWANCE_MS = 20.0
 # An import of this many rows at this share, at least, of the lower floor's rows/s.
 IMPORT_TARGET_ROWS = 1_000_000
 IMPORT_TARGET_SHARE = 0.5
+# Issue 20: a house-account charge at this share, at least, of a customer create's req/s; one
+# customer's entries listed within this p95 at this many entries.
+CHARGE_SHARE = 0.5
+ENTRIES_MS = 20.0
+ENTRIES_AT = 100_000
+CONTENTION_P99_OVER_P50 = 10
 
 
 def first_line(command: list[str]) -> str:
@@ -246,6 +252,8 @@ def list_target(results: dict[str, Any], kind: str, named: str) -> dict[str, Any
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     found = http_targets(results) if results["latency"] else []
+    if results.get("ledgers"):
+        found += ledger_targets(results)
     if "imports" in results:
         found.append(import_target(results["imports"]))
     return found
@@ -366,6 +374,86 @@ def http_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         found.append(target(UNCHANGED, "64 connections for 60 s", "not measured", None))
     return found
+
+
+def ledger_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 20's: charges against creates, contended charges, one customer's entries listed."""
+    load, ledgers = results["load"], results["ledgers"]
+    found = []
+    text = (
+        f"POST /house_account_transactions (a charge, accepted: 201) ≥ {CHARGE_SHARE:.0%} of POST /customers' "
+        "req/s, same connections and length"
+    )
+    charge, create = load.get("house-account-charge"), load.get("create")
+    if ok(charge) and ok(create):
+        assert charge is not None and create is not None
+        ratio = charge["rps"] / create["rps"]
+        figure = f"{ratio:.0%} ({charge['rps']:,.0f} vs {create['rps']:,.0f} req/s); {charge['errors']} errors"
+        if create["errors"]:
+            figure += f" ({create['errors']} errors in the create run)"
+        found.append(target(ADDED, text, figure, ratio >= CHARGE_SHARE and not charge["errors"]))
+    else:
+        found.append(target(ADDED, text, "not measured", None))
+    contended, run = ledgers.get("contention"), load.get("charge-contention")
+    text = (
+        "64 connections charging the same 64 customers for 30 s: no error, p99 ≤ "
+        f"{CONTENTION_P99_OVER_P50}× p50, each balance the sum of its entries, an entry for each 201"
+    )
+    if contended and ok(run):
+        assert run is not None
+        found.append(contention_target(text, contended, run))
+    else:
+        found.append(target(ADDED, text, "not measured", None))
+    text = (
+        f"one customer's {ENTRIES_AT:,} house-account entries, first page (default sort, and sort=-created_at): "
+        f"p95 ≤ {ENTRIES_MS:g} ms (one client)"
+    )
+    entries = list(ledgers.get("latency", {}).values())
+    timed = [entry for entry in entries if entry.get("status") == 200 and ok(entry.get("run"))]
+    if not entries or len(timed) < len(entries):
+        found.append(target(ADDED, text, "not measured" if not entries else "a request failed", None))
+    else:
+        figure = "; ".join(
+            f"{entry['key']} p95 {ms(entry['run']['p95'])} ms (total {entry['total']:,}"
+            + (f", its count alone {ms(total_p95(entry))} ms" if total_p95(entry) is not None else "")
+            + ")"
+            for entry in timed
+        )
+        complete = all(entry["total"] >= ENTRIES_AT for entry in timed)
+        met = all(entry["run"]["p95"] <= ENTRIES_MS for entry in timed)
+        if not complete:
+            found.append(target(ADDED, text, f"{figure}; not judged: fewer than {ENTRIES_AT:,} entries", None))
+        else:
+            found.append(target(ADDED, text, figure, met))
+    return found
+
+
+def contention_target(text: str, contended: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    check = contended["check"]
+    ratio = run["p99"] / run["p50"] if run["p50"] else float("inf")
+    added, counted = contended["entries_added"], contended["created_counted"]
+    # wrk counts the responses it read; a request in flight when it stopped (one at most per
+    # connection) may still commit its entry.
+    in_flight = added - counted if counted is not None else None
+    entries_match = in_flight is not None and 0 <= in_flight <= contended["connections"]
+    figure = (
+        f"{run['errors']} errors in {run['requests']:,} requests ({run['seconds']:g} s, {run['rps']:,.0f} req/s); "
+        f"p99 {ratio:.1f}× p50 ({ms(run['p50'])} vs {ms(run['p99'])} ms); "
+        + (
+            f"all {check['customers']} balances the sum of their entries, every balance_after the running sum"
+            if check["consistent"]
+            else f"balances off their sums: {len(check['balances_off'])}, customers with a balance_after off the "
+            f"running sum: {len(check['balance_after_off'])} of {check['customers']}"
+        )
+        + f"; {added:,} entries added, {counted if counted is not None else '?':,} 201s counted by wrk"
+        + (
+            f" ({in_flight} in flight when wrk stopped, ≤ {contended['connections']})"
+            if entries_match
+            else " (**more 201s than entries, or more entries than requests in flight could explain**)"
+        )
+    )
+    met = not run["errors"] and ratio <= CONTENTION_P99_OVER_P50 and check["consistent"] and entries_match
+    return target(ADDED, text, figure, met)
 
 
 # --- the Markdown --------------------------------------------------------------------------
@@ -606,8 +694,8 @@ def plans_section(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def plan_entry(size: int, entry: dict[str, Any]) -> str:
-    parts = [f"### {entry['label']}, {size:,} customers\n\n`GET {entry['path']}`\n"]
+def plan_entry(size: int, entry: dict[str, Any], of: str = "") -> str:
+    parts = [f"### {entry['label']}, {of or f'{size:,} customers'}\n\n`GET {entry['path']}`\n"]
     if entry.get("plans_error"):
         parts.append(f"Plan not available: {entry['plans_error']}\n")
     for plan in entry.get("plans", []):
@@ -679,13 +767,14 @@ def write(results: dict[str, Any], output: Path) -> str:
                     f"## Throughput ({results['settings']['connections']} connections unless stated)\n\n"
                     "Percentages are this run's req/s as a share of the ceilings (bare ASGI: HTTP; pgbench: the "
                     "database); × is the ratio to the common FastAPI + ORM app on the same route "
-                    "(it serves GET by id and create only).\n\n" + throughput_table(results)
+                    "(it serves GET by id and create only). Creates and charges count any status but 201 as an "
+                    "error.\n\n" + throughput_table(results)
                 ]
-                if http
+                if results["load"]
                 else []
             ),
             *(["## Bulk import and export\n\n" + bulk_section(results["imports"])] if "imports" in results else []),
-            "## Targets (issue 18: those of issue 3 that stand, and those it restated)\n\n"
+            "## Targets (issue 18: those of issue 3 that stand, and those it restated; issue 20's)\n\n"
             + targets_table(results["targets"]),
         ]
     )
@@ -714,6 +803,8 @@ def write(results: dict[str, Any], output: Path) -> str:
         if http
         else []
     )
+    if results.get("ledgers", {}).get("latency") or results.get("ledgers", {}).get("contention"):
+        details.append(ledger_section(results))
     markdown = "\n\n".join(
         [
             "# Clientele benchmark: latest run\n\nWritten by `make bench` (bench/run.py); every raw number, "
@@ -727,6 +818,58 @@ def write(results: dict[str, Any], output: Path) -> str:
     (output / "latest.md").write_text(markdown + "\n")
     (output / RAW_JSON).write_text(json.dumps(results, indent=1, default=str) + "\n")
     return summary
+
+
+def ledger_section(results: dict[str, Any]) -> str:
+    """One customer's entries listed, and what the contended charges left in the ledger."""
+    ledgers = results["ledgers"]
+    history = ledgers.get("history") or {}
+    parts = [
+        "## The house-account ledger\n\n"
+        f"*Listing*: customer `{history.get('customer_id')}` holds {history.get('entries', 0):,} entries (balance "
+        f"{history.get('balance')}), seeded once in SQL (`user_id` `bench-history`) and re-used; the first page "
+        "(50 entries) oldest first (the default sort) and newest first, one client, as the customer lists. "
+        "*Charges*: a charge of -0.010 (`user_id` `bench`) rotating over "
+        f"{ledgers.get('charged_customers', '?')} customers of the largest business with the house account enabled "
+        "and room under their limit; the contended run charges the first "
+        f"{(ledgers.get('contention') or {}).get('customers', '?')} of them, one per connection. Every charge is "
+        "deleted at the end of the run and each balance set back to the sum of the entries left."
+    ]
+    entries = ledgers.get("latency", {})
+    if entries:
+        lines = [
+            "| request | entries | rows | p50 ms | p95 ms | its count alone: p95 ms | bound | plan |",
+            "|---|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for entry in entries.values():
+            run = entry.get("run")
+            cells = [
+                entry["label"],
+                f"{entry['total']:,}" if entry.get("total") is not None else f"HTTP {entry.get('status')}",
+                str(entry.get("rows", "–")),
+                ms(run["p50"]) if ok(run) else "–",
+                ms(run["p95"]) if ok(run) else "–",
+                alone(entry),
+                f"{ENTRIES_MS:g}: " + ("within" if ok(run) and run["p95"] <= ENTRIES_MS else "**over**"),
+                plan_flags(entry),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines))
+    contended = ledgers.get("contention")
+    if contended:
+        check = contended["check"]
+        parts.append(
+            f"*After the contended run*: {contended['entries_added']:,} entries added to its "
+            f"{contended['customers']} customers, {contended['created_counted']} 201s counted by wrk (wrk stops with "
+            "up to one request per connection in flight, whose entry may still be written); of "
+            f"{check['customers']} customers ({check['entries']:,} entries), balances off the sum of their entries: "
+            f"{check['balances_off'] or 'none'}; with a `balance_after` off the running sum: "
+            f"{check['balance_after_off'] or 'none'}."
+        )
+    for entry in entries.values():
+        if entry.get("plans") or entry.get("plans_error"):
+            parts.append(plan_entry(0, entry, of=f"{entry.get('total') or 0:,} entries"))
+    return "\n\n".join(parts)
 
 
 def memory(results: dict[str, Any]) -> str:

@@ -1,12 +1,13 @@
 """`make bench`: one run of the whole harness, from seeding to bench/results/latest.md.
 
 Order of a run: seed (or re-use) the bench database; serve Clientele and measure single-client
-latency of every list request at 1M and 10k customers, time the statement each sends for its
-total alone with pgbench, and explain their queries; then throughput under load, memory, and a
-64-connection soak; serve and measure the references (bare ASGI, pgbench, the common FastAPI +
-ORM app); then time `clientele import` of a generated file against the floors under any import,
-and `clientele export`; write the report. Every process it starts is stopped when it ends, also
-on Ctrl-C or an error.
+latency of every list request at 1M and 10k customers, and of one customer's 100,000 house-account
+entries, time the statement each sends for its total alone with pgbench, and explain their queries;
+then throughput under load (house-account charges beside creates), memory, a 64-connection soak,
+and 64 connections charging the same 64 customers; serve and measure the references (bare ASGI,
+pgbench, the common FastAPI + ORM app); then time `clientele import` of a generated file against
+the floors under any import, and `clientele export`; write the report. Every process it starts is
+stopped when it ends, also on Ctrl-C or an error.
 """
 
 import argparse
@@ -24,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import capture, database, imports, report
+from bench import capture, database, imports, ledgers, report
 from bench.database import Business
 from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_one_client, run_pgbench, run_wrk
 from bench.processes import (
@@ -53,6 +54,7 @@ MEASURED_SEQUENCE_START = 500_000
 QUIET_SHARE = 0.10
 FULL_IMPORT_ROWS = 1_000_000
 QUICK_IMPORT_ROWS = 20_000
+CREATED = 201  # what every create and charge must answer; any other status is an error
 # The harness sends thousands of requests a second with one token: a budget it never reaches
 # keeps the limiter (and its cost) in every request without turning requests away.
 RATE_LIMIT_PER_MINUTE = "1000000000"
@@ -74,6 +76,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--soak-seconds", type=float, help="length of the 64-connection run (default 60; 5 quick)")
     parser.add_argument("--soak-connections", type=int, default=64)
+    parser.add_argument(
+        "--contention-seconds",
+        type=float,
+        help="length of the run charging as many customers as it has connections (default 30; 5 quick)",
+    )
+    parser.add_argument(
+        "--contention-connections",
+        type=int,
+        default=64,
+        help="connections of that run, and customers it charges (default 64)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
     parser.add_argument(
         "--wait-quiet",
@@ -97,6 +110,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only the import/export phase: no seeding, no HTTP runs, no references",
     )
     phases.add_argument("--no-import", action="store_true", help="skip the import/export phase")
+    phases.add_argument(
+        "--ledgers-only",
+        action="store_true",
+        help="only the house-account runs (with the create run their target compares to): listing one customer's "
+        "100,000 entries, the charge run, the contended charge run; no other HTTP run, reference or import",
+    )
     args = parser.parse_args(argv)
     if args.import_rows is not None and args.import_rows < 1:
         parser.error("--import-rows must be at least 1")
@@ -104,6 +123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.latency_duration = args.latency_duration or (2.0 if args.quick else 5.0)
     args.soak_seconds = args.soak_seconds or (5.0 if args.quick else 60.0)
+    args.contention_seconds = args.contention_seconds or (5.0 if args.quick else 30.0)
     return args
 
 
@@ -127,6 +147,7 @@ class Harness:
             "rss": {},
             "notes": [],
             "load_average": {},
+            "ledgers": {},
         }
         self.wrk = ""
         self.pgbench = ""
@@ -194,8 +215,10 @@ class Harness:
         connections: int | None = None,
         seconds: float | None = None,
         warm: bool = True,
+        expect_status: int | None = None,
     ) -> dict[str, Any]:
-        """One wrk run (after a short warm-up with the same requests); an error is recorded, not raised."""
+        """One wrk run (after a short warm-up with the same requests); an error is recorded, not raised.
+        With `expect_status`, a response with any other status is an error."""
         connections = connections or self.args.connections
         try:
             if warm:
@@ -208,6 +231,7 @@ class Harness:
                     seconds=self.warmup,
                     work_dir=self.logs,
                     name=f"{name}.warmup",
+                    expect_status=expect_status,
                 )
                 database.wait_until_idle(self.url)
             result = run_wrk(
@@ -220,6 +244,7 @@ class Harness:
                 work_dir=self.logs,
                 name=name,
                 sequence_start=MEASURED_SEQUENCE_START,
+                expect_status=expect_status,
             ).as_dict()
         except BenchError as error:
             result = {"error": str(error)}
@@ -263,7 +288,7 @@ class Harness:
             self.wait_quiet()
         else:
             self.http()
-        if not self.args.no_import:
+        if not (self.args.no_import or self.args.ledgers_only):
             self.bulk()
         self.results["elapsed_seconds"] = round(time.time() - started)
         markdown = report.write(self.results, self.args.output)
@@ -292,28 +317,47 @@ class Harness:
         small = min(businesses, key=lambda business: business.customers)
         ids = [business.id for business in businesses]
         database.remove_created(self.url, ids)
+        # An interrupted run's charges, then the customer whose entries are listed (seeded once).
+        ledgers.remove_charges(self.url, ids)
+        history = ledgers.seeded_history(self.url, big.id)
+        self.results["ledgers"]["history"] = asdict(history)
         self.results["environment"] = report.environment(self.url, self.wrk, self.pgbench)
         self.wait_quiet()
         sample = database.sample(self.url, big.id, ROTATION)
         id_requests = [Request("GET", f"/customers/{customer_id}") for customer_id in sample.ids]
+        # Charged customers: never the one with the history, nor one the update run gives a new limit.
+        charged = ledgers.charge_customers(self.url, big.id, ROTATION, {history.customer_id, *sample.ids})
+        self.results["ledgers"]["charged_customers"] = len(charged)
         prefixes: set[str] = set()
         try:
             measured = [big] if big is small else [big, small]
             with MachineWatch(database.database_name(self.url)) as self.watch:
-                with self.serve_clientele() as app:
-                    body = self.prepare(app, big, small, businesses, sample)
-                    self.latency(app, measured, judged=big)
-                    # Before the load runs, whose updates move `updated_at`: the plans are of the
-                    # data the latency runs read.
-                    self.plans(measured)
-                    self.load(app, big, sample, id_requests, prefixes)
-                scripts = self.references(big, sample, id_requests, body, prefixes)
-                if scripts:
-                    self.in_turns(big, id_requests, scripts)
+                if self.args.ledgers_only:
+                    with self.serve_clientele() as app:
+                        self.count_businesses(app, businesses)
+                        self.ledger_latency(app, big, history)
+                        self.load(app, big, sample, id_requests, prefixes, charged)
+                else:
+                    with self.serve_clientele() as app:
+                        body = self.prepare(app, big, small, businesses, sample)
+                        self.latency(app, measured, judged=big)
+                        self.ledger_latency(app, big, history)
+                        # Before the load runs, whose updates move `updated_at`: the plans are of the
+                        # data the latency runs read.
+                        self.plans(measured)
+                        self.load(app, big, sample, id_requests, prefixes, charged)
+                    scripts = self.references(big, sample, id_requests, body, prefixes)
+                    if scripts:
+                        self.in_turns(big, id_requests, scripts)
             self.results["other_work"] = self.watch.phases
         finally:
             removed = database.remove_created(self.url, ids)
             self.results["notes"].append(f"{removed} customers made by create runs were deleted after the run.")
+            charges = ledgers.remove_charges(self.url, ids)
+            self.results["notes"].append(
+                f"{charges:,} house-account charges made by the charge runs were deleted after the run, and each "
+                "charged customer's balance set back to the sum of the entries left (so to what it was before)."
+            )
 
     def bulk(self) -> None:
         """`clientele import` against the floors under any import of the same file, then `clientele export`."""
@@ -324,10 +368,8 @@ class Harness:
             )
         self.results["other_work"] = self.results.get("other_work", {}) | self.watch.phases
 
-    def prepare(
-        self, app: Server, big: Business, small: Business, businesses: list[Business], sample: database.Sample
-    ) -> bytes:
-        """Totals, filter values and list requests for each business; the body the bare app returns."""
+    def count_businesses(self, app: Server, businesses: list[Business]) -> None:
+        """Each business's active customers, as its list's total says."""
         self.results["businesses"] = {}
         for business in businesses:
             answer = get(app.base_url, "/customers?per_page=1", business.token)
@@ -335,6 +377,14 @@ class Harness:
                 raise BenchError(f"GET /customers answered {answer.status}: {answer.body[:500]!r}")
             active = answer.json["meta"]["total"]
             self.results["businesses"][str(business.customers)] = {"id": str(business.id), "active": active}
+
+    def prepare(
+        self, app: Server, big: Business, small: Business, businesses: list[Business], sample: database.Sample
+    ) -> bytes:
+        """Totals, filter values and list requests for each business; the body the bare app returns."""
+        self.count_businesses(app, businesses)
+        for business in businesses:
+            active = self.results["businesses"][str(business.customers)]["active"]
             if business not in (big, small):
                 continue
             own = sample if business is big else database.sample(self.url, business.id, ROTATION)
@@ -384,6 +434,12 @@ class Harness:
         with one client for as long as the request's own run: what PostgreSQL alone needs for that
         total. None where the request sent none (a cursor page)."""
         statement = capture.total_statement(self.captured[business.customers][variant.path].statements)
+        return self.total_alone(
+            statement, f"count-{business.customers}-{NOT_IN_FILE_NAMES.sub('_', variant.key)}", total
+        )
+
+    def total_alone(self, statement: capture.Statement | None, name: str, total: int | None) -> dict[str, Any] | None:
+        """`statement`, a request's total, checked against the response's and run alone by pgbench."""
         if statement is None:
             return None
         sql = statement.inlined()
@@ -403,7 +459,7 @@ class Harness:
                 clients=1,
                 seconds=self.args.latency_duration,
                 work_dir=self.logs,
-                name=f"count-{business.customers}-{NOT_IN_FILE_NAMES.sub('_', variant.key)}",
+                name=name,
             ).as_dict()
         except (asyncpg.PostgresError, BenchError) as error:
             found["error"] = f"{type(error).__name__}: {error}"
@@ -412,49 +468,119 @@ class Harness:
         print(f"  {label:<42} {shown}", flush=True)
         return found
 
+    def ledger_latency(self, app: Server, big: Business, history: ledgers.History) -> None:
+        """One customer's house-account entries (HISTORY_ENTRIES of them), first page, oldest and newest
+        first, one client; their totals alone and their plans as for the customer lists."""
+        print(f"Single-client latency, one customer's {history.entries:,} house-account entries", flush=True)
+        self.phase("ledger latency")
+        path = f"{ledgers.PATH}?filter[customer_id]={history.customer_id}"
+        variants = [
+            Variant("entries-first-page", "GET /house_account_transactions filter[customer_id]", path, "ledger"),
+            Variant(
+                "entries-latest-first",
+                "GET /house_account_transactions filter[customer_id] sort=-created_at",
+                f"{path}&sort=-created_at",
+                "ledger",
+            ),
+        ]
+        captured = capture.capture(self.url, big.token, [variant.path for variant in variants])
+        entries = {}
+        for variant in variants:
+            answer = get(app.base_url, variant.path, big.token)
+            entry: dict[str, Any] = asdict(variant) | {"status": answer.status, "bytes": len(answer.body)}
+            if answer.status != 200:
+                print(f"  {variant.key:<42} HTTP {answer.status}: {answer.body[:200]!r}", flush=True)
+                entries[variant.key] = entry
+                continue
+            total = answer.json["meta"]["total"]
+            entry |= {"total": total, "rows": len(answer.json["data"])}
+            entry["run"] = self.one_client(app, f"latency-{variant.key}", variant.path, big.token)
+            statements = [
+                statement for statement in captured[variant.path].statements if capture.reads(statement, ledgers.TABLES)
+            ]
+            counted = self.total_alone(
+                next((s for s in statements if capture.TOTAL_STATEMENT.search(s.sql)), None),
+                f"count-{variant.key}",
+                total,
+            )
+            if counted is not None:
+                entry["count"] = counted
+            try:
+                entry["plans"] = [asdict(plan) for plan in capture.explain_all(self.url, statements)]
+            except Exception as error:  # a plan that cannot be had is reported, not fatal
+                entry["plans_error"] = f"{type(error).__name__}: {error}"
+            entries[variant.key] = entry
+        self.results["ledgers"]["latency"] = entries
+
     def load(
-        self, app: Server, big: Business, sample: database.Sample, id_requests: list[Request], prefixes: set[str]
+        self,
+        app: Server,
+        big: Business,
+        sample: database.Sample,
+        id_requests: list[Request],
+        prefixes: set[str],
+        charged: list[uuid.UUID],
     ) -> None:
-        """Throughput at the big business, server memory, and the long 64-connection run."""
+        """Throughput at the big business, server memory, the long 64-connection run and the contended
+        charges (only the create, charge and contended runs with --ledgers-only)."""
         print(
             f"Load runs ({self.args.connections} connections, {self.args.duration:g} s each, "
             f"{big.customers:,} customers)",
             flush=True,
         )
         self.phase("load runs")
-        variants = {variant.key: variant for variant in self.variants[big.customers]}
-        runs: list[tuple[str, str, list[Request]]] = [
-            ("get-by-id", "GET /customers/{id}", id_requests),
-            ("list-first-page", "GET /customers", [Request("GET", "/customers")]),
-        ]
-        for name in ALL_FILTERS:
-            variant = variants.get(f"filter[{name}]:narrow") or variants.get(f"filter[{name}]:true")
-            if variant is not None:
-                runs.append((f"list-filter-{name}", f"GET /customers {variant.label}", [Request("GET", variant.path)]))
-        for key, label in (
-            ("include", "GET /customers include=tags,addresses"),
-            ("deep-offset", "GET /customers deep page by offset"),
-            ("deep-cursor", "GET /customers deep page by cursor"),
-        ):
-            if key in variants:
-                runs.append((f"list-{key}", label, [Request("GET", variants[key].path)]))
+        runs: list[tuple[str, str, list[Request]]] = []
+        if not self.args.ledgers_only:
+            variants = {variant.key: variant for variant in self.variants[big.customers]}
+            runs += [
+                ("get-by-id", "GET /customers/{id}", id_requests),
+                ("list-first-page", "GET /customers", [Request("GET", "/customers")]),
+            ]
+            for name in ALL_FILTERS:
+                variant = variants.get(f"filter[{name}]:narrow") or variants.get(f"filter[{name}]:true")
+                if variant is not None:
+                    runs.append(
+                        (f"list-filter-{name}", f"GET /customers {variant.label}", [Request("GET", variant.path)])
+                    )
+            for key, label in (
+                ("include", "GET /customers include=tags,addresses"),
+                ("deep-offset", "GET /customers deep page by offset"),
+                ("deep-cursor", "GET /customers deep page by cursor"),
+            ):
+                if key in variants:
+                    runs.append((f"list-{key}", label, [Request("GET", variants[key].path)]))
         prefix = database.free_phone_prefix(self.url, big.id, 1, prefixes)
         prefixes.add(prefix)
         runs.append(("create", "POST /customers", [create_request(prefix)]))
+        # Right after the create run that its target compares it to, in the same conditions.
         runs.append(
             (
-                "update",
-                "PUT /customers/{id}",
-                [Request("PUT", request.path, '{"house_account_limit": {num}}') for request in id_requests],
+                "house-account-charge",
+                f"POST /house_account_transactions (a charge of {ledgers.CHARGE_AMOUNT}, {len(charged)} customers)",
+                [ledgers.charge_request(customer_id) for customer_id in charged],
             )
         )
+        if not self.args.ledgers_only:
+            runs.append(
+                (
+                    "update",
+                    "PUT /customers/{id}",
+                    [Request("PUT", request.path, '{"house_account_limit": {num}}') for request in id_requests],
+                )
+            )
         workers = app.worker_pids()
         with RssSampler(workers) as sampler:
             for name, label, requests in runs:
-                self.results["load"][name] = self.measure(app, name, requests, big.token) | {"label": label}
+                expect = CREATED if requests[0].method == "POST" else None
+                self.results["load"][name] = self.measure(app, name, requests, big.token, expect_status=expect) | {
+                    "label": label
+                }
         self.results["rss"]["workers"] = len(workers)
         self.results["rss"]["peak_under_load_mb"] = round(max(sampler.peak.values(), default=0), 1)
         self.results["rss"]["after_load_mb"] = [round(sampler.last.get(pid, 0), 1) for pid in workers]
+        if self.args.ledgers_only:
+            self.contention(app, big, charged)
+            return
         self.big_pages(app, big, workers)
         print(f"Soak: {self.args.soak_connections} connections for {self.args.soak_seconds:g} s", flush=True)
         self.phase("soak")
@@ -471,6 +597,57 @@ class Harness:
                 f"connections, {self.args.soak_seconds:g} s"
             }
         self.results["rss"]["peak_soak_mb"] = round(max(sampler.peak.values(), default=0), 1)
+        self.contention(app, big, charged)
+
+    def contention(self, app: Server, big: Business, charged: list[uuid.UUID]) -> None:
+        """As many connections as customers charging them for the run's length: every charge of one
+        customer waits for that customer's row. Then each balance is checked against its entries, and
+        the entries the run added against the 201s wrk counted."""
+        connections = self.args.contention_connections
+        customers = charged[:connections]
+        seconds = self.args.contention_seconds
+        print(f"Contended charges: {connections} connections, {len(customers)} customers, {seconds:g} s", flush=True)
+        self.phase("contended charges")
+        requests = [ledgers.charge_request(customer_id) for customer_id in customers]
+        self.measure(
+            app,
+            "charge-contention-warmup",
+            requests,
+            big.token,
+            connections=connections,
+            seconds=self.warmup,
+            warm=False,
+            expect_status=CREATED,
+        )
+        before = ledgers.count_charges(self.url, big.id, customers)
+        run = self.measure(
+            app,
+            "charge-contention",
+            requests,
+            big.token,
+            connections=connections,
+            seconds=seconds,
+            warm=False,
+            expect_status=CREATED,
+        )
+        added = ledgers.settled_count(self.url, big.id, customers) - before
+        checked = ledgers.check_ledgers(self.url, big.id, customers)
+        self.results["load"]["charge-contention"] = run | {
+            "label": f"POST /house_account_transactions, {connections} connections charging the same "
+            f"{len(customers)} customers, {seconds:g} s"
+        }
+        self.results["ledgers"]["contention"] = {
+            "connections": connections,
+            "customers": len(customers),
+            "entries_added": added,
+            "created_counted": run.get("expected"),
+            "check": checked,
+        }
+        print(
+            f"  {'entries added, 201s counted by wrk':<42} {added:,}, {run.get('expected')}; balances "
+            + ("each the sum of its entries" if checked["consistent"] else f"NOT their sums: {checked}"),
+            flush=True,
+        )
 
     def big_pages(self, app: Server, big: Business, workers: list[int]) -> None:
         """1000-row pages with includes, three rounds: memory must neither pass the cap nor keep growing."""
@@ -534,9 +711,9 @@ class Harness:
             }
             prefix = database.free_phone_prefix(self.url, big.id, 1, prefixes)
             prefixes.add(prefix)
-            references["orm_create"] = self.measure(orm, "orm-create", [create_request(prefix)], big.token) | {
-                "label": "FastAPI + ORM baseline: POST /customers"
-            }
+            references["orm_create"] = self.measure(
+                orm, "orm-create", [create_request(prefix)], big.token, expect_status=CREATED
+            ) | {"label": "FastAPI + ORM baseline: POST /customers"}
         return scripts
 
     def in_turns(self, big: Business, id_requests: list[Request], scripts: list[str]) -> None:
