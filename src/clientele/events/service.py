@@ -5,8 +5,8 @@ read (`event_payload`), by the rule the record's own GET follows (`RecordShape.v
 """
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, text
@@ -21,6 +21,9 @@ from clientele.db.ids import new_id
 from clientele.delivery_zones.schemas import ZONE_SHAPE
 from clientele.events.models import events
 from clientele.ledgers.schemas import HouseAccountTransactionOut, LoyaltyTransactionOut
+from clientele.listing.filters import Filter, comma_list, day_filter, ids_filter, invalid, parse_timestamp
+from clientele.listing.query import ListQuery
+from clientele.listing.spec import ListSpec
 from clientele.tags.schemas import TAG_SHAPE
 from clientele.web.wire import RecordShape
 
@@ -85,6 +88,45 @@ def matching_types(patterns: str) -> frozenset[str]:
             raise ValueError(f"Unknown event type {item!r}.")
         matched |= found
     return frozenset(matched)
+
+
+def parse_types(value: str) -> frozenset[str]:
+    try:
+        return matching_types(value)
+    except ValueError as error:
+        raise invalid("filter[type]", f"{error} Allowed: {', '.join(EVENT_TYPES)}, or family.* (customer.*).") from None
+
+
+def parse_moment(value: str) -> datetime:
+    """`filter[created_after]`: RFC 3339 (an event's `timestamp`), or the wire's `YYYY-MM-DD[ HH:MM:SS]` in UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return parse_timestamp("filter[created_after]", value)
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+LIST_SPEC = ListSpec(
+    table=events,
+    filters={
+        "id": ids_filter(events.c.id.in_, "event id"),
+        "type": Filter(
+            parse=parse_types,
+            condition=events.c.type.in_,
+            description="Comma-separated event types; `customer.*` matches every type of a family.",
+            documented=comma_list({"type": "string", "pattern": r"^[a-z_.*]+$"}),
+        ),
+        "record_id": ids_filter(events.c.record_id.in_, "record id"),
+        "created_after": Filter(
+            parse=parse_moment,
+            condition=lambda moment: events.c.created_at > moment,
+            description="Written strictly after this time: RFC 3339 (an event's `timestamp`) or UTC "
+            "`YYYY-MM-DD[ HH:MM:SS]`.",
+        ),
+        "created_on": day_filter(events.c.created_at, "created_on", "Written"),
+    },
+    sort_columns={"created_at": events.c.created_at},
+)
 
 
 def readable_types(scopes: frozenset[str]) -> frozenset[str]:
@@ -176,6 +218,16 @@ def event_payload(row: Any, *, scopes: frozenset[str]) -> dict[str, Any]:
     if row.changes is not None:
         payload["changes"] = row.changes if kind is None else kind.shape.visible(row.changes, scopes)
     return payload
+
+
+async def readable_settled(*, connection: AsyncConnection, query: ListQuery, scopes: frozenset[str]) -> ListQuery:
+    """The list narrowed to the events the reader may see, and to those settled (`settled_before`), so that
+    a reader walking by cursor never passes an event that commits later."""
+    conditions = [*query.conditions, events.c.type.in_(readable_types(scopes))]
+    settled = await settled_before(connection)
+    if settled is not None:
+        conditions.append(events.c.created_at < settled)
+    return replace(query, conditions=conditions)
 
 
 async def settled_before(connection: AsyncConnection) -> datetime | None:
