@@ -4,16 +4,20 @@ An event stores its record as every scope would see it; the reader's scopes filt
 read (`event_payload`), by the rule the record's own GET follows (`RecordShape.visible`).
 """
 
+import asyncio
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.addresses.schemas import ADDRESS_SHAPE
 from clientele.auth import scopes as scope
+from clientele.auth.models import businesses
 from clientele.customers.schemas import CUSTOMER_SHAPE
 from clientele.db.clock import utcnow
 from clientele.db.engine import is_sqlite
@@ -29,6 +33,8 @@ from clientele.web.wire import RecordShape
 
 EVERY_SCOPE = frozenset(scope.ALL_SCOPES)
 RETENTION = timedelta(days=30)
+PURGE_BATCH = 10_000
+PURGE_EVERY_SECONDS = 3600
 IMPORTED = "customers.imported"
 CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
 
@@ -250,7 +256,38 @@ SETTLED_BEFORE = text(
 )
 
 
-async def purge_events(*, connection: AsyncConnection, now: datetime) -> int:
-    """Delete the events older than the retention (30 days); how many were."""
-    result = await connection.execute(delete(events).where(events.c.created_at < now - RETENTION))
-    return result.rowcount
+async def purge_expired(*, engine: AsyncEngine, now: datetime) -> int:
+    """Delete the events written more than 30 days before `now`, a business and a batch at a time, each
+    batch its own transaction (so that a first purge of a large backlog never holds many locks long);
+    how many were deleted."""
+    deleted = 0
+    async with engine.connect() as connection:
+        if is_sqlite(connection):
+            connection = await connection.execution_options(sqlite_write=True)
+        async with connection.begin():
+            business_ids = list(await connection.scalars(select(businesses.c.id)))
+        for business_id in business_ids:
+            expired = (
+                select(events.c.id)
+                .where(events.c.business_id == business_id, events.c.created_at < now - RETENTION)
+                .limit(PURGE_BATCH)
+            )
+            while True:
+                async with connection.begin():
+                    result = await connection.execute(
+                        delete(events).where(events.c.business_id == business_id, events.c.id.in_(expired))
+                    )
+                deleted += result.rowcount
+                if result.rowcount < PURGE_BATCH:
+                    break
+    return deleted
+
+
+async def purge_periodically(engine: AsyncEngine) -> None:
+    """What `clientele serve` runs beside each worker: a purge at start, then every hour. A purge that
+    fails (the database is away) is tried again at the next hour; workers purging together only find
+    less to delete."""
+    while True:
+        with suppress(SQLAlchemyError, OSError):
+            await purge_expired(engine=engine, now=utcnow())
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
