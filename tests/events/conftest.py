@@ -34,14 +34,13 @@ def written(client: TestClient, api: Api) -> Callable[[], list[dict[str, Any]]]:
 
 
 def walk(api: Api, path: str = "/events", **params: Any) -> list[dict[str, Any]]:
-    """Every event `GET /events` lists with these parameters, following `next_cursor` to the end."""
+    """Every event `GET /events` lists with these parameters, by `next_cursor` until no next page."""
     listed: list[dict[str, Any]] = []
-    cursor = None
     while True:
-        response = api.get(path, params=params | ({"cursor": cursor} if cursor else {}))
+        response = api.get(path, params=params)
         assert response.status_code == 200, response.text
         body = response.json()
         listed.extend(body["data"])
-        cursor = body["meta"]["next_cursor"]
-        if cursor is None:
+        if body["links"]["next"] is None:
             return listed
+        params = params | {"cursor": body["meta"]["next_cursor"]}

@@ -35,9 +35,10 @@ SHOWN = (
 @router.get(
     "",
     summary="List events",
-    description=f"Scope: `events.read`. Oldest first; walk with `cursor` to follow changes as they commit (an "
-    f"event is listed once every change written before it has committed or rolled back, so a walk never skips "
-    f"one). Kept 30 days. {SHOWN}",
+    description=f"Scope: `events.read`. Oldest first. To follow changes, poll with `cursor`: `meta.next_cursor` "
+    f"is given after the last event even when none follows yet (an empty page gives back the cursor it was sent). "
+    f"An event is listed once every change written before it has committed or rolled back, so a reader never "
+    f"steps past one that commits late. Kept 30 days. {SHOWN}",
     response_model=Page[EventOut],
     responses=error_responses(400, 401, 403, 503),
     openapi_extra={"parameters": list_parameters(service.LIST_SPEC)},

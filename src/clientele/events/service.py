@@ -96,9 +96,10 @@ def matching_types(patterns: str) -> frozenset[str]:
     return frozenset(matched)
 
 
-def parse_types(value: str) -> frozenset[str]:
+def parse_types(value: str) -> list[str]:
+    """The types `filter[type]` names, sorted: a cursor is bound to them as a list."""
     try:
-        return matching_types(value)
+        return sorted(matching_types(value))
     except ValueError as error:
         raise invalid("filter[type]", f"{error} Allowed: {', '.join(EVENT_TYPES)}, or family.* (customer.*).") from None
 
@@ -132,6 +133,7 @@ LIST_SPEC = ListSpec(
         "created_on": day_filter(events.c.created_at, "created_on", "Written"),
     },
     sort_columns={"created_at": events.c.created_at},
+    follows=True,
 )
 
 
