@@ -224,3 +224,15 @@ def test_a_later_event_is_listed_only_once_every_earlier_one_committed(client: T
         client.portal.call(commit)  # type: ignore[union-attr]
 
     assert [event["data"] for event in walk(api)] == [{"held": True}, tag]
+
+
+def test_one_event_answers_an_etag_and_honours_if_match(api: Api) -> None:
+    api.make_tag()
+    [event] = walk(api)
+    path = f"/events/{event['id']}"
+    etag = api.get(path).headers["ETag"]
+
+    assert api.get(path, headers={"If-Match": etag}).status_code == 200
+    stale = api.get(path, headers={"If-Match": '"0"'})
+    assert stale.status_code == 412
+    assert stale.headers["ETag"] == etag

@@ -1,5 +1,6 @@
 """HTTP routes for change events (SPEC §10): the outbox, read by cursor."""
 
+from types import SimpleNamespace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -19,6 +20,7 @@ from clientele.web.authentication import require_scope
 from clientele.web.errors import error_responses
 from clientele.web.list_requests import list_query_dependency
 from clientele.web.transaction import Connection
+from clientele.web.versions import ETAG_DOCS, record_response, require_version
 from clientele.web.wire import Data, JSONResponse
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -60,13 +62,16 @@ async def list_events(
     summary="Get an event",
     description=f"Scope: `events.read`. {SHOWN}",
     response_model=Data[EventOut],
-    responses=error_responses(401, 403, 404, 503),
+    responses=error_responses(401, 403, 404, 412, 503) | ETAG_DOCS,
 )
-async def get_event(event_id: str, principal: Reader, connection: Connection) -> Response:
+async def get_event(request: Request, event_id: str, principal: Reader, connection: Connection) -> Response:
     row = await find_record(
         connection=connection, table=events, business_id=principal.business_id, record_id=event_id, missing=MISSING
     )
     # An event the reader may not see is as missing as another business's (SPEC §2).
     if row.type not in service.readable_types(principal.scopes):
         raise NotFound(MISSING)
-    return JSONResponse({"data": service.event_payload(row, scopes=principal.scopes)})
+    # An event never changes: its one version is the moment it was written.
+    version = SimpleNamespace(updated_at=row.created_at)
+    require_version(request, version)
+    return record_response(version, service.event_payload(row, scopes=principal.scopes))
