@@ -64,6 +64,11 @@ class Records:
     def loyalty_transaction(self) -> str:
         return self.api.create("/loyalty_transactions", {"customer_id": self.account_holder, "amount": 5})["id"]
 
+    @cached_property
+    def event(self) -> str:
+        created = self.api.get("/events", params={"filter[record_id]": self.customer}).json()["data"]
+        return str(created[0]["id"])
+
     def __getitem__(self, name: str) -> str:
         return getattr(self, name)
 
@@ -75,6 +80,8 @@ class Route:
     scope: str
     success: int
     body: Callable[[Records], dict[str, Any]] | None = None
+    shows: tuple[str, ...] = ()
+    """Scopes besides its own that the route needs to show the record it names (an event's record's)."""
 
     def send(self, api: Api, records: Records, prefix: str = "") -> httpx.Response:
         json = self.body(records) if self.body else None
@@ -132,4 +139,6 @@ ROUTES = [
         201,
         lambda records: {"customer_id": records.account_holder, "amount": 2.5},
     ),
+    Route("GET", "/events", "events.read", 200),
+    Route("GET", "/events/{event}", "events.read", 200, shows=("customers.get",)),
 ]

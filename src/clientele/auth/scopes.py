@@ -11,6 +11,7 @@ ADMIN_WRITE = "admin.write"
 ADMIN_RESTORE = "admin.restore"
 GENERAL_READ = "general.read"
 GENERAL_WRITE = "general.write"
+EVENTS_READ = "events.read"
 
 ALL_SCOPES: tuple[str, ...] = (
     CUSTOMERS_LIST,
@@ -24,4 +25,5 @@ ALL_SCOPES: tuple[str, ...] = (
     ADMIN_RESTORE,
     GENERAL_READ,
     GENERAL_WRITE,
+    EVENTS_READ,
 )
