@@ -30,6 +30,7 @@ from clientele.web.rate_limits import RateLimitMiddleware, add_rate_limit_respon
 from clientele.web.request_context import install_request_context
 from clientele.web.transaction import Connection
 from clientele.web.wire import JSONResponse
+from clientele.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """\
 Clientele serves the Customers API of a point-of-sale platform: a client written for that
@@ -42,7 +43,14 @@ Errors are `{"message": "…", "errors": {"field": ["…"]}}`. Timestamps are UT
 
 # Included into the app one by one rather than through a parent router: each level of
 # nesting is walked again on every request.
-DOMAIN_ROUTERS = (customers_router, tags_router, addresses_router, delivery_zones_router, *LEDGER_ROUTERS)
+DOMAIN_ROUTERS = (
+    customers_router,
+    tags_router,
+    addresses_router,
+    delivery_zones_router,
+    *LEDGER_ROUTERS,
+    webhooks_router,
+)
 
 YOUNGEST_COLLECTED_AFTER = 10_000
 

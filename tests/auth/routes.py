@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api, next_phone
+from tests.webhooks.conftest import PUBLIC_URL
 
 
 class Records:
@@ -63,6 +64,10 @@ class Records:
     @cached_property
     def loyalty_transaction(self) -> str:
         return self.api.create("/loyalty_transactions", {"customer_id": self.account_holder, "amount": 5})["id"]
+
+    @cached_property
+    def webhook_endpoint(self) -> str:
+        return self.api.create("/webhook_endpoints", {"url": PUBLIC_URL})["id"]
 
     def __getitem__(self, name: str) -> str:
         return getattr(self, name)
@@ -132,4 +137,10 @@ ROUTES = [
         201,
         lambda records: {"customer_id": records.account_holder, "amount": 2.5},
     ),
+    Route("GET", "/webhook_endpoints", "webhooks.manage", 200),
+    Route("GET", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 200),
+    Route("POST", "/webhook_endpoints", "webhooks.manage", 201, lambda _: {"url": PUBLIC_URL}),
+    Route("PATCH", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 200, lambda _: {"description": "x"}),
+    Route("DELETE", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 204),
+    Route("GET", "/webhook_endpoints/{webhook_endpoint}/deliveries", "webhooks.manage", 200),
 ]

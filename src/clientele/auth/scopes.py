@@ -11,6 +11,7 @@ ADMIN_WRITE = "admin.write"
 ADMIN_RESTORE = "admin.restore"
 GENERAL_READ = "general.read"
 GENERAL_WRITE = "general.write"
+WEBHOOKS_MANAGE = "webhooks.manage"
 
 ALL_SCOPES: tuple[str, ...] = (
     CUSTOMERS_LIST,
@@ -24,4 +25,8 @@ ALL_SCOPES: tuple[str, ...] = (
     ADMIN_RESTORE,
     GENERAL_READ,
     GENERAL_WRITE,
+    WEBHOOKS_MANAGE,
 )
+
+# The scopes that decide what a reader sees; a webhook endpoint keeps those of the token that made it.
+READ_SCOPES: tuple[str, ...] = (CUSTOMERS_LIST, CUSTOMERS_GET, ACCOUNTS_READ, LOYALTY_READ, GENERAL_READ)
