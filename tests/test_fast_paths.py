@@ -559,6 +559,10 @@ def business_rows(client: TestClient, business_id: uuid.UUID) -> dict[str, list[
     def placeholder(value: Any) -> Any:
         if isinstance(value, uuid.UUID | datetime):
             return seen.setdefault(value, f"{type(value).__name__} #{len(seen)}")
+        if isinstance(value, dict):
+            return {key: placeholder(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [placeholder(item) for item in value]
         if isinstance(value, bytes):
             value = value.decode()
         if isinstance(value, str):

@@ -15,6 +15,8 @@ from clientele.db.ids import new_id, parse_uuid
 from clientele.db.records import changed_values, find_record, soft_delete, update_record
 from clientele.delivery_zones import service as zones_service
 from clientele.errors import Conflict, FieldErrors, Unprocessable
+from clientele.events import service as events
+from clientele.events.service import CREATED, DELETED, UPDATED
 from clientele.listing.filters import (
     deleted_filter,
     ids_filter,
@@ -147,7 +149,9 @@ async def create_address(*, connection: AsyncConnection, principal: Principal, b
             business_id=principal.business_id, id=address_id, created_at=now, updated_at=now, **values
         )
     )
-    return await find_address(connection=connection, business_id=principal.business_id, address_id=str(address_id))
+    row = await find_address(connection=connection, business_id=principal.business_id, address_id=str(address_id))
+    await events.record_change(connection=connection, kind=events.ADDRESS, action=CREATED, row=row)
+    return row
 
 
 async def update_address(
@@ -162,9 +166,13 @@ async def update_address(
     changes = changed_values(row, sent)
     if not changes:
         return row
-    return await update_record(connection=connection, table=addresses, row=row, values=changes)
+    fresh = await update_record(connection=connection, table=addresses, row=row, values=changes)
+    await events.record_change(connection=connection, kind=events.ADDRESS, action=UPDATED, row=fresh, before=row)
+    return fresh
 
 
 async def delete_address(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete: the address leaves its customer's includes; deleting again changes nothing."""
-    await soft_delete(connection=connection, table=addresses, row=row)
+    deleted = await soft_delete(connection=connection, table=addresses, row=row)
+    if deleted is not None:
+        await events.record_change(connection=connection, kind=events.ADDRESS, action=DELETED, row=deleted, before=row)

@@ -18,12 +18,14 @@ from starlette.datastructures import URL
 from clientele.auth import scopes as scope
 from clientele.auth.models import tokens
 from clientele.auth.service import same_token, scopes_of, usable_token
-from clientele.customers.models import customers
+from clientele.customers.models import NEW_CUSTOMER, customers
 from clientele.customers.schemas import REQUIRED_ON_CREATE, CustomerInput, customer_body
 from clientele.customers.service import guarded_changes
 from clientele.db.clock import utcnow
 from clientele.db.ids import new_id, parse_uuid
 from clientele.errors import ApiError
+from clientele.events.models import events
+from clientele.events.service import CREATED, CUSTOMER, EVERY_SCOPE, event_clock
 from clientele.web.fast_paths import Caller, CompiledStatement, FastPath, Statement
 from clientele.web.validation import validate_body
 from clientele.web.versions import record_response
@@ -83,7 +85,8 @@ def created_for_token(fields: tuple[str, ...]) -> CompiledStatement:
     and return it with the token's scopes: nothing is inserted for any other token (the statement's
     own checks: once it has inserted, the customer is created).
 
-    A field not sent is left out, so that the table's own default applies, as on the route.
+    Every column a create can set is given (a field not sent as `NEW_CUSTOMER` holds it), so that the
+    customer's event, made beforehand, shows the row as stored.
     """
     caller = (
         select(tokens.c.business_id, tokens.c.scopes)
@@ -108,7 +111,22 @@ def created_for_token(fields: tuple[str, ...]) -> CompiledStatement:
         .returning(*customers.c)
         .cte("created")
     )
-    return CompiledStatement.of(select(caller.c.scopes, created).select_from(created.join(caller, true())))
+    # Its event, in the same statement (so the same transaction): the row it shows is known before the
+    # insert, since every column is given.
+    recorded = insert(events).from_select(
+        ["business_id", "id", "type", "record_id", "created_at", "data"],
+        select(
+            created.c.business_id,
+            bindparam("event_id", type_=events.c.id.type),
+            literal(CUSTOMER.type(CREATED)),
+            created.c.id,
+            event_clock(),
+            bindparam("event_data", type_=events.c.data.type),
+        ),
+    )
+    return CompiledStatement.of(
+        select(caller.c.scopes, created).select_from(created.join(caller, true())).add_cte(recorded.cte("recorded"))
+    )
 
 
 def create_statement(caller: Caller) -> Statement | None:
@@ -123,10 +141,19 @@ def create_statement(caller: Caller) -> Statement | None:
         parsed = validate_body(CustomerInput, body, required=REQUIRED_ON_CREATE)
     except ApiError:
         return None
-    values = parsed.model_dump(exclude_unset=True, exclude={"tags"})
-    needed = [scope.CUSTOMERS_WRITE, *(needed for _, needed in guarded_changes(values, {}))]
+    sent = parsed.model_dump(exclude_unset=True, exclude={"tags"})
+    needed = [scope.CUSTOMERS_WRITE, *(needed for _, needed in guarded_changes(sent, {}))]
+    values = NEW_CUSTOMER | sent
+    customer_id, now = new_id(), utcnow()
+    stored = SimpleNamespace(**values, id=customer_id, created_at=now, updated_at=now, deleted_at=None)
     return created_for_token(tuple(values)).bind(
-        token_hash=caller.token_hash, needed=needed, id=new_id(), now=utcnow(), **values
+        token_hash=caller.token_hash,
+        needed=needed,
+        id=customer_id,
+        now=now,
+        event_id=new_id(),
+        event_data=orjson.dumps(CUSTOMER.shape.body(stored, EVERY_SCOPE)).decode(),
+        **values,
     )
 
 

@@ -1,5 +1,8 @@
 """The customers table, and the counters PostgreSQL keeps of it."""
 
+from decimal import Decimal
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -74,6 +77,23 @@ customers = Table(
         )
     ),
 )
+
+# A new customer's values where its create sends none (the columns' defaults above), for the create that
+# must know its row before the database stores it: the fast path, whose event is in the same statement.
+NEW_CUSTOMER: dict[str, Any] = {
+    "email": None,
+    "gender": None,
+    "birth_date": None,
+    "house_account_limit": None,
+    "house_account_balance": Decimal(0),
+    "loyalty_balance": Decimal(0),
+    "is_loyalty_enabled": False,
+    "is_blacklisted": False,
+    "is_house_account_enabled": False,
+    "last_order_at": None,
+    "order_count": 0,
+    "notes": None,
+}
 
 # Per business, in 16 slot rows that are summed, kept by triggers on PostgreSQL only (the initial
 # migration), so on metadata of its own.

@@ -16,6 +16,8 @@ from clientele.db.clock import utcnow
 from clientele.db.ids import new_id, parse_uuid
 from clientele.db.records import changed_values, find_record, restore, soft_delete, update_record
 from clientele.errors import Conflict, FieldErrors, Forbidden, Unprocessable
+from clientele.events import service as events
+from clientele.events.service import CREATED, DELETED, RESTORED, UPDATED
 from clientele.listing.filters import (
     Filter,
     boolean_column_filter,
@@ -275,6 +277,7 @@ async def create_customer(*, connection: AsyncConnection, principal: Principal, 
     await tags_service.link_tags(
         connection=connection, business_id=principal.business_id, customer_id=row.id, tag_ids=tag_ids or []
     )
+    await events.record_change(connection=connection, kind=events.CUSTOMER, action=CREATED, row=row)
     return row
 
 
@@ -310,15 +313,20 @@ async def update_customer(
             fresh = await update_record(connection=connection, table=customers, row=row, values=changes)
         except IntegrityError:
             raise Unprocessable(PHONE_TAKEN) from None
+        await events.record_change(connection=connection, kind=events.CUSTOMER, action=UPDATED, row=fresh, before=row)
     return fresh
 
 
 async def delete_customer(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete; deleting again keeps the first `deleted_at`."""
-    await soft_delete(connection=connection, table=customers, row=row)
+    deleted = await soft_delete(connection=connection, table=customers, row=row)
+    if deleted is not None:
+        await events.record_change(connection=connection, kind=events.CUSTOMER, action=DELETED, row=deleted, before=row)
 
 
 async def restore_customer(*, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
     """Clear `deleted_at`; 409 if an active customer has taken the phone meanwhile."""
     taken = Conflict("The customer cannot be restored: an active customer has the same phone.", errors=PHONE_TAKEN)
-    return await restore(connection=connection, table=customers, row=row, taken=taken)
+    restored = await restore(connection=connection, table=customers, row=row, taken=taken)
+    await events.record_change(connection=connection, kind=events.CUSTOMER, action=RESTORED, row=restored, before=row)
+    return restored

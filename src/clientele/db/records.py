@@ -65,15 +65,19 @@ async def update_record(
     return result.one()
 
 
-async def soft_delete(*, connection: AsyncConnection, table: Table, row: Row[Any]) -> None:
-    """Set `deleted_at` once; deleting a deleted record again changes nothing."""
-    if row.deleted_at is None:
-        now = next_updated_at(row)
-        await connection.execute(
-            update(table)
-            .where(table.c.business_id == row.business_id, table.c.id == row.id)
-            .values(deleted_at=now, updated_at=now)
-        )
+async def soft_delete(*, connection: AsyncConnection, table: Table, row: Row[Any]) -> Row[Any] | None:
+    """Set `deleted_at` once, and answer the row as stored; deleting a deleted record again changes
+    nothing (None)."""
+    if row.deleted_at is not None:
+        return None
+    now = next_updated_at(row)
+    result = await connection.execute(
+        update(table)
+        .where(table.c.business_id == row.business_id, table.c.id == row.id)
+        .values(deleted_at=now, updated_at=now)
+        .returning(*table.c)
+    )
+    return result.one()
 
 
 async def restore(*, connection: AsyncConnection, table: Table, row: Row[Any], taken: Conflict) -> Row[Any]:

@@ -14,6 +14,8 @@ from clientele.db.records import changed_values, find_record, restore, soft_dele
 from clientele.delivery_zones.models import delivery_zone_branches, delivery_zones
 from clientele.delivery_zones.schemas import MAX_BRANCH_ID, REQUIRED_ON_CREATE, DeliveryZoneInput, zone_body
 from clientele.errors import Conflict, Unprocessable
+from clientele.events import service as events
+from clientele.events.service import CREATED, DELETED, RESTORED, UPDATED
 from clientele.listing.filters import (
     TEXT_VALUE,
     Filter,
@@ -116,7 +118,9 @@ async def create_zone(*, connection: AsyncConnection, principal: Principal, body
     await add_branches(
         connection=connection, business_id=principal.business_id, zone_id=zone_id, branch_ids=parsed.branches or []
     )
-    return await find_zone(connection=connection, business_id=principal.business_id, zone_id=str(zone_id))
+    row = await find_zone(connection=connection, business_id=principal.business_id, zone_id=str(zone_id))
+    await events.record_change(connection=connection, kind=events.DELIVERY_ZONE, action=CREATED, row=row)
+    return row
 
 
 async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Row[Any]:
@@ -131,14 +135,20 @@ async def update_zone(*, connection: AsyncConnection, row: Row[Any], body: dict[
     if not changes and not branches_changed:
         return row
     try:
-        return await update_record(connection=connection, table=delivery_zones, row=row, values=stored_values(changes))
+        fresh = await update_record(connection=connection, table=delivery_zones, row=row, values=stored_values(changes))
     except IntegrityError:
         raise Unprocessable(REFERENCE_TAKEN) from None
+    await events.record_change(connection=connection, kind=events.DELIVERY_ZONE, action=UPDATED, row=fresh, before=row)
+    return fresh
 
 
 async def delete_zone(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete: the zone frees its reference and leaves addresses' includes."""
-    await soft_delete(connection=connection, table=delivery_zones, row=row)
+    deleted = await soft_delete(connection=connection, table=delivery_zones, row=row)
+    if deleted is not None:
+        await events.record_change(
+            connection=connection, kind=events.DELIVERY_ZONE, action=DELETED, row=deleted, before=row
+        )
 
 
 async def restore_zone(*, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
@@ -146,7 +156,11 @@ async def restore_zone(*, connection: AsyncConnection, row: Row[Any]) -> Row[Any
     taken = Conflict(
         "The delivery zone cannot be restored: an active delivery zone has the same reference.", errors=REFERENCE_TAKEN
     )
-    return await restore(connection=connection, table=delivery_zones, row=row, taken=taken)
+    restored = await restore(connection=connection, table=delivery_zones, row=row, taken=taken)
+    await events.record_change(
+        connection=connection, kind=events.DELIVERY_ZONE, action=RESTORED, row=restored, before=row
+    )
+    return restored
 
 
 # --- branches ----------------------------------------------------------------------------

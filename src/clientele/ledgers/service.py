@@ -21,6 +21,8 @@ from clientele.customers.models import customers
 from clientele.db.ids import new_id, parse_uuid
 from clientele.db.records import find_record, next_updated_at
 from clientele.errors import FieldErrors, Forbidden, Unprocessable
+from clientele.events import service as events
+from clientele.events.service import CREATED, UPDATED
 from clientele.ledgers.models import house_account_transactions, loyalty_transactions
 from clientele.ledgers.schemas import (
     REQUIRED_ON_CREATE,
@@ -81,6 +83,7 @@ class Ledger:
     table: Table
     balance: Column[Any]
     """The customer's column that is the sum of the ledger's amounts."""
+    events: events.RecordKind
     read_scope: str
     write_scope: str
     input_model: type[LedgerEntryInput]
@@ -121,6 +124,7 @@ HOUSE_ACCOUNT = Ledger(
     noun="house account transaction",
     table=house_account_transactions,
     balance=customers.c.house_account_balance,
+    events=events.HOUSE_ACCOUNT_TRANSACTION,
     read_scope=scope.ACCOUNTS_READ,
     write_scope=scope.ACCOUNTS_WRITE,
     input_model=HouseAccountTransactionInput,
@@ -133,6 +137,7 @@ LOYALTY = Ledger(
     noun="loyalty transaction",
     table=loyalty_transactions,
     balance=customers.c.loyalty_balance,
+    events=events.LOYALTY_TRANSACTION,
     read_scope=scope.LOYALTY_READ,
     write_scope=scope.LOYALTY_WRITE,
     input_model=LedgerEntryInput,
@@ -208,10 +213,11 @@ async def record_entry(
     # The customer's `updated_at` moves with its balance (a sync must see the new balance), and the
     # entry is stamped with the same moment.
     now = next_updated_at(customer)
-    await connection.execute(
+    changed = await connection.execute(
         update(customers)
         .where(customers.c.business_id == customer.business_id, customers.c.id == customer.id)
         .values({ledger.balance: balance_after, customers.c.updated_at: now})
+        .returning(*customers.c)
     )
     result = await connection.execute(
         insert(ledger.table)
@@ -228,4 +234,10 @@ async def record_entry(
         )
         .returning(*ledger.table.c)
     )
-    return result.one()
+    entry = result.one()
+    await events.record_change(connection=connection, kind=ledger.events, action=CREATED, row=entry)
+    # A sync that keeps customers from their events must see the balance move (docs/decisions.md, "Events").
+    await events.record_change(
+        connection=connection, kind=events.CUSTOMER, action=UPDATED, row=changed.one(), before=customer
+    )
+    return entry

@@ -14,6 +14,8 @@ from clientele.db.clock import utcnow
 from clientele.db.ids import new_id
 from clientele.db.records import changed_values, find_record, restore, soft_delete, update_record
 from clientele.errors import Conflict, Unprocessable
+from clientele.events import service as events
+from clientele.events.service import CREATED, DELETED, RESTORED, UPDATED
 from clientele.listing.filters import deleted_filter, substring_filter, uniform_filters, updated_after_filter
 from clientele.listing.spec import ListSpec
 from clientele.tags.models import customer_tags, tags
@@ -68,7 +70,9 @@ async def create_tag(*, connection: AsyncConnection, principal: Principal, body:
         )
     except IntegrityError:
         raise Unprocessable(NAME_TAKEN) from None
-    return await find_tag(connection=connection, business_id=principal.business_id, tag_id=str(tag_id))
+    row = await find_tag(connection=connection, business_id=principal.business_id, tag_id=str(tag_id))
+    await events.record_change(connection=connection, kind=events.TAG, action=CREATED, row=row)
+    return row
 
 
 async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[str, Any]) -> Row[Any]:
@@ -79,21 +83,27 @@ async def update_tag(*, connection: AsyncConnection, row: Row[Any], body: dict[s
     if not changes:
         return row
     try:
-        return await update_record(connection=connection, table=tags, row=row, values=changes)
+        fresh = await update_record(connection=connection, table=tags, row=row, values=changes)
     except IntegrityError:
         raise Unprocessable(NAME_TAKEN) from None
+    await events.record_change(connection=connection, kind=events.TAG, action=UPDATED, row=fresh, before=row)
+    return fresh
 
 
 async def delete_tag(*, connection: AsyncConnection, row: Row[Any]) -> None:
     """Soft delete: the tag leaves every customer's includes and matches no filter."""
-    await soft_delete(connection=connection, table=tags, row=row)
+    deleted = await soft_delete(connection=connection, table=tags, row=row)
+    if deleted is not None:
+        await events.record_change(connection=connection, kind=events.TAG, action=DELETED, row=deleted, before=row)
 
 
 async def restore_tag(*, connection: AsyncConnection, row: Row[Any]) -> Row[Any]:
     """Clear `deleted_at`; 409 if an active tag has taken the name meanwhile. Customers still linked
     to the tag hold it again."""
     taken = Conflict("The tag cannot be restored: an active tag has the same name.", errors=NAME_TAKEN)
-    return await restore(connection=connection, table=tags, row=row, taken=taken)
+    restored = await restore(connection=connection, table=tags, row=row, taken=taken)
+    await events.record_change(connection=connection, kind=events.TAG, action=RESTORED, row=restored, before=row)
+    return restored
 
 
 async def active_customers_per_tag(

@@ -108,8 +108,17 @@ class RecordShape:
         """The record's body, as a token with these scopes sees it."""
         body: dict[str, Any] = {}
         for field in self.fields:
-            if field.scope is not None and field.scope not in scopes:
-                continue
-            value = getattr(row, field.column)
-            body[field.name] = value if field.convert is None else field.convert(value)
+            if shown_to(field, scopes):
+                value = getattr(row, field.column)
+                body[field.name] = value if field.convert is None else field.convert(value)
         return body
+
+    def visible(self, body: dict[str, Any], scopes: frozenset[str]) -> dict[str, Any]:
+        """A body made for every scope (a change event's), as a token with these scopes sees it."""
+        hidden = {field.name for field in self.fields if not shown_to(field, scopes)}
+        return {name: value for name, value in body.items() if name not in hidden}
+
+
+def shown_to(field: ShownField, scopes: frozenset[str]) -> bool:
+    """The field-visibility rule: a field with a read scope is shown only to a token holding it."""
+    return field.scope is None or field.scope in scopes

@@ -1,0 +1,204 @@
+"""Change events (SPEC §10): written in the writing transaction (the outbox), shown as each reader may see them.
+
+An event stores its record as every scope would see it; the reader's scopes filter it when it is
+read (`event_payload`), by the rule the record's own GET follows (`RecordShape.visible`).
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from clientele.addresses.schemas import ADDRESS_SHAPE
+from clientele.auth import scopes as scope
+from clientele.customers.schemas import CUSTOMER_SHAPE
+from clientele.db.clock import utcnow
+from clientele.db.engine import is_sqlite
+from clientele.db.ids import new_id
+from clientele.delivery_zones.schemas import ZONE_SHAPE
+from clientele.events.models import events
+from clientele.ledgers.schemas import HouseAccountTransactionOut, LoyaltyTransactionOut
+from clientele.tags.schemas import TAG_SHAPE
+from clientele.web.wire import RecordShape
+
+EVERY_SCOPE = frozenset(scope.ALL_SCOPES)
+RETENTION = timedelta(days=30)
+IMPORTED = "customers.imported"
+CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record that has events: the name its event types start with, its body's shape, the scope
+    its GET needs (an event of it is shown only to a reader holding that scope), and its actions."""
+
+    name: str
+    shape: RecordShape
+    read_scope: str
+    actions: tuple[str, ...] = (CREATED, UPDATED, DELETED, RESTORED)
+
+    def type(self, action: str) -> str:
+        return f"{self.name}.{action}"
+
+
+CUSTOMER = RecordKind("customer", CUSTOMER_SHAPE, scope.CUSTOMERS_GET)
+TAG = RecordKind("tag", TAG_SHAPE, scope.GENERAL_READ)
+DELIVERY_ZONE = RecordKind("delivery_zone", ZONE_SHAPE, scope.GENERAL_READ)
+ADDRESS = RecordKind("address", ADDRESS_SHAPE, scope.CUSTOMERS_GET)
+HOUSE_ACCOUNT_TRANSACTION = RecordKind(
+    "house_account_transaction", RecordShape(HouseAccountTransactionOut), scope.ACCOUNTS_READ, (CREATED,)
+)
+LOYALTY_TRANSACTION = RecordKind(
+    "loyalty_transaction", RecordShape(LoyaltyTransactionOut), scope.LOYALTY_READ, (CREATED,)
+)
+KINDS = {
+    kind.name: kind for kind in (CUSTOMER, TAG, DELIVERY_ZONE, ADDRESS, HOUSE_ACCOUNT_TRANSACTION, LOYALTY_TRANSACTION)
+}
+# The import summary tells how many customers came in, which is what the customer list shows.
+IMPORTED_READ_SCOPE = scope.CUSTOMERS_LIST
+READ_SCOPES: dict[str, str] = {
+    **{kind.type(action): kind.read_scope for kind in KINDS.values() for action in kind.actions},
+    IMPORTED: IMPORTED_READ_SCOPE,
+}
+EVENT_TYPES: tuple[str, ...] = tuple(READ_SCOPES)
+
+
+def matching_types(patterns: str) -> frozenset[str]:
+    """The event types a comma list names: a type, `family.*` (`customer.*`), or `*` for every type.
+    ValueError naming the first item that names none."""
+    matched: set[str] = set()
+    for item in (part.strip() for part in patterns.split(",")):
+        if not item:
+            continue
+        family = item.removesuffix("*")
+        found = (
+            set(EVENT_TYPES)
+            if item == "*"
+            else {event_type for event_type in EVENT_TYPES if event_type.startswith(family)}
+            if item.endswith(".*")
+            else {item} & set(EVENT_TYPES)
+        )
+        if not found:
+            raise ValueError(f"Unknown event type {item!r}.")
+        matched |= found
+    return frozenset(matched)
+
+
+def readable_types(scopes: frozenset[str]) -> frozenset[str]:
+    """The event types a reader with these scopes is shown: those whose record it could GET."""
+    return frozenset(event_type for event_type, needed in READ_SCOPES.items() if needed in scopes)
+
+
+def event_clock() -> ColumnElement[datetime]:
+    """An event's `created_at` on PostgreSQL: the database's clock, read once the transaction holds an id
+    (the CASE asks for it first), so that `settled_before` sees the transaction before it can stamp an
+    event (docs/decisions.md, "Events")."""
+    return case(
+        (func.pg_current_xact_id().is_not(None), func.timezone("UTC", func.clock_timestamp())),
+    )
+
+
+async def next_event_time(connection: AsyncConnection, business_id: uuid.UUID) -> datetime | ColumnElement[datetime]:
+    """When an event written now is stamped. SQLite runs one write transaction at a time, so its own clock
+    orders events as they commit, provided it never steps back behind the business's last event."""
+    if not is_sqlite(connection):
+        return event_clock()
+    last = await connection.scalar(select(func.max(events.c.created_at)).where(events.c.business_id == business_id))
+    now = utcnow()
+    return now if last is None else max(now, last + timedelta(microseconds=1))
+
+
+async def record_event(
+    *,
+    connection: AsyncConnection,
+    business_id: uuid.UUID,
+    type: str,
+    record_id: uuid.UUID | None,
+    data: dict[str, Any],
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Write one event in the caller's transaction: it commits with the change it tells of, or not at all."""
+    await connection.execute(
+        insert(events).values(
+            business_id=business_id,
+            id=new_id(),
+            type=type,
+            record_id=record_id,
+            created_at=await next_event_time(connection, business_id),
+            data=data,
+            changes=changes,
+        )
+    )
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`{field: value before}` for each field whose shown value differs."""
+    return {name: before.get(name) for name, value in after.items() if before.get(name) != value}
+
+
+async def record_change(
+    *, connection: AsyncConnection, kind: RecordKind, action: str, row: Any, before: Any = None
+) -> None:
+    """The event of `row` (the record as it now is) created, or changed from `before` by an update, delete
+    or restore; a write that left the record as it was (its `updated_at`, which every change moves)
+    writes none. Only an update's event carries `changes`: the shown fields that differ, which may be
+    none where only a relation (tags, branches) changed."""
+    if before is not None and before.updated_at == row.updated_at:
+        return
+    data = kind.shape.body(row, EVERY_SCOPE)
+    changes = None
+    if action == UPDATED:
+        changes = changed_fields(kind.shape.body(before, EVERY_SCOPE), data)
+    await record_event(
+        connection=connection,
+        business_id=row.business_id,
+        type=kind.type(action),
+        record_id=row.id,
+        data=data,
+        changes=changes,
+    )
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
+def event_payload(row: Any, *, scopes: frozenset[str]) -> dict[str, Any]:
+    """The event as a reader with these scopes sees it: `id`, `type`, `timestamp` (RFC 3339, UTC), `data`
+    and, for an update, `changes` (`{field: value before}`), each field shown as the record's GET would
+    show it to that reader. Whether the reader sees the event at all is `readable_types`."""
+    kind = KINDS.get(row.type.partition(".")[0])
+    data = row.data if kind is None else kind.shape.visible(row.data, scopes)
+    payload = {"id": str(row.id), "type": row.type, "timestamp": rfc3339(row.created_at), "data": data}
+    if row.changes is not None:
+        payload["changes"] = row.changes if kind is None else kind.shape.visible(row.changes, scopes)
+    return payload
+
+
+async def settled_before(connection: AsyncConnection) -> datetime | None:
+    """Every event stamped before this moment has committed or never will (None: every event has).
+
+    An event is stamped before its transaction commits, so a reader could see a later event before an
+    earlier one commits. On PostgreSQL no transaction that holds an id can stamp an event before it
+    began; the oldest such transaction of this database bounds what is settled. Read before the events
+    are, so that a transaction committing in between is seen by one read or the other.
+    """
+    if is_sqlite(connection):
+        return None
+    settled: datetime = await connection.scalar(SETTLED_BEFORE)
+    return settled
+
+
+SETTLED_BEFORE = text(
+    "SELECT least(timezone('UTC', clock_timestamp()), min(timezone('UTC', xact_start))) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+)
+
+
+async def purge_events(*, connection: AsyncConnection, now: datetime) -> int:
+    """Delete the events older than the retention (30 days); how many were."""
+    result = await connection.execute(delete(events).where(events.c.created_at < now - RETENTION))
+    return result.rowcount
