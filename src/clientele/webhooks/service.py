@@ -16,12 +16,12 @@ from clientele.db.ids import new_id
 from clientele.db.records import changed_values, find_record, update_record
 from clientele.errors import Conflict, Unprocessable
 from clientele.events.models import events
+from clientele.events.service import matching_types, readable_types
 from clientele.listing.filters import boolean_column_filter, day_filter, ids_filter
 from clientele.listing.spec import ListSpec
 from clientele.web.validation import validate_body
 from clientele.web.wire import RecordShape
 from clientele.webhooks import destinations
-from clientele.webhooks.event_types import EVERY, matching_condition
 from clientele.webhooks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
 from clientele.webhooks.schemas import (
     REQUIRED_ON_CREATE,
@@ -36,6 +36,7 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 # How long the secret a rotation replaced still signs each delivery beside the new one.
 ROTATION_OVERLAP = timedelta(hours=24)
+EVERY_EVENT = "*"
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
@@ -68,6 +69,11 @@ def endpoint_body(row: Any) -> dict[str, Any]:
 
 def attempt_body(row: Any) -> dict[str, Any]:
     return ATTEMPT_SHAPE.body(row)
+
+
+def wanted_types(endpoint: Any) -> frozenset[str]:
+    """The event types an endpoint is sent: those it asks for that its scopes may read."""
+    return matching_types(",".join(endpoint.event_types)) & readable_types(frozenset(endpoint.scopes))
 
 
 def new_secret() -> str:
@@ -111,7 +117,7 @@ async def create_endpoint(
             business_id=principal.business_id,
             id=endpoint_id,
             url=parsed.url,
-            event_types=parsed.event_types or [EVERY],
+            event_types=parsed.event_types or [EVERY_EVENT],
             description=parsed.description,
             enabled=parsed.enabled is not False,
             scopes=[scope for scope in READ_SCOPES if scope in principal.scopes],
@@ -178,18 +184,28 @@ async def replay(*, connection: AsyncConnection, row: Row[Any], body: dict[str, 
         raise Unprocessable({"since": [sentence], "event_ids": [sentence]})
     if not row.enabled:
         raise Conflict("The webhook endpoint is disabled: enable it before replaying events.")
-    chosen = select(events.c.id, events.c.record_id, events.c.created_at).where(events.c.business_id == row.business_id)
+    chosen = select(events.c.id, events.c.type, events.c.record_id, events.c.created_at).where(
+        events.c.business_id == row.business_id
+    )
+    wanted = wanted_types(row)
     if parsed.event_ids is not None:
         ids = [uuid.UUID(event_id) for event_id in parsed.event_ids]
         found = list(await connection.execute(chosen.where(events.c.id.in_(ids))))
         missing = set(ids) - {event.id for event in found}
         if missing:
-            raise Unprocessable({"event_ids": [f"The selected event_ids is invalid: {sorted(map(str, missing))[0]}."]})
+            sentence = f"The selected event_ids is invalid: {min(map(str, missing))} is not an event of the business."
+            raise Unprocessable({"event_ids": [sentence]})
+        unreadable = sorted(str(event.id) for event in found if event.type not in readable_types(frozenset(row.scopes)))
+        if unreadable:
+            sentence = f"The endpoint's scopes do not show event {unreadable[0]}."
+            raise Unprocessable({"event_ids": [sentence]})
     else:
         assert parsed.since is not None
         found = list(
             await connection.execute(
-                chosen.where(events.c.created_at >= parsed.since, matching_condition(row.event_types, events.c.type))
+                chosen.where(events.c.created_at >= parsed.since, events.c.type.in_(wanted)).order_by(
+                    events.c.created_at, events.c.id
+                )
             )
         )
     await queue_deliveries(
