@@ -101,6 +101,11 @@ def retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
     return min(max(wait, timedelta(0)), LONGEST_RETRY_AFTER)
 
 
+def random_jitter() -> float:
+    """A factor for a retry delay, so that the retries of many deliveries failed together spread out."""
+    return random.uniform(1 - JITTER, 1 + JITTER)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one attempt came to: the receiver's status, or why there was none."""
@@ -148,7 +153,7 @@ class Deliverer:
         allow_private: bool,
         clock: Callable[[], datetime] = utcnow,
         concurrency: int = CONCURRENCY,
-        jitter: Callable[[], float] = lambda: random.uniform(1 - JITTER, 1 + JITTER),
+        jitter: Callable[[], float] = random_jitter,
     ) -> None:
         self.engine = engine
         self.allow_private = allow_private
@@ -356,7 +361,17 @@ class Deliverer:
                 wait = max(wait, outcome.retry_after)
             status, result, next_attempt_at = service.PENDING, "retrying", now + wait
         d = webhook_deliveries
+        e = webhook_endpoints
         async with writing(self.engine) as connection:
+            # The endpoint first, then its deliveries, as every writer of both takes them (a disable fails
+            # every pending delivery): the attempts of one endpoint recorded side by side then wait for
+            # each other instead of deadlocking.
+            await connection.execute(
+                select(e.c.id)
+                .where(e.c.business_id == delivery.business_id, e.c.id == delivery.endpoint_id)
+                # NO KEY UPDATE: new deliveries of the endpoint may still be handed out meanwhile.
+                .with_for_update(key_share=True)
+            )
             moved = await connection.execute(
                 update(d)
                 .where(d.c.business_id == delivery.business_id, d.c.id == delivery.id, IS_PENDING)
