@@ -3,7 +3,7 @@
 import gc
 import importlib.metadata
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -30,6 +30,7 @@ from clientele.web.rate_limits import RateLimitMiddleware, add_rate_limit_respon
 from clientele.web.request_context import install_request_context
 from clientele.web.transaction import Connection
 from clientele.web.wire import JSONResponse
+from clientele.webhooks.deliverer import delivering
 from clientele.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """\
@@ -161,7 +162,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await signing_key(app.state, connection)
         settle_garbage_collector()
         try:
-            yield
+            async with AsyncExitStack() as background:
+                if settings.deliver_webhooks:
+                    # Every worker runs one; they share the work through the database (docs/decisions.md, "Webhooks").
+                    await background.enter_async_context(
+                        delivering(
+                            database_url=settings.database_url,
+                            allow_private=settings.webhook_allow_private_networks,
+                        )
+                    )
+                yield
         finally:
             if app.state.key_pool is not None:
                 await app.state.key_pool.close()

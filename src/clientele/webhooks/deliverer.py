@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.db.clock import utcnow
-from clientele.db.engine import is_sqlite
+from clientele.db.engine import create_engine, is_sqlite
 from clientele.db.ids import new_id
 from clientele.events.models import events
 from clientele.events.service import event_payload
@@ -53,6 +53,8 @@ LEASE = timedelta(seconds=60)
 FAILING_FOR = timedelta(days=5)
 EVENTS_PER_HAND_OUT = 500
 CONCURRENCY = 16
+# Connections a deliverer keeps: a round's records are short transactions, which take turns on them.
+POOL_SIZE = 4
 POLL_SECONDS = 1.0
 # Any fixed number will do, as long as every Clientele process uses it (and not the startup lock's).
 HAND_OUT_LOCK_KEY = 7_134_202
@@ -166,12 +168,16 @@ class Deliverer:
         await self.client.aclose()
 
     async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
-        """Deliver until cancelled; a database that is away is waited for, never fatal."""
+        """Deliver until cancelled. A database that is away is waited for, and an unexpected error is
+        logged and the loop goes on: it runs beside the API, which must not lose it."""
         while True:
             try:
                 done = await self.run_once()
             except (SQLAlchemyError, OSError) as error:
                 log.warning("Webhook delivery paused: the database is not available (%s).", type(error).__name__)
+                done = 0
+            except Exception:
+                log.exception("Webhook delivery failed; trying again.")
                 done = 0
             if not done:
                 await asyncio.sleep(poll_seconds)
@@ -235,7 +241,11 @@ class Deliverer:
     async def send_due(self) -> int:
         """Claim up to `concurrency` due deliveries and send them side by side; how many were sent."""
         claims = await self.claim()
-        await asyncio.gather(*(self.deliver(claim) for claim in claims))
+        outcomes = await asyncio.gather(*(self.deliver(claim) for claim in claims), return_exceptions=True)
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                # Its lease runs out and another round sends it again.
+                log.warning("Webhook delivery %s not recorded: %s", claim.delivery.id, type(outcome).__name__)
         return len(claims)
 
     async def claim(self) -> list[Claim]:
@@ -420,3 +430,23 @@ class Deliverer:
         await service.disable(
             connection=connection, business_id=endpoint.business_id, endpoint_id=endpoint.id, reason=reason, now=now
         )
+
+
+@asynccontextmanager
+async def delivering(
+    *, database_url: str, allow_private: bool, concurrency: int = CONCURRENCY
+) -> AsyncIterator[Deliverer]:
+    """A deliverer running in the background until the block ends, on an engine of its own, so that its
+    sends never hold the connections requests wait for. Sends cut short by the end are sent again
+    once their leases run out."""
+    engine = create_engine(database_url, pool_size=POOL_SIZE)
+    deliverer = Deliverer(engine=engine, allow_private=allow_private, concurrency=concurrency)
+    task = asyncio.create_task(deliverer.run(), name="webhook deliverer")
+    try:
+        yield deliverer
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        await deliverer.aclose()
+        await engine.dispose()
