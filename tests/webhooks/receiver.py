@@ -2,6 +2,7 @@
 each with the next scripted answer (200 when none is left)."""
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +32,7 @@ class Received:
 
 @dataclass
 class Receiver:
-    answers: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
+    answers: deque[tuple[int, dict[str, str], float]] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -40,9 +41,9 @@ class Receiver:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
-    def answer(self, status: int, times: int = 1, **headers: str) -> None:
-        """Answer the next `times` requests with this status and headers."""
-        self.answers.extend([(status, headers)] * times)
+    def answer(self, status: int, times: int = 1, delay: float = 0, **headers: str) -> None:
+        """Answer the next `times` requests with this status and headers, `delay` seconds after each arrives."""
+        self.answers.extend([(status, headers, delay)] * times)
 
     def __enter__(self) -> "Receiver":
         receiver = self
@@ -51,7 +52,8 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                status, headers = receiver.answers.popleft() if receiver.answers else (200, {})
+                status, headers, delay = receiver.answers.popleft() if receiver.answers else (200, {}, 0)
+                time.sleep(delay)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name.replace("_", "-"), value)

@@ -3,11 +3,14 @@
 deliverer's clock, which the tests move."""
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import select
 
-from clientele.webhooks.deliverer import LEASE, RETRY_DELAYS, random_jitter
+from clientele.webhooks.deliverer import LEASE, RETRY_DELAYS, random_jitter, retry_after
 from clientele.webhooks.models import webhook_attempts, webhook_deliveries
 from tests.conftest import Api, run_statement
 from tests.webhooks.conftest import Clock, Delivering, make_endpoint
@@ -262,3 +265,40 @@ def test_the_attempts_log_pages_by_cursor(local_api: Api, receiver: Receiver, de
     assert uuid.UUID(log[0]["event_id"])
     newest_first = attempts(local_api, endpoint, sort="-created_at")
     assert [attempt["id"] for attempt in newest_first] == [attempt["id"] for attempt in reversed(log)]
+
+
+def test_no_answer_within_the_timeout_is_a_failure(
+    local_api: Api, receiver: Receiver, local_client: Any, clock: Clock
+) -> None:
+    endpoint = make_endpoint(local_api, url=receiver.url)
+    receiver.answer(200, delay=1.5)
+    local_api.make_customer()
+    impatient = Delivering(local_client, clock)
+    impatient.deliverer.timeout_seconds = 0.5
+
+    impatient.until_idle()
+
+    [attempt] = attempts(local_api, endpoint)
+    assert (attempt["status_code"], attempt["result"]) == (None, "retrying")
+    assert attempt["error"] == "No answer within 0.5 s."
+    assert 400 <= attempt["duration_ms"] < 1500
+    impatient.call(impatient.deliverer.aclose)
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "wait"),
+    [
+        (429, "30", timedelta(seconds=30)),
+        (503, "Mon, 07 Dec 2026 12:10:00 GMT", timedelta(minutes=10)),
+        (500, "999999", timedelta(hours=24)),
+        (503, "soon", None),
+        (400, "30", None),
+        (302, "30", None),
+    ],
+)
+def test_retry_after_is_read_from_429_and_5xx_as_seconds_or_a_date(
+    status: int, header: str, wait: timedelta | None
+) -> None:
+    answer = httpx.Response(status, headers={"retry-after": header})
+
+    assert retry_after(answer, datetime(2026, 12, 7, 12, 0, 0)) == wait

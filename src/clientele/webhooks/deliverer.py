@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, exists, literal_column, or_, select, text, tuple_, update
+from sqlalchemy import Select, and_, exists, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -156,13 +156,15 @@ class Deliverer:
         clock: Callable[[], datetime] = utcnow,
         concurrency: int = CONCURRENCY,
         jitter: Callable[[], float] = random_jitter,
+        timeout_seconds: float = TIMEOUT_SECONDS,
     ) -> None:
         self.engine = engine
         self.allow_private = allow_private
         self.clock = clock
         self.concurrency = concurrency
         self.jitter = jitter
-        self.client = httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT_SECONDS)
+        self.timeout_seconds = timeout_seconds
+        self.client = httpx.AsyncClient(follow_redirects=False, timeout=timeout_seconds)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -187,6 +189,12 @@ class Deliverer:
         handed_out = await self.hand_out()
         return handed_out + await self.send_due()
 
+    async def any_row(self, statement: Select[Any]) -> bool:
+        """Whether the statement finds a row, read without a write transaction: an idle deliverer then
+        takes no lock (on SQLite, the one write lock every request shares) to find it has nothing to do."""
+        async with self.engine.connect() as connection:
+            return (await connection.execute(statement.limit(1))).first() is not None
+
     # --- handing events out --------------------------------------------------------------
 
     async def hand_out(self) -> int:
@@ -194,6 +202,8 @@ class Deliverer:
         each (its types, readable with its scopes, and made no later than the event), and mark those
         events handed out, all in one transaction; how many events were."""
         now = self.clock()
+        if not await self.any_row(select(events.c.id).where(events.c.dispatched_at.is_(None))):
+            return 0
         async with writing(self.engine) as connection:
             if not is_sqlite(connection):
                 taken = await connection.scalar(text(f"SELECT pg_try_advisory_xact_lock({HAND_OUT_LOCK_KEY})"))
@@ -275,11 +285,13 @@ class Deliverer:
                 ~held_back,
             )
             .order_by(d.c.next_attempt_at, d.c.id)
-            .limit(self.concurrency)
-            .with_for_update(of=d, skip_locked=True)
         )
+        if not await self.any_row(due):
+            return []
         async with writing(self.engine) as connection:
-            deliveries = list(await connection.execute(due))
+            deliveries = list(
+                await connection.execute(due.limit(self.concurrency).with_for_update(of=d, skip_locked=True))
+            )
             if not deliveries:
                 return []
             keys = [(delivery.business_id, delivery.id) for delivery in deliveries]
@@ -332,7 +344,7 @@ class Deliverer:
             return Outcome(status_code, error and error[:MAX_ERROR_CHARS], duration_ms, wait)
 
         try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
+            async with asyncio.timeout(self.timeout_seconds):
                 destination = await destinations.resolve(endpoint.url, allow_private=self.allow_private)
                 url = httpx.URL(endpoint.url)
                 request = self.client.build_request(
@@ -349,7 +361,7 @@ class Deliverer:
         except destinations.Refused as refused:
             return outcome(None, str(refused))
         except (TimeoutError, httpx.TimeoutException):
-            return outcome(None, f"No answer within {TIMEOUT_SECONDS} s.")
+            return outcome(None, f"No answer within {self.timeout_seconds:g} s.")
         except httpx.HTTPError as error:
             return outcome(None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
         return outcome(response.status_code, None, retry_after(response, self.clock()))
