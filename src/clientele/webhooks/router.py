@@ -183,7 +183,7 @@ async def replay_webhook_endpoint(
     description=f"{SCOPE} Every attempt to send an event to the endpoint, oldest first (`sort=-created_at`: "
     "newest first): its time, the receiver's status or the error, how long it took, and when the next retry is due.",
     response_model=Page[AttemptOut],
-    responses=error_responses(400, 401, 403, 404, 503),
+    responses=error_responses(400, 401, 403, 404, 412, 503),
     openapi_extra={"parameters": list_parameters(service.ATTEMPTS_SPEC)},
 )
 async def list_webhook_endpoint_deliveries(
