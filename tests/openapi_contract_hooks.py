@@ -14,7 +14,9 @@ describe it. Generated positive cases send none; negative ones keep theirs, whic
 refused, and the stateful phase keeps the one its link took from the previous page. So is an
 `If-Match`: only a record's `ETag` names its version, and a generated one makes nearly every
 positive write a 412 (no positive `PUT /customers/{id}` succeeded in a whole run), so positive
-cases send none. Every other value stays as generated.
+cases send none. A webhook endpoint's URL must resolve to a public address: positive creates get one
+written as an address (no DNS), and every event type; positive replays send `since` alone (a replay
+takes exactly one of `since` and `event_ids`). Every other value stays as generated.
 """
 
 import itertools
@@ -26,6 +28,8 @@ from schemathesis.generation.meta import TestPhase
 _phones = itertools.count(500_000_000)
 _amounts = itertools.count()
 LEDGER_CREATES = {("POST", "/house_account_transactions"), ("POST", "/loyalty_transactions")}
+# A public address written as one, so that a create needs no DNS (IANA's example.com).
+WEBHOOK_URL = "https://93.184.215.14/hooks"
 
 
 def is_positive(case: schemathesis.Case) -> bool:
@@ -49,6 +53,10 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
         if case.headers:
             # A generated key ("0") is soon one an earlier create of another body holds: a 422 every time.
             case.headers.pop("Idempotency-Key", None)
+    if route == ("POST", "/webhook_endpoints") and isinstance(case.body, dict):
+        case.body = case.body | {"url": WEBHOOK_URL, "event_types": ["*"]}
+    if route == ("POST", "/webhook_endpoints/{endpoint_id}/replay"):
+        case.body = {"since": "2026-01-01"}
     if case.query and (case.meta is None or case.meta.phase.name != TestPhase.STATEFUL):
         case.query.pop("cursor", None)
     if case.headers:

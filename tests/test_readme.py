@@ -1,7 +1,7 @@
 """The README's curl examples, run as a reader would run them, against `clientele serve`.
 
 Each `sh` block that calls curl runs in bash with the reader's variables set (the block's own
-`TOKEN=clt_…` and `BASE=…` lines are placeholders) and curl made to print each answer's
+`TOKEN=clt_…`, `BASE=…` and `HOOK_URL=…` lines are placeholders) and curl made to print each answer's
 status after its body: every status is the one the block's comments promise.
 """
 
@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +18,12 @@ import pytest
 
 from tests.cli.processes import Server, serving
 from tests.conftest import new_business, new_token
+from tests.webhooks.receiver import Receiver
 
 README = Path(__file__).parent.parent / "README.md"
 STATUS = re.compile(r"\nstatus=(\d{3})\n")
 # The reader's own values, which the README shows as placeholders.
-PLACEHOLDERS = re.compile(r"^(TOKEN|BASE)=.*$", re.MULTILINE)
+PLACEHOLDERS = re.compile(r"^(TOKEN|BASE|HOOK_URL)=.*$", re.MULTILINE)
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the README's examples use curl")
 
@@ -48,20 +50,27 @@ def run_block(block: str, variables: dict[str, str]) -> list[tuple[int, object]]
 
 
 @pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
 def reader(client, database_url: str, tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    """A server, and a token of a business of its own, as `make run` gives a reader."""
+    """A server, and a token of a business of its own, as `make run` gives a reader; its webhooks may go
+    to the test's receiver on 127.0.0.1."""
     token = new_token(client, new_business(client, "README reader")).token
-    with serving(database_url, tmp_path) as [running]:
+    with serving(database_url, tmp_path, settings={"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1"}) as [running]:
         yield running, token
 
 
 def test_the_readme_has_the_curl_examples_this_file_runs() -> None:
-    assert len(curl_blocks()) == 4
+    assert len(curl_blocks()) == 6
 
 
-def test_the_readme_curl_examples_answer_as_their_comments_say(reader: tuple[Server, str]) -> None:
+def test_the_readme_curl_examples_answer_as_their_comments_say(reader: tuple[Server, str], receiver: Receiver) -> None:
     running, token = reader
-    try_it, sync, retries, ledgers = curl_blocks()
+    try_it, sync, retries, ledgers, subscribe, after_an_outage = curl_blocks()
     variables = {"TOKEN": token, "BASE": running.base_url}
 
     created, listed, included = run_block(try_it, variables)
@@ -86,3 +95,14 @@ def test_the_readme_curl_examples_answer_as_their_comments_say(reader: tuple[Ser
     opened, charged, paid, earned = run_block(ledgers, variables | {"ID": customer_id})
     assert [status for status, _ in (opened, charged, paid, earned)] == [200, 201, 201, 201]
     assert [body["data"]["balance_after"] for _, body in (charged, paid, earned)] == [-120.5, -20.5, 12]
+
+    subscribed, endpoints = run_block(subscribe, variables | {"HOOK_URL": receiver.url})
+    assert subscribed[0] == 201 and subscribed[1]["data"]["event_types"] == ["customer.*"]
+    assert endpoints[0] == 200 and "secret" not in endpoints[1]["data"][0]
+    statuses = run_block(after_an_outage, variables | {"ID": subscribed[1]["data"]["id"]})
+    assert [status for status, _ in statuses] == [200, 200, 202, 200]
+    assert statuses[2][1]["data"]["queued"] >= 3
+    deadline = time.monotonic() + 30
+    while not receiver.received and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert receiver.received[0].verify(subscribed[1]["data"]["secret"])["type"].startswith("customer.")

@@ -247,8 +247,8 @@ def test_routes_that_return_a_record_with_relations_document_include(route: Rout
 def test_every_write_documents_its_json_body(route: Route, openapi: dict[str, Any]) -> None:
     body = operation(openapi, route)["requestBody"]["content"]["application/json"]["schema"]
 
-    # Records have a name; ledger entries, an amount.
-    assert {"name", "amount"} & set(body["properties"])
+    # Records have a name; ledger entries, an amount; webhook endpoints, a url.
+    assert {"name", "amount", "url"} & set(body["properties"])
 
 
 def test_the_probes_are_documented_without_security(openapi: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ import asyncio
 import gc
 import importlib.metadata
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -33,6 +33,8 @@ from clientele.web.rate_limits import RateLimitMiddleware, add_rate_limit_respon
 from clientele.web.request_context import install_request_context
 from clientele.web.transaction import Connection
 from clientele.web.wire import JSONResponse
+from clientele.webhooks.deliverer import delivering
+from clientele.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """\
 Clientele serves the Customers API of a point-of-sale platform: a client written for that
@@ -52,6 +54,7 @@ DOMAIN_ROUTERS = (
     delivery_zones_router,
     *LEDGER_ROUTERS,
     events_router,
+    webhooks_router,
 )
 
 YOUNGEST_COLLECTED_AFTER = 10_000
@@ -164,7 +167,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settle_garbage_collector()
         purging = asyncio.create_task(events_service.purge_periodically(app.state.engine))
         try:
-            yield
+            async with AsyncExitStack() as background:
+                if settings.deliver_webhooks:
+                    # Every worker runs one; they share the work through the database (docs/decisions.md, "Webhooks").
+                    await background.enter_async_context(
+                        delivering(
+                            database_url=settings.database_url,
+                            allow_private=settings.webhook_allow_private_networks,
+                        )
+                    )
+                yield
         finally:
             purging.cancel()
             with suppress(asyncio.CancelledError):

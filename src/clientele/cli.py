@@ -4,6 +4,7 @@ customers in bulk (import, export, seed), and print a customer's house-account s
 import asyncio
 import logging.config
 import re
+import signal
 import sys
 import time
 import uuid
@@ -38,6 +39,7 @@ from clientele.ledgers import statements
 from clientele.serving import ServeError, announcements, bind_listener, check_tls_files, run_server, serve_log_config
 from clientele.web import idempotency
 from clientele.web.wire import format_timestamp
+from clientele.webhooks import deliverer
 
 app = typer.Typer(
     help="Clientele, a self-hostable Customers service.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -151,6 +153,34 @@ def serve(
     )
     if not run_server(config, listener, announce_serving):
         raise typer.Exit(STARTUP_FAILURE)
+
+
+@app.command("deliver")
+def deliver_command(
+    concurrency: Annotated[int, typer.Option(min=1, help="Deliveries sent side by side.")] = deliverer.CONCURRENCY,
+) -> None:
+    """Send webhooks until stopped (Ctrl-C or SIGTERM), beside the deliverers `clientele serve` runs in
+    each worker or instead of them (DELIVER_WEBHOOKS=0 turns those off); any number may run at once."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        raise fail(str(error)) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def until_stopped(_engine: AsyncEngine) -> None:
+        stopped = asyncio.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signal_number, stopped.set)
+        async with deliverer.delivering(
+            database_url=settings.database_url,
+            allow_private=settings.webhook_allow_private_networks,
+            concurrency=concurrency,
+        ):
+            typer.echo("Delivering webhooks (Ctrl-C or SIGTERM stops).")
+            await stopped.wait()
+
+    run_with_engine(until_stopped)
+    typer.echo("Stopped.")
 
 
 @app.command("migrate")

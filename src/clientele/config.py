@@ -35,6 +35,12 @@ class Settings:
     fast_paths: bool = True
     # `clientele serve`'s log lines: text, or one JSON object per line (LOG_FORMAT).
     log_format: Literal["text", "json"] = "text"
+    # Webhook URLs may name loopback and private addresses, and plain http (WEBHOOK_ALLOW_PRIVATE_NETWORKS):
+    # for local use and tests only.
+    webhook_allow_private_networks: bool = False
+    # Every worker of the app runs a webhook deliverer (DELIVER_WEBHOOKS, on unless set to 0): off
+    # here so that an app made in a test or a script sends nothing unless it asks to.
+    deliver_webhooks: bool = False
 
 
 def load_settings() -> Settings:
@@ -49,6 +55,8 @@ def load_settings() -> Settings:
         secret_key=os.environ.get("SECRET_KEY") or None,
         rate_limit=whole_number("RATE_LIMIT_PER_MINUTE", "600", minimum=0),
         log_format="json" if log_format == "json" else "text",
+        webhook_allow_private_networks=flag("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False),
+        deliver_webhooks=flag("DELIVER_WEBHOOKS", default=True),
     )
 
 
@@ -73,3 +81,15 @@ def whole_number(variable: str, default: str, *, minimum: int) -> int:
     if not text.strip().isdigit() or int(text) < minimum:
         raise ConfigurationError(f"{variable} must be a whole number of at least {minimum}, not {text!r}.")
     return int(text)
+
+
+FLAG_VALUES = {"1": True, "true": True, "0": False, "false": False}
+
+
+def flag(variable: str, *, default: bool) -> bool:
+    text = (os.environ.get(variable) or "").strip().lower()
+    if not text:
+        return default
+    if text not in FLAG_VALUES:
+        raise ConfigurationError(f"{variable} must be 1 or 0 (true or false), not {text!r}.")
+    return FLAG_VALUES[text]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api, next_phone
+from tests.webhooks.conftest import PUBLIC_URL
 
 
 class Records:
@@ -68,6 +69,9 @@ class Records:
     def event(self) -> str:
         created = self.api.get("/events", params={"filter[record_id]": self.customer}).json()["data"]
         return str(created[0]["id"])
+
+    def webhook_endpoint(self) -> str:
+        return self.api.create("/webhook_endpoints", {"url": PUBLIC_URL})["id"]
 
     def __getitem__(self, name: str) -> str:
         return getattr(self, name)
@@ -141,4 +145,10 @@ ROUTES = [
     ),
     Route("GET", "/events", "events.read", 200),
     Route("GET", "/events/{event}", "events.read", 200, shows=("customers.get",)),
+    Route("GET", "/webhook_endpoints", "webhooks.manage", 200),
+    Route("GET", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 200),
+    Route("POST", "/webhook_endpoints", "webhooks.manage", 201, lambda _: {"url": PUBLIC_URL}),
+    Route("PATCH", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 200, lambda _: {"description": "x"}),
+    Route("DELETE", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 204),
+    Route("GET", "/webhook_endpoints/{webhook_endpoint}/deliveries", "webhooks.manage", 200),
 ]

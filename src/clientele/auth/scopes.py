@@ -12,6 +12,7 @@ ADMIN_RESTORE = "admin.restore"
 GENERAL_READ = "general.read"
 GENERAL_WRITE = "general.write"
 EVENTS_READ = "events.read"
+WEBHOOKS_MANAGE = "webhooks.manage"
 
 ALL_SCOPES: tuple[str, ...] = (
     CUSTOMERS_LIST,
@@ -26,4 +27,8 @@ ALL_SCOPES: tuple[str, ...] = (
     GENERAL_READ,
     GENERAL_WRITE,
     EVENTS_READ,
+    WEBHOOKS_MANAGE,
 )
+
+# The scopes that decide what a reader sees; a webhook endpoint keeps those of the token that made it.
+READ_SCOPES: tuple[str, ...] = (CUSTOMERS_LIST, CUSTOMERS_GET, ACCOUNTS_READ, LOYALTY_READ, GENERAL_READ)

@@ -24,6 +24,9 @@ class Domain:
     immutable: bool = False
     # Events: only read, written by the changes they tell of.
     read_only: bool = False
+    update_method: str = "put"
+    # Operations under a record (name, method, last path segment): webhook endpoints' rotate_secret…
+    actions: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def record(self) -> str:
@@ -44,7 +47,18 @@ HOUSE_ACCOUNT_TRANSACTIONS = Domain(
 LOYALTY_TRANSACTIONS = Domain("/loyalty_transactions", "transaction_id", "LoyaltyTransaction", immutable=True)
 LEDGERS = (HOUSE_ACCOUNT_TRANSACTIONS, LOYALTY_TRANSACTIONS)
 EVENTS = Domain("/events", "event_id", "Event", immutable=True, read_only=True)
-DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES, *LEDGERS, EVENTS)
+WEBHOOK_ENDPOINTS = Domain(
+    "/webhook_endpoints",
+    "endpoint_id",
+    "WebhookEndpoint",
+    update_method="patch",
+    actions=(
+        ("RotateSecret", "post", "rotate_secret"),
+        ("Replay", "post", "replay"),
+        ("ListDeliveries", "get", "deliveries"),
+    ),
+)
+DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES, *LEDGERS, EVENTS, WEBHOOK_ENDPOINTS)
 
 
 @dataclass(frozen=True)
@@ -64,15 +78,19 @@ def record_targets(domain: Domain, record_id: str) -> dict[str, Target]:
     path_id = {domain.id_name: record_id}
     targets = {f"Get{domain.noun}": Target("get", domain.record, path_id)}
     if not domain.immutable:
-        targets[f"Update{domain.noun}"] = Target("put", domain.record, path_id)
+        targets[f"Update{domain.noun}"] = Target(domain.update_method, domain.record, path_id)
         targets[f"Delete{domain.noun}"] = Target("delete", domain.record, path_id)
     if domain.restorable:
         targets[f"Restore{domain.noun}"] = Target("put", domain.restore, path_id)
+    for name, method, segment in domain.actions:
+        targets[f"{name}{domain.noun}"] = Target(method, f"{domain.record}/{segment}", path_id)
     return targets
 
 
 def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
     """The operations of other domains that refer to a record of this one."""
+    if domain in (EVENTS, WEBHOOK_ENDPOINTS):
+        return {}
     if domain is CUSTOMERS:
         targets = {
             "CreateAddressForCustomer": Target("post", ADDRESSES.collection, request_body={"customer_id": record_id}),
@@ -95,8 +113,6 @@ def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
         return {
             "CreateAddressInZone": Target("post", ADDRESSES.collection, request_body={"delivery_zone_id": record_id}),
         }
-    if domain is EVENTS:
-        return {}
     customer = Target("get", CUSTOMERS.record, {"customer_id": "$response.body#/data/customer/id"})
     if domain in LEDGERS:
         return {f"Get{domain.noun}Customer": customer}
@@ -120,7 +136,7 @@ def domain_links(domain: Domain) -> dict[tuple[str, str, str], dict[str, Target]
     if not domain.read_only:
         links[("post", domain.collection, "201")] = returned
     if not domain.immutable:
-        links[("put", domain.record, "200")] = returned
+        links[(domain.update_method, domain.record, "200")] = returned
         links[("delete", domain.record, "204")] = record_targets(domain, f"$request.path.{domain.id_name}")
     if domain.restorable:
         links[("put", domain.restore, "200")] = returned

@@ -19,6 +19,7 @@ TABLE_MODULES = (
     "clientele.addresses.models",
     "clientele.ledgers.models",
     "clientele.events.models",
+    "clientele.webhooks.models",
     "clientele.db.cursors",
     "clientele.web.idempotency",
 )

@@ -1,0 +1,464 @@
+"""The deliverer (SPEC §10): hands each event of the outbox to the endpoints that want it, then sends
+each delivery, signed as Standard Webhooks asks, until it succeeds or its retries run out.
+
+Any number of deliverers may run against one database (every worker of `clientele serve`, and
+`clientele deliver` processes). Handing out events takes turns (an advisory lock on PostgreSQL, the
+write lock on SQLite). A delivery is claimed for a lease: on PostgreSQL with `FOR UPDATE SKIP LOCKED`,
+on SQLite under the write lock; a deliverer that dies while sending leaves it to be claimed again
+once the lease ends, so a delivery arrives at least once.
+"""
+
+import asyncio
+import base64
+import email.utils
+import hashlib
+import hmac
+import importlib.metadata
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import Select, and_, exists, literal_column, or_, select, text, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from clientele.db.clock import utcnow
+from clientele.db.engine import create_engine, is_sqlite
+from clientele.db.ids import new_id
+from clientele.events.models import events
+from clientele.events.service import event_payload
+from clientele.webhooks import destinations, service
+from clientele.webhooks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
+
+log = logging.getLogger("clientele.webhooks")
+
+# After the first attempt fails, the next ones are due after these delays (each with jitter).
+RETRY_DELAYS = tuple(
+    timedelta(seconds=seconds)
+    for seconds in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600)
+)
+JITTER = 0.1
+# A Retry-After beyond the longest delay is read as that delay: a receiver cannot park a delivery for ever.
+LONGEST_RETRY_AFTER = RETRY_DELAYS[-1]
+TIMEOUT_SECONDS = 15
+# Longer than a send can take, so that only a deliverer that died loses its claim.
+LEASE = timedelta(seconds=60)
+FAILING_FOR = timedelta(days=5)
+EVENTS_PER_HAND_OUT = 500
+CONCURRENCY = 16
+# Connections a deliverer keeps: a round's records are short transactions, which take turns on them.
+POOL_SIZE = 4
+POLL_SECONDS = 1.0
+# Any fixed number will do, as long as every Clientele process uses it (and not the startup lock's).
+HAND_OUT_LOCK_KEY = 7_134_202
+MAX_ERROR_CHARS = 255
+# In SQL as a literal, so that both engines use the partial indexes made for pending deliveries.
+IS_PENDING = webhook_deliveries.c.status == literal_column(f"'{service.PENDING}'")
+USER_AGENT = f"Clientele-Webhooks/{importlib.metadata.version('clientele')}"
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks' `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the secret's bytes."""
+    key = base64.b64decode(secret.removeprefix(service.SECRET_PREFIX))
+    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def signed_headers(endpoint: Any, event_id: str, body: bytes, now: datetime, timestamp: int) -> dict[str, str]:
+    """The Standard Webhooks headers, signed with the secret and, within a day of a rotation, the one before."""
+    secrets = [endpoint.secret]
+    if endpoint.previous_secret is not None and endpoint.previous_secret_expires_at > now:
+        secrets.append(endpoint.previous_secret)
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(signature(secret, event_id, timestamp, body) for secret in secrets),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+
+
+def retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
+    """A 429's or 5xx's `Retry-After` (seconds or an HTTP date), within the longest retry delay."""
+    if response.status_code != 429 and response.status_code < 500:
+        return None
+    value = response.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        wait = timedelta(seconds=int(value))
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        wait = when.astimezone(UTC).replace(tzinfo=None) - now
+    return min(max(wait, timedelta(0)), LONGEST_RETRY_AFTER)
+
+
+def random_jitter() -> float:
+    """A factor for a retry delay, so that the retries of many deliveries failed together spread out."""
+    return random.uniform(1 - JITTER, 1 + JITTER)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: the receiver's status, or why there was none."""
+
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    retry_after: timedelta | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this deliverer holds, with what sending it needs."""
+
+    delivery: Any
+    endpoint: Any
+    event: Any | None
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction; on SQLite it takes the write lock first, so deliverers take turns."""
+    async with engine.connect() as connection:
+        if is_sqlite(connection):
+            connection = await connection.execution_options(sqlite_write=True)
+        async with connection.begin():
+            yield connection
+
+
+class Deliverer:
+    """Hands out events and sends deliveries; `run` loops until cancelled, `run_once` does what is due now.
+
+    `clock` says when it is (retries, leases, the 5-day rule), so that tests can move time; the
+    `webhook-timestamp` header is always the real time, which receivers check against their own.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        allow_private: bool,
+        clock: Callable[[], datetime] = utcnow,
+        concurrency: int = CONCURRENCY,
+        jitter: Callable[[], float] = random_jitter,
+        timeout_seconds: float = TIMEOUT_SECONDS,
+    ) -> None:
+        self.engine = engine
+        self.allow_private = allow_private
+        self.clock = clock
+        self.concurrency = concurrency
+        self.jitter = jitter
+        self.timeout_seconds = timeout_seconds
+        self.client = httpx.AsyncClient(follow_redirects=False, timeout=timeout_seconds)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
+        """Deliver until cancelled. A database that is away is waited for, and an unexpected error is
+        logged and the loop goes on: it runs beside the API, which must not lose it."""
+        while True:
+            try:
+                done = await self.run_once()
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("Webhook delivery paused: the database is not available (%s).", type(error).__name__)
+                done = 0
+            except Exception:
+                log.exception("Webhook delivery failed; trying again.")
+                done = 0
+            if not done:
+                await asyncio.sleep(poll_seconds)
+
+    async def run_once(self) -> int:
+        """Hand out the events waiting, then send one round of due deliveries; how much was done."""
+        handed_out = await self.hand_out()
+        return handed_out + await self.send_due()
+
+    async def any_row(self, statement: Select[Any]) -> bool:
+        """Whether the statement finds a row, read without a write transaction: an idle deliverer then
+        takes no lock (on SQLite, the one write lock every request shares) to find it has nothing to do."""
+        async with self.engine.connect() as connection:
+            return (await connection.execute(statement.limit(1))).first() is not None
+
+    # --- handing events out --------------------------------------------------------------
+
+    async def hand_out(self) -> int:
+        """Make the deliveries of the oldest events not yet handed out, one per endpoint that wants
+        each (its types, readable with its scopes, and made no later than the event), and mark those
+        events handed out, all in one transaction; how many events were."""
+        now = self.clock()
+        if not await self.any_row(select(events.c.id).where(events.c.dispatched_at.is_(None))):
+            return 0
+        async with writing(self.engine) as connection:
+            if not is_sqlite(connection):
+                taken = await connection.scalar(text(f"SELECT pg_try_advisory_xact_lock({HAND_OUT_LOCK_KEY})"))
+                if not taken:
+                    return 0
+            waiting = list(
+                await connection.execute(
+                    select(events.c.business_id, events.c.id, events.c.type, events.c.record_id, events.c.created_at)
+                    .where(events.c.dispatched_at.is_(None))
+                    .order_by(events.c.created_at, events.c.id)
+                    .limit(EVENTS_PER_HAND_OUT)
+                )
+            )
+            if not waiting:
+                return 0
+            endpoints = await connection.execute(
+                select(webhook_endpoints).where(
+                    webhook_endpoints.c.business_id.in_({event.business_id for event in waiting}),
+                    webhook_endpoints.c.enabled.is_(True),
+                )
+            )
+            for endpoint in endpoints:
+                wanted = service.wanted_types(endpoint)
+                await service.queue_deliveries(
+                    connection=connection,
+                    endpoint=endpoint,
+                    events_found=[
+                        (event.id, event.record_id, event.created_at)
+                        for event in waiting
+                        if event.business_id == endpoint.business_id
+                        and event.type in wanted
+                        and event.created_at >= endpoint.created_at
+                    ],
+                    now=now,
+                )
+            await connection.execute(
+                update(events)
+                .where(tuple_(events.c.business_id, events.c.id).in_([(e.business_id, e.id) for e in waiting]))
+                .values(dispatched_at=now)
+            )
+            return len(waiting)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def send_due(self) -> int:
+        """Claim up to `concurrency` due deliveries and send them side by side; how many were sent."""
+        claims = await self.claim()
+        outcomes = await asyncio.gather(*(self.deliver(claim) for claim in claims), return_exceptions=True)
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                # Its lease runs out and another round sends it again.
+                log.warning("Webhook delivery %s not recorded: %s", claim.delivery.id, type(outcome).__name__)
+        return len(claims)
+
+    async def claim(self) -> list[Claim]:
+        """Take due deliveries for a lease: pending, due, not held by another deliverer, to an enabled
+        endpoint, and not behind an earlier pending event of the same record at the same endpoint."""
+        now = self.clock()
+        d = webhook_deliveries
+        earlier = webhook_deliveries.alias("earlier")
+        held_back = exists().where(
+            earlier.c.business_id == d.c.business_id,
+            earlier.c.endpoint_id == d.c.endpoint_id,
+            earlier.c.record_id == d.c.record_id,
+            earlier.c.status == literal_column(f"'{service.PENDING}'"),
+            tuple_(earlier.c.event_created_at, earlier.c.event_id) < tuple_(d.c.event_created_at, d.c.event_id),
+        )
+        due = (
+            select(d)
+            .join(
+                webhook_endpoints,
+                and_(webhook_endpoints.c.business_id == d.c.business_id, webhook_endpoints.c.id == d.c.endpoint_id),
+            )
+            .where(
+                IS_PENDING,
+                d.c.next_attempt_at <= now,
+                or_(d.c.claimed_until.is_(None), d.c.claimed_until < now),
+                webhook_endpoints.c.enabled.is_(True),
+                ~held_back,
+            )
+            .order_by(d.c.next_attempt_at, d.c.id)
+        )
+        if not await self.any_row(due):
+            return []
+        async with writing(self.engine) as connection:
+            deliveries = list(
+                await connection.execute(due.limit(self.concurrency).with_for_update(of=d, skip_locked=True))
+            )
+            if not deliveries:
+                return []
+            keys = [(delivery.business_id, delivery.id) for delivery in deliveries]
+            await connection.execute(
+                update(d).where(tuple_(d.c.business_id, d.c.id).in_(keys)).values(claimed_until=now + LEASE)
+            )
+            endpoint_keys = {(delivery.business_id, delivery.endpoint_id) for delivery in deliveries}
+            endpoints = {
+                (row.business_id, row.id): row
+                for row in await connection.execute(
+                    select(webhook_endpoints).where(
+                        tuple_(webhook_endpoints.c.business_id, webhook_endpoints.c.id).in_(endpoint_keys)
+                    )
+                )
+            }
+            event_keys = {(delivery.business_id, delivery.event_id) for delivery in deliveries}
+            found = {
+                (row.business_id, row.id): row
+                for row in await connection.execute(
+                    select(events).where(tuple_(events.c.business_id, events.c.id).in_(event_keys))
+                )
+            }
+        return [
+            Claim(
+                delivery=delivery,
+                endpoint=endpoints[(delivery.business_id, delivery.endpoint_id)],
+                event=found.get((delivery.business_id, delivery.event_id)),
+            )
+            for delivery in deliveries
+        ]
+
+    async def deliver(self, claim: Claim) -> None:
+        """Send one claimed delivery and record what came of it."""
+        if claim.event is None:
+            # Events are kept 30 days; a delivery replayed or retried past that has nothing to send.
+            outcome = Outcome(status_code=None, error="The event is no longer kept (30 days).", duration_ms=0)
+        else:
+            outcome = await self.send(claim.endpoint, claim.event)
+        await self.record(claim, outcome, final=claim.event is None)
+
+    async def send(self, endpoint: Any, event: Any) -> Outcome:
+        """POST the event to the endpoint, as its scopes show it, at the address its host resolves to
+        now (checked public); a 2xx within the timeout is a success, and redirects are not followed."""
+        body = orjson.dumps(event_payload(event, scopes=frozenset(endpoint.scopes)))
+        headers = signed_headers(endpoint, str(event.id), body, self.clock(), int(time.time()))
+        started = time.monotonic()
+
+        def outcome(status_code: int | None, error: str | None, wait: timedelta | None = None) -> Outcome:
+            duration_ms = round((time.monotonic() - started) * 1000)
+            return Outcome(status_code, error and error[:MAX_ERROR_CHARS], duration_ms, wait)
+
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                destination = await destinations.resolve(endpoint.url, allow_private=self.allow_private)
+                url = httpx.URL(endpoint.url)
+                request = self.client.build_request(
+                    "POST",
+                    url.copy_with(host=destination.address),
+                    content=body,
+                    # Connected to the address checked above, so that DNS cannot answer differently for
+                    # the connection; the host is still the one the receiver and its certificate know.
+                    headers=headers | {"host": url.netloc.decode("ascii")},
+                    extensions={"sni_hostname": destination.host},
+                )
+                response = await self.client.send(request, stream=True)
+                await response.aclose()
+        except destinations.Refused as refused:
+            return outcome(None, str(refused))
+        except (TimeoutError, httpx.TimeoutException):
+            return outcome(None, f"No answer within {self.timeout_seconds:g} s.")
+        except httpx.HTTPError as error:
+            return outcome(None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+        return outcome(response.status_code, None, retry_after(response, self.clock()))
+
+    async def record(self, claim: Claim, outcome: Outcome, *, final: bool = False) -> None:
+        """Log the attempt and move the delivery on: succeeded, due again later, or failed for good; a 410
+        disables the endpoint at once, and five days of nothing but failures disables it too."""
+        now = self.clock()
+        delivery = claim.delivery
+        attempts = delivery.attempts + 1
+        next_attempt_at = None
+        if outcome.succeeded:
+            status, result = service.SUCCEEDED, "succeeded"
+        elif final or outcome.status_code == 410 or attempts > len(RETRY_DELAYS):
+            status, result = service.FAILED, "failed"
+        else:
+            wait = RETRY_DELAYS[attempts - 1] * self.jitter()
+            if outcome.retry_after is not None:
+                wait = max(wait, outcome.retry_after)
+            status, result, next_attempt_at = service.PENDING, "retrying", now + wait
+        d = webhook_deliveries
+        e = webhook_endpoints
+        async with writing(self.engine) as connection:
+            # The endpoint first, then its deliveries, as every writer of both takes them (a disable fails
+            # every pending delivery): the attempts of one endpoint recorded side by side then wait for
+            # each other instead of deadlocking.
+            await connection.execute(
+                select(e.c.id)
+                .where(e.c.business_id == delivery.business_id, e.c.id == delivery.endpoint_id)
+                # NO KEY UPDATE: new deliveries of the endpoint may still be handed out meanwhile.
+                .with_for_update(key_share=True)
+            )
+            moved = await connection.execute(
+                update(d)
+                .where(d.c.business_id == delivery.business_id, d.c.id == delivery.id, IS_PENDING)
+                .values(status=status, attempts=attempts, next_attempt_at=next_attempt_at, claimed_until=None)
+            )
+            if moved.rowcount == 0:
+                # The endpoint was deleted or disabled meanwhile: nothing is owed to it any more.
+                return
+            await connection.execute(
+                webhook_attempts.insert().values(
+                    business_id=delivery.business_id,
+                    id=new_id(),
+                    endpoint_id=delivery.endpoint_id,
+                    delivery_id=delivery.id,
+                    event_id=delivery.event_id,
+                    created_at=now,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    duration_ms=outcome.duration_ms,
+                    result=result,
+                    next_attempt_at=next_attempt_at,
+                )
+            )
+            await self.judge_endpoint(connection, claim.endpoint, outcome, now)
+
+    async def judge_endpoint(self, connection: AsyncConnection, endpoint: Any, outcome: Outcome, now: datetime) -> None:
+        """A success ends the endpoint's failure streak; a 410, or a streak of five days, disables it."""
+        e = webhook_endpoints
+        this_endpoint = and_(e.c.business_id == endpoint.business_id, e.c.id == endpoint.id)
+        if outcome.succeeded:
+            await connection.execute(
+                update(e).where(this_endpoint, e.c.failing_since.is_not(None)).values(failing_since=None)
+            )
+            return
+        if outcome.status_code == 410:
+            reason = f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M:%S} UTC."
+        else:
+            await connection.execute(
+                update(e).where(this_endpoint, e.c.failing_since.is_(None)).values(failing_since=now)
+            )
+            failing_since = await connection.scalar(select(e.c.failing_since).where(this_endpoint))
+            if failing_since is None or now - failing_since < FAILING_FOR:
+                return
+            reason = f"Every delivery failed for 5 days, since {failing_since:%Y-%m-%d %H:%M:%S} UTC."
+        log.warning("Webhook endpoint %s disabled: %s", endpoint.id, reason)
+        await service.disable(
+            connection=connection, business_id=endpoint.business_id, endpoint_id=endpoint.id, reason=reason, now=now
+        )
+
+
+@asynccontextmanager
+async def delivering(
+    *, database_url: str, allow_private: bool, concurrency: int = CONCURRENCY
+) -> AsyncIterator[Deliverer]:
+    """A deliverer running in the background until the block ends, on an engine of its own, so that its
+    sends never hold the connections requests wait for. Sends cut short by the end are sent again
+    once their leases run out."""
+    engine = create_engine(database_url, pool_size=POOL_SIZE)
+    deliverer = Deliverer(engine=engine, allow_private=allow_private, concurrency=concurrency)
+    task = asyncio.create_task(deliverer.run(), name="webhook deliverer")
+    try:
+        yield deliverer
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        await deliverer.aclose()
+        await engine.dispose()
