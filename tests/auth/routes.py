@@ -70,6 +70,7 @@ class Records:
         created = self.api.get("/events", params={"filter[record_id]": self.customer}).json()["data"]
         return str(created[0]["id"])
 
+    @cached_property
     def webhook_endpoint(self) -> str:
         return self.api.create("/webhook_endpoints", {"url": PUBLIC_URL})["id"]
 
