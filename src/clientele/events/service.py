@@ -244,7 +244,9 @@ async def settled_before(connection: AsyncConnection) -> datetime | None:
     An event is stamped before its transaction commits, so a reader could see a later event before an
     earlier one commits. On PostgreSQL no transaction that holds an id can stamp an event before it
     began; the oldest such transaction of this database bounds what is settled. Read before the events
-    are, so that a transaction committing in between is seen by one read or the other.
+    are, so that a transaction committing in between is seen by one read or the other, and as the first
+    statement of its transaction (or in autocommit): PostgreSQL keeps one view of `pg_stat_activity` per
+    transaction, and an older view would miss the transactions begun since.
     """
     if is_sqlite(connection):
         return None
