@@ -5,8 +5,8 @@ read (`event_payload`), by the rule the record's own GET follows (`RecordShape.v
 """
 
 import asyncio
+import logging
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from clientele.listing.spec import ListSpec
 from clientele.tags.schemas import TAG_SHAPE
 from clientele.web.wire import RecordShape
 
+logger = logging.getLogger("clientele.events")
 EVERY_SCOPE = frozenset(scope.ALL_SCOPES)
 RETENTION = timedelta(days=30)
 PURGE_BATCH = 10_000
@@ -289,9 +290,13 @@ async def purge_expired(*, engine: AsyncEngine, now: datetime) -> int:
 
 async def purge_periodically(engine: AsyncEngine) -> None:
     """What `clientele serve` runs beside each worker: a purge at start, then every hour. A purge that
-    fails (the database is away) is tried again at the next hour; workers purging together only find
-    less to delete."""
+    fails is logged and tried again at the next hour, so that the worker serves on (a database that is
+    away is expected, and not worth a traceback); workers purging together only find less to delete."""
     while True:
-        with suppress(SQLAlchemyError, OSError):
+        try:
             await purge_expired(engine=engine, now=utcnow())
+        except (SQLAlchemyError, OSError) as error:
+            logger.warning("Events were not purged: %s", error.__class__.__name__)
+        except Exception:
+            logger.exception("Events were not purged")
         await asyncio.sleep(PURGE_EVERY_SECONDS)
