@@ -67,11 +67,10 @@ LOYALTY_TRANSACTION = RecordKind(
 KINDS = {
     kind.name: kind for kind in (CUSTOMER, TAG, DELIVERY_ZONE, ADDRESS, HOUSE_ACCOUNT_TRANSACTION, LOYALTY_TRANSACTION)
 }
-# The import summary tells how many customers came in, which is what the customer list shows.
-IMPORTED_READ_SCOPE = scope.CUSTOMERS_LIST
 READ_SCOPES: dict[str, str] = {
     **{kind.type(action): kind.read_scope for kind in KINDS.values() for action in kind.actions},
-    IMPORTED: IMPORTED_READ_SCOPE,
+    # The import summary tells how many customers came in, which is what the customer list shows.
+    IMPORTED: scope.CUSTOMERS_LIST,
 }
 EVENT_TYPES: tuple[str, ...] = tuple(READ_SCOPES)
 
