@@ -136,10 +136,7 @@ async def update_endpoint(
     """Change the fields sent. Disabling fails the endpoint's pending deliveries; enabling clears
     `disabled_reason` and the endpoint's failure streak."""
     parsed = validate_body(EndpointInput, body, context={"allow_private": allow_private})
-    sent = parsed.model_dump(exclude_unset=True)
-    if "event_types" in sent and sent["event_types"] is None:
-        del sent["event_types"]
-    changes = changed_values(row, sent)
+    changes = changed_values(row, parsed.model_dump(exclude_unset=True))
     if "url" in changes:
         await checked_destination(changes["url"], allow_private=allow_private)
     if changes.get("enabled") is True:
@@ -264,13 +261,16 @@ async def disable(
     *, connection: AsyncConnection, business_id: uuid.UUID, endpoint_id: uuid.UUID, reason: str, now: datetime
 ) -> None:
     """Disable an endpoint for `reason` (Clientele's own decision), failing its pending deliveries."""
+    this_endpoint = (webhook_endpoints.c.business_id == business_id, webhook_endpoints.c.id == endpoint_id)
+    updated_at = await connection.scalar(
+        select(webhook_endpoints.c.updated_at).where(*this_endpoint, webhook_endpoints.c.enabled.is_(True))
+    )
+    if updated_at is None:
+        return
     await connection.execute(
         update(webhook_endpoints)
-        .where(
-            webhook_endpoints.c.business_id == business_id,
-            webhook_endpoints.c.id == endpoint_id,
-            webhook_endpoints.c.enabled.is_(True),
-        )
-        .values(enabled=False, disabled_reason=reason, updated_at=now)
+        .where(*this_endpoint)
+        # A new version (ETag), after the one a client may hold, whatever the deliverer's clock says.
+        .values(enabled=False, disabled_reason=reason, updated_at=max(now, updated_at + timedelta(microseconds=1)))
     )
     await fail_pending(connection=connection, business_id=business_id, endpoint_id=endpoint_id)
