@@ -1,5 +1,6 @@
 """Builds the FastAPI application: routers, error handlers, the engine's lifetime."""
 
+import asyncio
 import gc
 import importlib.metadata
 from collections.abc import AsyncIterator
@@ -18,6 +19,8 @@ from clientele.customers.fast_paths import FAST_PATHS as CUSTOMER_FAST_PATHS
 from clientele.customers.router import router as customers_router
 from clientele.db.engine import create_engine, create_key_pool, is_sqlite
 from clientele.delivery_zones.router import router as delivery_zones_router
+from clientele.events import service as events_service
+from clientele.events.router import router as events_router
 from clientele.ledgers.router import ROUTERS as LEDGER_ROUTERS
 from clientele.tags.router import router as tags_router
 from clientele.web.api_docs import serve_api_docs
@@ -51,6 +54,7 @@ DOMAIN_ROUTERS = (
     delivery_zones_router,
     *LEDGER_ROUTERS,
     webhooks_router,
+    events_router,
 )
 
 YOUNGEST_COLLECTED_AFTER = 10_000
@@ -161,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with app.state.engine.connect() as connection:
                 await signing_key(app.state, connection)
         settle_garbage_collector()
+        purging = asyncio.create_task(events_service.purge_periodically(app.state.engine))
         try:
             async with AsyncExitStack() as background:
                 if settings.deliver_webhooks:
@@ -173,6 +178,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
                 yield
         finally:
+            purging.cancel()
+            with suppress(asyncio.CancelledError):
+                await purging
             if app.state.key_pool is not None:
                 await app.state.key_pool.close()
                 app.state.key_pool = None

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from clientele.addresses.models import addresses
 from clientele.customers.models import customers
 from clientele.delivery_zones.models import delivery_zone_branches, delivery_zones
+from clientele.events.models import events
 from clientele.ledgers.models import house_account_transactions, loyalty_transactions
 from clientele.tags.models import customer_tags, tags
 from tests.cli.processes import Server
@@ -28,6 +29,7 @@ BUSINESS_TABLES = (
     addresses,
     house_account_transactions,
     loyalty_transactions,
+    events,
 )
 # A bound no healthy request comes near, so that a hang shows as a failure instead of a stuck suite.
 REQUEST_TIMEOUT_SECONDS = 30

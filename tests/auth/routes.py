@@ -66,6 +66,11 @@ class Records:
         return self.api.create("/loyalty_transactions", {"customer_id": self.account_holder, "amount": 5})["id"]
 
     @cached_property
+    def event(self) -> str:
+        created = self.api.get("/events", params={"filter[record_id]": self.customer}).json()["data"]
+        return str(created[0]["id"])
+
+    @cached_property
     def webhook_endpoint(self) -> str:
         return self.api.create("/webhook_endpoints", {"url": PUBLIC_URL})["id"]
 
@@ -80,6 +85,8 @@ class Route:
     scope: str
     success: int
     body: Callable[[Records], dict[str, Any]] | None = None
+    shows: tuple[str, ...] = ()
+    """Scopes besides its own that the route needs to show the record it names (an event's record's)."""
 
     def send(self, api: Api, records: Records, prefix: str = "") -> httpx.Response:
         json = self.body(records) if self.body else None
@@ -137,6 +144,8 @@ ROUTES = [
         201,
         lambda records: {"customer_id": records.account_holder, "amount": 2.5},
     ),
+    Route("GET", "/events", "events.read", 200),
+    Route("GET", "/events/{event}", "events.read", 200, shows=("customers.get",)),
     Route("GET", "/webhook_endpoints", "webhooks.manage", 200),
     Route("GET", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 200),
     Route("POST", "/webhook_endpoints", "webhooks.manage", 201, lambda _: {"url": PUBLIC_URL}),

@@ -18,7 +18,7 @@ def records(api: Api) -> Records:
 def test_every_route_accepts_a_token_with_only_its_scope(
     route: Route, records: Records, api_with: Callable[..., Api]
 ) -> None:
-    response = route.send(api_with(route.scope), records)
+    response = route.send(api_with(route.scope, *route.shows), records)
 
     assert response.status_code == route.success, response.text
 

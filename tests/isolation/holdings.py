@@ -23,6 +23,7 @@ from sqlalchemy import Table, select
 from clientele.addresses.models import addresses
 from clientele.customers.models import customer_counts, customers
 from clientele.delivery_zones.models import delivery_zone_branches, delivery_zones
+from clientele.events.models import events
 from clientele.ledgers.models import house_account_transactions, loyalty_transactions
 from clientele.tags.models import customer_tags, tags
 from tests.conftest import Api, new_business, new_token, run_statement, summed_counters
@@ -249,6 +250,7 @@ def stored(client: TestClient, business_id: uuid.UUID) -> dict[str, list[dict[st
         addresses,
         house_account_transactions,
         loyalty_transactions,
+        events,
     )
     rows = {
         table.name: run_statement(

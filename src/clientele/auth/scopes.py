@@ -11,6 +11,7 @@ ADMIN_WRITE = "admin.write"
 ADMIN_RESTORE = "admin.restore"
 GENERAL_READ = "general.read"
 GENERAL_WRITE = "general.write"
+EVENTS_READ = "events.read"
 WEBHOOKS_MANAGE = "webhooks.manage"
 
 ALL_SCOPES: tuple[str, ...] = (
@@ -25,6 +26,7 @@ ALL_SCOPES: tuple[str, ...] = (
     ADMIN_RESTORE,
     GENERAL_READ,
     GENERAL_WRITE,
+    EVENTS_READ,
     WEBHOOKS_MANAGE,
 )
 

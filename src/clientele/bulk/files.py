@@ -375,6 +375,12 @@ async def import_customers(
             else:
                 with path.open("rb") as binary:
                     await pipeline(jsonl_chunks(binary, batch_size), prepare_chunk, consume, jobs=jobs)
+            await writer.record_run(
+                source="import",
+                created=report.created,
+                rejected=report.rejected,
+                skipped=report.existing + report.deleted,
+            )
         completed = True
     finally:
         rejects.close(completed=completed)

@@ -443,4 +443,7 @@ async def seed_customers(
             consume,
             jobs=jobs,
         )
+        await writer.record_run(
+            source="seed", created=report.created, rejected=report.rejected, skipped=report.existing
+        )
     return report

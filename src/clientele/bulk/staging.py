@@ -43,6 +43,7 @@ from clientele.customers.models import customers
 from clientele.db.clock import utcnow
 from clientele.db.engine import is_sqlite, upsert_insert
 from clientele.db.ids import new_id
+from clientele.events import service as events
 from clientele.ledgers.models import MONEY, house_account_transactions, loyalty_transactions
 from clientele.tags.models import customer_tags
 
@@ -234,6 +235,24 @@ class StagedWriter:
             duplicates=sorted(duplicates),
             related=related_counts,
         )
+
+    async def record_run(self, *, source: str, created: int, rejected: int, skipped: int) -> None:
+        """The run's one `customers.imported` event, once its last batch has committed: a summary, not an
+        event per row (docs/decisions.md, "Events")."""
+        async with self.connection.begin():
+            await events.record_event(
+                connection=self.connection,
+                business_id=self.business_id,
+                type=events.IMPORTED,
+                record_id=None,
+                data={
+                    "business": {"id": str(self.business_id)},
+                    "source": source,
+                    "created": created,
+                    "rejected": rejected,
+                    "skipped": skipped,
+                },
+            )
 
 
 def opening_entries(

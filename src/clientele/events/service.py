@@ -4,16 +4,20 @@ An event stores its record as every scope would see it; the reader's scopes filt
 read (`event_payload`), by the rule the record's own GET follows (`RecordShape.visible`).
 """
 
+import asyncio
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.addresses.schemas import ADDRESS_SHAPE
 from clientele.auth import scopes as scope
+from clientele.auth.models import businesses
 from clientele.customers.schemas import CUSTOMER_SHAPE
 from clientele.db.clock import utcnow
 from clientele.db.engine import is_sqlite
@@ -21,11 +25,16 @@ from clientele.db.ids import new_id
 from clientele.delivery_zones.schemas import ZONE_SHAPE
 from clientele.events.models import events
 from clientele.ledgers.schemas import HouseAccountTransactionOut, LoyaltyTransactionOut
+from clientele.listing.filters import Filter, comma_list, day_filter, ids_filter, invalid, parse_timestamp
+from clientele.listing.query import ListQuery
+from clientele.listing.spec import ListSpec
 from clientele.tags.schemas import TAG_SHAPE
 from clientele.web.wire import RecordShape
 
 EVERY_SCOPE = frozenset(scope.ALL_SCOPES)
 RETENTION = timedelta(days=30)
+PURGE_BATCH = 10_000
+PURGE_EVERY_SECONDS = 3600
 IMPORTED = "customers.imported"
 CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
 
@@ -85,6 +94,47 @@ def matching_types(patterns: str) -> frozenset[str]:
             raise ValueError(f"Unknown event type {item!r}.")
         matched |= found
     return frozenset(matched)
+
+
+def parse_types(value: str) -> list[str]:
+    """The types `filter[type]` names, sorted: a cursor is bound to them as a list."""
+    try:
+        return sorted(matching_types(value))
+    except ValueError as error:
+        raise invalid("filter[type]", f"{error} Allowed: {', '.join(EVENT_TYPES)}, or family.* (customer.*).") from None
+
+
+def parse_moment(value: str) -> datetime:
+    """`filter[created_after]`: RFC 3339 (an event's `timestamp`), or the wire's `YYYY-MM-DD[ HH:MM:SS]` in UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return parse_timestamp("filter[created_after]", value)
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+LIST_SPEC = ListSpec(
+    table=events,
+    filters={
+        "id": ids_filter(events.c.id.in_, "event id"),
+        "type": Filter(
+            parse=parse_types,
+            condition=events.c.type.in_,
+            description="Comma-separated event types; `customer.*` matches every type of a family.",
+            documented=comma_list({"type": "string", "pattern": r"^[a-z_.*]+$"}),
+        ),
+        "record_id": ids_filter(events.c.record_id.in_, "record id"),
+        "created_after": Filter(
+            parse=parse_moment,
+            condition=lambda moment: events.c.created_at > moment,
+            description="Written strictly after this time: RFC 3339 (an event's `timestamp`) or UTC "
+            "`YYYY-MM-DD[ HH:MM:SS]`.",
+        ),
+        "created_on": day_filter(events.c.created_at, "created_on", "Written"),
+    },
+    sort_columns={"created_at": events.c.created_at},
+    follows=True,
+)
 
 
 def readable_types(scopes: frozenset[str]) -> frozenset[str]:
@@ -178,6 +228,16 @@ def event_payload(row: Any, *, scopes: frozenset[str]) -> dict[str, Any]:
     return payload
 
 
+async def readable_settled(*, connection: AsyncConnection, query: ListQuery, scopes: frozenset[str]) -> ListQuery:
+    """The list narrowed to the events the reader may see, and to those settled (`settled_before`), so that
+    a reader walking by cursor never passes an event that commits later."""
+    conditions = [*query.conditions, events.c.type.in_(readable_types(scopes))]
+    settled = await settled_before(connection)
+    if settled is not None:
+        conditions.append(events.c.created_at < settled)
+    return replace(query, conditions=conditions)
+
+
 async def settled_before(connection: AsyncConnection) -> datetime | None:
     """Every event stamped before this moment has committed or never will (None: every event has).
 
@@ -198,7 +258,38 @@ SETTLED_BEFORE = text(
 )
 
 
-async def purge_events(*, connection: AsyncConnection, now: datetime) -> int:
-    """Delete the events older than the retention (30 days); how many were."""
-    result = await connection.execute(delete(events).where(events.c.created_at < now - RETENTION))
-    return result.rowcount
+async def purge_expired(*, engine: AsyncEngine, now: datetime) -> int:
+    """Delete the events written more than 30 days before `now`, a business and a batch at a time, each
+    batch its own transaction (so that a first purge of a large backlog never holds many locks long);
+    how many were deleted."""
+    deleted = 0
+    async with engine.connect() as connection:
+        if is_sqlite(connection):
+            connection = await connection.execution_options(sqlite_write=True)
+        async with connection.begin():
+            business_ids = list(await connection.scalars(select(businesses.c.id)))
+        for business_id in business_ids:
+            expired = (
+                select(events.c.id)
+                .where(events.c.business_id == business_id, events.c.created_at < now - RETENTION)
+                .limit(PURGE_BATCH)
+            )
+            while True:
+                async with connection.begin():
+                    result = await connection.execute(
+                        delete(events).where(events.c.business_id == business_id, events.c.id.in_(expired))
+                    )
+                deleted += result.rowcount
+                if result.rowcount < PURGE_BATCH:
+                    break
+    return deleted
+
+
+async def purge_periodically(engine: AsyncEngine) -> None:
+    """What `clientele serve` runs beside each worker: a purge at start, then every hour. A purge that
+    fails (the database is away) is tried again at the next hour; workers purging together only find
+    less to delete."""
+    while True:
+        with suppress(SQLAlchemyError, OSError):
+            await purge_expired(engine=engine, now=utcnow())
+        await asyncio.sleep(PURGE_EVERY_SECONDS)

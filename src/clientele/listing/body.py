@@ -78,7 +78,7 @@ def page_body(*, url: str, data: list[dict[str, Any]], fetched: FetchedPage, que
     }
     links: dict[str, str | None] = {"first": page_url(1), "last": None, "prev": None, "next": None}
     if fetched.total is None:
-        if fetched.next_cursor:
+        if fetched.next_cursor and fetched.more:
             links["next"] = with_query(url, drop=("page",), add={"cursor": fetched.next_cursor})
         return {"data": data, "links": links, "meta": meta}
     last_page = max(1, math.ceil(fetched.total / query.per_page))

@@ -16,6 +16,8 @@ class FetchedPage:
     total: int | None
     """The rows of every page together; None on a cursor page, which never counts."""
     next_cursor: str | None
+    more: bool = False
+    """Whether rows follow this page."""
 
 
 # A numbered page whose filter the database counted at most this many matches of is sorted from them.
@@ -78,14 +80,21 @@ def sorted_from_matches(query: ListQuery, offset: int) -> Select[Any]:
 
 
 def page_of(query: ListQuery, rows: list[Any], *, total: int | None, more: bool) -> FetchedPage:
-    """These rows as a page, with a cursor for the rows after them if there are more."""
-    next_cursor = cursor_after(query, rows[-1]) if more and rows else None
-    return FetchedPage(rows=rows, total=total, next_cursor=next_cursor)
+    """These rows as a page, with a cursor for the rows after them if there are more (or may be: `follows`)."""
+    next_cursor = None
+    if rows and (more or query.spec.follows):
+        next_cursor = cursor_after(query, rows[-1])
+    elif query.spec.follows and query.after is not None:
+        next_cursor = signed(query, query.after)
+    return FetchedPage(rows=rows, total=total, next_cursor=next_cursor, more=more)
 
 
 def cursor_after(query: ListQuery, row: Any) -> str:
     """The cursor for the rows after `row`."""
-    values = (row._mapping[key.column.name] for key in query.sort)
+    return signed(query, [row._mapping[key.column.name] for key in query.sort])
+
+
+def signed(query: ListQuery, values: list[Any]) -> str:
     return query.cursors.sign([None if value is None else str(value) for value in values])
 
 

@@ -34,6 +34,10 @@ class ListSpec:
     counters: Counters | None = None
     read_scopes: dict[str, str] = field(default_factory=dict)
     """Filters and sorts, by name, that read a scope-guarded field, and the scope that field needs."""
+    follows: bool = False
+    """A list that grows at its end (events): a cursor is given after the last row even when no more rows
+    follow yet (and an empty page gives back the one it was sent), so that a reader polls with it for
+    what comes next. `links.next` still names only a page that exists."""
     ignored_includes: re.Pattern[str] | None = None
     """Include names accepted and ignored (those not in `includes`): the platform's relations that name
     records Clientele does not hold, which its clients send."""

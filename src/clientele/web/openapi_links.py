@@ -22,6 +22,8 @@ class Domain:
     restorable: bool = False
     # Ledger entries: read and created, never changed or deleted.
     immutable: bool = False
+    # Events: only read, written by the changes they tell of.
+    read_only: bool = False
     update_method: str = "put"
     # Operations under a record (name, method, last path segment): webhook endpoints' rotate_secret…
     actions: tuple[tuple[str, str, str], ...] = ()
@@ -44,6 +46,7 @@ HOUSE_ACCOUNT_TRANSACTIONS = Domain(
 )
 LOYALTY_TRANSACTIONS = Domain("/loyalty_transactions", "transaction_id", "LoyaltyTransaction", immutable=True)
 LEDGERS = (HOUSE_ACCOUNT_TRANSACTIONS, LOYALTY_TRANSACTIONS)
+EVENTS = Domain("/events", "event_id", "Event", immutable=True, read_only=True)
 WEBHOOK_ENDPOINTS = Domain(
     "/webhook_endpoints",
     "endpoint_id",
@@ -55,7 +58,7 @@ WEBHOOK_ENDPOINTS = Domain(
         ("ListDeliveries", "get", "deliveries"),
     ),
 )
-DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES, *LEDGERS, WEBHOOK_ENDPOINTS)
+DOMAINS = (CUSTOMERS, TAGS, DELIVERY_ZONES, ADDRESSES, *LEDGERS, EVENTS, WEBHOOK_ENDPOINTS)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ def reference_targets(domain: Domain, record_id: str) -> dict[str, Target]:
         return {
             "CreateAddressInZone": Target("post", ADDRESSES.collection, request_body={"delivery_zone_id": record_id}),
         }
+    if domain is EVENTS:
+        return {}
     customer = Target("get", CUSTOMERS.record, {"customer_id": "$response.body#/data/customer/id"})
     if domain in LEDGERS:
         return {f"Get{domain.noun}Customer": customer}
@@ -125,12 +130,13 @@ def domain_links(domain: Domain) -> dict[tuple[str, str, str], dict[str, Target]
     """Every link of one domain, keyed by the (method, path, status) of the answer it starts from."""
     returned = record_targets(domain, RECORD_ID) | reference_targets(domain, RECORD_ID)
     links = {
-        ("post", domain.collection, "201"): returned,
         ("get", domain.record, "200"): returned,
         ("get", domain.collection, "200"): {
             "NextPage": Target("get", domain.collection, {"cursor": NEXT_CURSOR}, repeats_query=True),
         },
     }
+    if not domain.read_only:
+        links[("post", domain.collection, "201")] = returned
     if not domain.immutable:
         links[(domain.update_method, domain.record, "200")] = returned
         links[("delete", domain.record, "204")] = record_targets(domain, f"$request.path.{domain.id_name}")
