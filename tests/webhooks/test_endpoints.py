@@ -235,3 +235,17 @@ def test_an_update_may_not_empty_the_url_or_the_event_types(api: Api) -> None:
         response = api.request("PATCH", f"/webhook_endpoints/{created['id']}", json=body)
         assert response.status_code == 422, body
         assert list(response.json()["errors"]) == [field]
+
+
+def test_an_endpoint_that_would_be_sent_nothing_is_refused(api: Api, api_with: Callable[..., Api]) -> None:
+    managing_only = api_with(WEBHOOKS_MANAGE)
+    tags_only = api_with(WEBHOOKS_MANAGE, "general.read")
+
+    nothing = managing_only.post("/webhook_endpoints", json={"url": PUBLIC_URL})
+    customers = tags_only.post("/webhook_endpoints", json={"url": PUBLIC_URL, "event_types": ["customer.*"]})
+    tags = make_endpoint(tags_only, event_types=["customer.*", "tag.*"])
+    narrowed = api.request("PATCH", f"/webhook_endpoints/{tags['id']}", json={"event_types": ["customer.created"]})
+
+    for refused in (nothing, customers, narrowed):
+        assert refused.status_code == 422, refused.text
+        assert list(refused.json()["errors"]) == ["event_types"]
