@@ -205,7 +205,6 @@ async def replay(*, connection: AsyncConnection, row: Row[Any], body: dict[str, 
     chosen = select(events.c.id, events.c.type, events.c.record_id, events.c.created_at).where(
         events.c.business_id == row.business_id
     )
-    wanted = wanted_types(row)
     if parsed.event_ids is not None:
         ids = [uuid.UUID(event_id) for event_id in parsed.event_ids]
         found = list(await connection.execute(chosen.where(events.c.id.in_(ids))))
@@ -221,7 +220,7 @@ async def replay(*, connection: AsyncConnection, row: Row[Any], body: dict[str, 
         assert parsed.since is not None
         found = list(
             await connection.execute(
-                chosen.where(events.c.created_at >= parsed.since, events.c.type.in_(wanted)).order_by(
+                chosen.where(events.c.created_at >= parsed.since, events.c.type.in_(wanted_types(row))).order_by(
                     events.c.created_at, events.c.id
                 )
             )
