@@ -65,12 +65,12 @@ def reader(client, database_url: str, tmp_path: Path) -> Iterator[tuple[Server, 
 
 
 def test_the_readme_has_the_curl_examples_this_file_runs() -> None:
-    assert len(curl_blocks()) == 6
+    assert len(curl_blocks()) == 7
 
 
 def test_the_readme_curl_examples_answer_as_their_comments_say(reader: tuple[Server, str], receiver: Receiver) -> None:
     running, token = reader
-    try_it, sync, retries, ledgers, subscribe, after_an_outage = curl_blocks()
+    try_it, sync, retries, ledgers, events, subscribe, after_an_outage = curl_blocks()
     variables = {"TOKEN": token, "BASE": running.base_url}
 
     created, listed, included = run_block(try_it, variables)
@@ -95,6 +95,13 @@ def test_the_readme_curl_examples_answer_as_their_comments_say(reader: tuple[Ser
     opened, charged, paid, earned = run_block(ledgers, variables | {"ID": customer_id})
     assert [status for status, _ in (opened, charged, paid, earned)] == [200, 201, 201, 201]
     assert [body["data"]["balance_after"] for _, body in (charged, paid, earned)] == [-120.5, -20.5, 12]
+
+    [(status, page)] = run_block(events, variables)
+    assert status == 200
+    # Simona and Noura created (the replay and the stale PUTs change nothing), then Simona's account
+    # opened and her three entries' balances.
+    assert [event["type"] for event in page["data"]] == ["customer.created"] * 2 + ["customer.updated"] * 4
+    assert page["data"][-1]["changes"]["loyalty_balance"] == 0
 
     subscribed, endpoints = run_block(subscribe, variables | {"HOOK_URL": receiver.url})
     assert subscribed[0] == 201 and subscribed[1]["data"]["event_types"] == ["customer.*"]

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.events import service as events
-from tests.conftest import Api
+from tests.conftest import Api, run_in_app
 from tests.events.conftest import walk
 
 RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
@@ -236,3 +236,19 @@ def test_one_event_answers_an_etag_and_honours_if_match(api: Api) -> None:
     stale = api.get(path, headers={"If-Match": '"0"'})
     assert stale.status_code == 412
     assert stale.headers["ETag"] == etag
+
+
+def test_an_import_summary_is_shown_to_a_token_that_lists_customers(
+    client: TestClient, api: Api, api_with: Callable[..., Api]
+) -> None:
+    summary = {"business": {"id": str(api.business_id)}, "source": "import", "created": 1, "rejected": 0, "skipped": 0}
+
+    async def imported(connection: AsyncConnection) -> None:
+        await events.record_event(
+            connection=connection, business_id=api.business_id, type="customers.imported", record_id=None, data=summary
+        )
+
+    run_in_app(client, imported)
+
+    assert [event["data"] for event in walk(api_with("events.read", "customers.list"))] == [summary]
+    assert walk(api_with("events.read", "customers.get")) == []

@@ -5,8 +5,8 @@ read (`event_payload`), by the rule the record's own GET follows (`RecordShape.v
 """
 
 import asyncio
+import logging
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from clientele.listing.spec import ListSpec
 from clientele.tags.schemas import TAG_SHAPE
 from clientele.web.wire import RecordShape
 
+logger = logging.getLogger("clientele.events")
 EVERY_SCOPE = frozenset(scope.ALL_SCOPES)
 RETENTION = timedelta(days=30)
 PURGE_BATCH = 10_000
@@ -66,11 +67,10 @@ LOYALTY_TRANSACTION = RecordKind(
 KINDS = {
     kind.name: kind for kind in (CUSTOMER, TAG, DELIVERY_ZONE, ADDRESS, HOUSE_ACCOUNT_TRANSACTION, LOYALTY_TRANSACTION)
 }
-# The import summary tells how many customers came in, which is what the customer list shows.
-IMPORTED_READ_SCOPE = scope.CUSTOMERS_LIST
 READ_SCOPES: dict[str, str] = {
     **{kind.type(action): kind.read_scope for kind in KINDS.values() for action in kind.actions},
-    IMPORTED: IMPORTED_READ_SCOPE,
+    # The import summary tells how many customers came in, which is what the customer list shows.
+    IMPORTED: scope.CUSTOMERS_LIST,
 }
 EVENT_TYPES: tuple[str, ...] = tuple(READ_SCOPES)
 
@@ -244,7 +244,9 @@ async def settled_before(connection: AsyncConnection) -> datetime | None:
     An event is stamped before its transaction commits, so a reader could see a later event before an
     earlier one commits. On PostgreSQL no transaction that holds an id can stamp an event before it
     began; the oldest such transaction of this database bounds what is settled. Read before the events
-    are, so that a transaction committing in between is seen by one read or the other.
+    are, so that a transaction committing in between is seen by one read or the other, and as the first
+    statement of its transaction (or in autocommit): PostgreSQL keeps one view of `pg_stat_activity` per
+    transaction, and an older view would miss the transactions begun since.
     """
     if is_sqlite(connection):
         return None
@@ -287,9 +289,13 @@ async def purge_expired(*, engine: AsyncEngine, now: datetime) -> int:
 
 async def purge_periodically(engine: AsyncEngine) -> None:
     """What `clientele serve` runs beside each worker: a purge at start, then every hour. A purge that
-    fails (the database is away) is tried again at the next hour; workers purging together only find
-    less to delete."""
+    fails is logged and tried again at the next hour, so that the worker serves on (a database that is
+    away is expected, and not worth a traceback); workers purging together only find less to delete."""
     while True:
-        with suppress(SQLAlchemyError, OSError):
+        try:
             await purge_expired(engine=engine, now=utcnow())
+        except (SQLAlchemyError, OSError) as error:
+            logger.warning("Events were not purged: %s", error.__class__.__name__)
+        except Exception:
+            logger.exception("Events were not purged")
         await asyncio.sleep(PURGE_EVERY_SECONDS)

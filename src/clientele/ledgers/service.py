@@ -83,7 +83,8 @@ class Ledger:
     table: Table
     balance: Column[Any]
     """The customer's column that is the sum of the ledger's amounts."""
-    events: events.RecordKind
+    event_kind: events.RecordKind
+    """What its entries' events are."""
     read_scope: str
     write_scope: str
     input_model: type[LedgerEntryInput]
@@ -124,7 +125,7 @@ HOUSE_ACCOUNT = Ledger(
     noun="house account transaction",
     table=house_account_transactions,
     balance=customers.c.house_account_balance,
-    events=events.HOUSE_ACCOUNT_TRANSACTION,
+    event_kind=events.HOUSE_ACCOUNT_TRANSACTION,
     read_scope=scope.ACCOUNTS_READ,
     write_scope=scope.ACCOUNTS_WRITE,
     input_model=HouseAccountTransactionInput,
@@ -137,7 +138,7 @@ LOYALTY = Ledger(
     noun="loyalty transaction",
     table=loyalty_transactions,
     balance=customers.c.loyalty_balance,
-    events=events.LOYALTY_TRANSACTION,
+    event_kind=events.LOYALTY_TRANSACTION,
     read_scope=scope.LOYALTY_READ,
     write_scope=scope.LOYALTY_WRITE,
     input_model=LedgerEntryInput,
@@ -235,7 +236,7 @@ async def record_entry(
         .returning(*ledger.table.c)
     )
     entry = result.one()
-    await events.record_change(connection=connection, kind=ledger.events, action=CREATED, row=entry)
+    await events.record_change(connection=connection, kind=ledger.event_kind, action=CREATED, row=entry)
     # A sync that keeps customers from their events must see the balance move (docs/decisions.md, "Events").
     await events.record_change(
         connection=connection, kind=events.CUSTOMER, action=UPDATED, row=changed.one(), before=customer
