@@ -148,7 +148,8 @@ ROUTES = [
     Route("GET", "/events/{event}", "events.read", 200, shows=("customers.get",)),
     Route("GET", "/webhook_endpoints", "webhooks.manage", 200),
     Route("GET", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 200),
-    Route("POST", "/webhook_endpoints", "webhooks.manage", 201, lambda _: {"url": PUBLIC_URL}),
+    # An endpoint is sent events of records its creator reads: one that could read none is refused.
+    Route("POST", "/webhook_endpoints", "webhooks.manage", 201, lambda _: {"url": PUBLIC_URL}, shows=("general.read",)),
     Route("PATCH", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 200, lambda _: {"description": "x"}),
     Route("DELETE", "/webhook_endpoints/{webhook_endpoint}", "webhooks.manage", 204),
     Route("GET", "/webhook_endpoints/{webhook_endpoint}/deliveries", "webhooks.manage", 200),

@@ -1,19 +1,18 @@
-"""Fixtures for webhook tests: endpoints made through the API, and events written as the outbox writes them."""
+"""Fixtures for webhook tests: endpoints made through the API, an app that takes local URLs, a receiver, and a
+deliverer on a clock the tests move."""
 
 import dataclasses
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from clientele.app import create_app
 from clientele.config import Settings
 from clientele.db.clock import utcnow
-from clientele.db.ids import new_id
 from clientele.events.models import events
 from clientele.webhooks.deliverer import Deliverer
 from clientele.webhooks.models import webhook_deliveries
@@ -32,36 +31,6 @@ def make_endpoint(api: Api, **fields: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
-
-
-@pytest.fixture
-def add_event(client: TestClient) -> Callable[..., uuid.UUID]:
-    """`add_event(business_id, "customer.updated", record_id=…)`: an outbox row, as a committed change writes it."""
-
-    def write(
-        business_id: uuid.UUID,
-        event_type: str = "customer.created",
-        *,
-        record_id: uuid.UUID | None = None,
-        data: dict[str, Any] | None = None,
-        created_at: datetime | None = None,
-    ) -> uuid.UUID:
-        event_id = new_id()
-        run_statement(
-            client,
-            insert(events).values(
-                business_id=business_id,
-                id=event_id,
-                type=event_type,
-                record_id=record_id,
-                created_at=created_at or utcnow(),
-                data=data or {"id": str(record_id) if record_id else None},
-                changes=None,
-            ),
-        )
-        return event_id
-
-    return write
 
 
 class Clock:

@@ -1,6 +1,7 @@
 """A real HTTP receiver on 127.0.0.1 for the deliverer to send to: it keeps every request and answers
 each with the next scripted answer (200 when none is left)."""
 
+import ssl
 import threading
 import time
 from collections import deque
@@ -32,6 +33,8 @@ class Received:
 
 @dataclass
 class Receiver:
+    # Serve HTTPS with this certificate (trustme's), for a receiver named `localhost`.
+    tls: ssl.SSLContext | None = None
     answers: deque[tuple[int, dict[str, str], float]] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -39,6 +42,8 @@ class Receiver:
     @property
     def url(self) -> str:
         assert self.server is not None
+        if self.tls is not None:
+            return f"https://localhost:{self.server.server_address[1]}/hooks"
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
     def answer(self, status: int, times: int = 1, delay: float = 0, **headers: str) -> None:
@@ -64,6 +69,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -32,7 +32,8 @@ def test_every_route_works_with_webhooks_manage_alone(
 ) -> None:
     endpoint = make_endpoint(api)
 
-    response = send(api_with(WEBHOOKS_MANAGE), method, suffix, body, endpoint["id"])
+    # A read scope for the endpoint it creates: one that could be sent nothing is refused.
+    response = send(api_with(WEBHOOKS_MANAGE, "general.read"), method, suffix, body, endpoint["id"])
 
     assert response.status_code == SUCCESS.get((method, suffix), 200), response.text
 

@@ -1,13 +1,17 @@
 """Delivery (SPEC §10): each event reaches the endpoints that want it, signed as Standard Webhooks asks
 (verified here with its reference library, as a receiver would), shown as the endpoint's scopes show it."""
 
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from standardwebhooks import WebhookVerificationError
 
 from clientele.auth.scopes import ALL_SCOPES
+from clientele.webhooks import destinations
 from tests.conftest import Api
 from tests.webhooks.conftest import Clock, Delivering, make_endpoint
 from tests.webhooks.receiver import Receiver
@@ -150,3 +154,53 @@ def test_a_private_address_is_refused_when_the_delivery_resolves_it(
     assert "127.0.0.1" in attempt["error"] and "not a public address" in attempt["error"]
     assert attempt["result"] == "retrying"
     strict.call(strict.deliverer.aclose)
+
+
+@pytest.mark.parametrize(("certified", "delivered"), [("localhost", True), ("other.example", False)])
+def test_https_deliveries_check_the_certificate_against_the_url_host(
+    local_api: Api,
+    local_client: Any,
+    clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    certified: str,
+    delivered: bool,
+) -> None:
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(certified).configure_cert(tls)
+    with Receiver(tls=tls) as receiver:
+        endpoint = subscribe(local_api, receiver)
+        local_api.make_customer()
+        trusting = Delivering(local_client, clock)
+
+        trusting.until_idle()
+        trusting.call(trusting.deliverer.aclose)
+
+    [attempt] = local_api.get(f"/webhook_endpoints/{endpoint['id']}/deliveries").json()["data"]
+    if delivered:
+        assert receiver.received[0].verify(endpoint["secret"])["type"] == "customer.created"
+        assert receiver.received[0].headers["host"] == receiver.url.split("/")[2]
+        assert attempt["status_code"] == 200
+    else:
+        assert receiver.received == []
+        assert "certificate" in attempt["error"].lower()
+
+
+def test_an_address_that_refuses_the_connection_gives_way_to_the_next(
+    local_api: Api, receiver: Receiver, delivering: Delivering, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def two_addresses(url: str, *, allow_private: bool) -> destinations.Destination:
+        # Nothing listens on 127.0.0.2 (the receiver is bound to 127.0.0.1): that connection is refused.
+        return destinations.Destination(host="127.0.0.1", addresses=("127.0.0.2", "127.0.0.1"))
+
+    monkeypatch.setattr(destinations, "resolve", two_addresses)
+    endpoint = subscribe(local_api, receiver)
+    local_api.make_customer()
+
+    delivering.until_idle()
+
+    [received] = receiver.received
+    assert received.verify(endpoint["secret"])["type"] == "customer.created"

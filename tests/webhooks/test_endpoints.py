@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from clientele.auth.scopes import ALL_SCOPES, WEBHOOKS_MANAGE
+from clientele.webhooks.models import webhook_endpoints
 from tests.conftest import Api
 from tests.webhooks.conftest import PUBLIC_URL, make_endpoint
 
@@ -216,3 +217,35 @@ def test_an_unknown_or_malformed_id_is_not_found(api: Api) -> None:
     for endpoint_id in (str(uuid.uuid4()), "not-an-id"):
         assert api.get(f"/webhook_endpoints/{endpoint_id}").status_code == 404
         assert api.get(f"/webhook_endpoints/{endpoint_id}/deliveries").status_code == 404
+
+
+def test_a_second_rotation_replaces_the_secret_before(api: Api, stored_row: Callable[..., dict[str, object]]) -> None:
+    created = make_endpoint(api)
+    first = api.post(f"/webhook_endpoints/{created['id']}/rotate_secret").json()["data"]
+    second = api.post(f"/webhook_endpoints/{created['id']}/rotate_secret").json()["data"]
+
+    stored = stored_row(webhook_endpoints, created["id"])
+    assert (stored["secret"], stored["previous_secret"]) == (second["secret"], first["secret"])
+
+
+def test_an_update_may_not_empty_the_url_or_the_event_types(api: Api) -> None:
+    created = make_endpoint(api)
+
+    for body, field in (({"url": None}, "url"), ({"event_types": None}, "event_types"), ({"enabled": "no"}, "enabled")):
+        response = api.request("PATCH", f"/webhook_endpoints/{created['id']}", json=body)
+        assert response.status_code == 422, body
+        assert list(response.json()["errors"]) == [field]
+
+
+def test_an_endpoint_that_would_be_sent_nothing_is_refused(api: Api, api_with: Callable[..., Api]) -> None:
+    managing_only = api_with(WEBHOOKS_MANAGE)
+    tags_only = api_with(WEBHOOKS_MANAGE, "general.read")
+
+    nothing = managing_only.post("/webhook_endpoints", json={"url": PUBLIC_URL})
+    customers = tags_only.post("/webhook_endpoints", json={"url": PUBLIC_URL, "event_types": ["customer.*"]})
+    tags = make_endpoint(tags_only, event_types=["customer.*", "tag.*"])
+    narrowed = api.request("PATCH", f"/webhook_endpoints/{tags['id']}", json={"event_types": ["customer.created"]})
+
+    for refused in (nothing, customers, narrowed):
+        assert refused.status_code == 422, refused.text
+        assert list(refused.json()["errors"]) == ["event_types"]

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from clientele.events.models import events
 from clientele.webhooks.deliverer import LEASE, RETRY_DELAYS, random_jitter, retry_after
 from clientele.webhooks.models import webhook_attempts, webhook_deliveries
 from tests.conftest import Api, run_statement
@@ -302,3 +303,18 @@ def test_retry_after_is_read_from_429_and_5xx_as_seconds_or_a_date(
     answer = httpx.Response(status, headers={"retry-after": header})
 
     assert retry_after(answer, datetime(2026, 12, 7, 12, 0, 0)) == wait
+
+
+def test_a_delivery_whose_event_is_no_longer_kept_fails_at_once(
+    local_api: Api, receiver: Receiver, delivering: Delivering, local_client: Any
+) -> None:
+    endpoint = make_endpoint(local_api, url=receiver.url)
+    local_api.make_customer()
+    delivering.call(delivering.deliverer.hand_out)
+    run_statement(local_client, delete(events).where(events.c.business_id == local_api.business_id))
+
+    delivering.until_idle()
+
+    assert receiver.received == []
+    [attempt] = attempts(local_api, endpoint)
+    assert (attempt["result"], attempt["error"]) == ("failed", "The event is no longer kept (30 days).")

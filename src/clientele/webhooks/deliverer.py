@@ -346,18 +346,7 @@ class Deliverer:
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 destination = await destinations.resolve(endpoint.url, allow_private=self.allow_private)
-                url = httpx.URL(endpoint.url)
-                request = self.client.build_request(
-                    "POST",
-                    url.copy_with(host=destination.address),
-                    content=body,
-                    # Connected to the address checked above, so that DNS cannot answer differently for
-                    # the connection; the host is still the one the receiver and its certificate know.
-                    headers=headers | {"host": url.netloc.decode("ascii")},
-                    extensions={"sni_hostname": destination.host},
-                )
-                response = await self.client.send(request, stream=True)
-                await response.aclose()
+                response = await self.post(endpoint.url, destination, body, headers)
         except destinations.Refused as refused:
             return outcome(None, str(refused))
         except (TimeoutError, httpx.TimeoutException):
@@ -365,6 +354,35 @@ class Deliverer:
         except httpx.HTTPError as error:
             return outcome(None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
         return outcome(response.status_code, None, retry_after(response, self.clock()))
+
+    async def post(
+        self, url: str, destination: destinations.Destination, body: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        """POST to the checked addresses, the next one where an address refuses the connection; the answer's
+        head only. Each connection goes to an address checked above, so that DNS cannot answer differently
+        for it; the host is still the one the receiver and its certificate know."""
+        target = httpx.URL(url)
+        *others, last = destination.addresses
+        for address in others:
+            try:
+                return await self.post_to(target, address, destination.host, body, headers)
+            except httpx.ConnectError:
+                continue
+        return await self.post_to(target, last, destination.host, body, headers)
+
+    async def post_to(
+        self, url: httpx.URL, address: str, host: str, body: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        request = self.client.build_request(
+            "POST",
+            url.copy_with(host=address),
+            content=body,
+            headers=headers | {"host": url.netloc.decode("ascii")},
+            extensions={"sni_hostname": host},
+        )
+        response = await self.client.send(request, stream=True)
+        await response.aclose()
+        return response
 
     async def record(self, claim: Claim, outcome: Outcome, *, final: bool = False) -> None:
         """Log the attempt and move the delivery on: succeeded, due again later, or failed for good; a 410

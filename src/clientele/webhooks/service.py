@@ -73,7 +73,23 @@ def attempt_body(row: Any) -> dict[str, Any]:
 
 def wanted_types(endpoint: Any) -> frozenset[str]:
     """The event types an endpoint is sent: those it asks for that its scopes may read."""
-    return matching_types(",".join(endpoint.event_types)) & readable_types(frozenset(endpoint.scopes))
+    return sent_types(endpoint.event_types, endpoint.scopes)
+
+
+def sent_types(event_types: list[str], scopes: list[str]) -> frozenset[str]:
+    return matching_types(",".join(event_types)) & readable_types(frozenset(scopes))
+
+
+def require_some_event(event_types: list[str], scopes: list[str]) -> None:
+    """422 on `event_types` for an endpoint that would never be sent anything: none of the types it asks
+    for is of records its scopes read."""
+    if not sent_types(event_types, scopes):
+        sentence = (
+            "The endpoint's read scopes show none of these events: it is sent only events of records they "
+            "read (customers.get for customer and address events, general.read for tags and zones, "
+            "customers.accounts.read and customers.loyalty.read for the ledgers, customers.list for imports)."
+        )
+        raise Unprocessable({"event_types": [sentence]})
 
 
 def new_secret() -> str:
@@ -108,6 +124,9 @@ async def create_endpoint(
     """A new endpoint with the creating token's read scopes, and its secret (shown only now)."""
     parsed = validate_body(EndpointInput, body, required=REQUIRED_ON_CREATE, context={"allow_private": allow_private})
     assert parsed.url is not None
+    event_types = parsed.event_types or [EVERY_EVENT]
+    scopes = [scope for scope in READ_SCOPES if scope in principal.scopes]
+    require_some_event(event_types, scopes)
     await checked_destination(parsed.url, allow_private=allow_private)
     now = utcnow()
     endpoint_id = new_id()
@@ -117,10 +136,10 @@ async def create_endpoint(
             business_id=principal.business_id,
             id=endpoint_id,
             url=parsed.url,
-            event_types=parsed.event_types or [EVERY_EVENT],
+            event_types=event_types,
             description=parsed.description,
             enabled=parsed.enabled is not False,
-            scopes=[scope for scope in READ_SCOPES if scope in principal.scopes],
+            scopes=scopes,
             secret=secret,
             created_at=now,
             updated_at=now,
@@ -136,10 +155,9 @@ async def update_endpoint(
     """Change the fields sent. Disabling fails the endpoint's pending deliveries; enabling clears
     `disabled_reason` and the endpoint's failure streak."""
     parsed = validate_body(EndpointInput, body, context={"allow_private": allow_private})
-    sent = parsed.model_dump(exclude_unset=True)
-    if "event_types" in sent and sent["event_types"] is None:
-        del sent["event_types"]
-    changes = changed_values(row, sent)
+    changes = changed_values(row, parsed.model_dump(exclude_unset=True))
+    if "event_types" in changes:
+        require_some_event(changes["event_types"], row.scopes)
     if "url" in changes:
         await checked_destination(changes["url"], allow_private=allow_private)
     if changes.get("enabled") is True:
@@ -187,7 +205,6 @@ async def replay(*, connection: AsyncConnection, row: Row[Any], body: dict[str, 
     chosen = select(events.c.id, events.c.type, events.c.record_id, events.c.created_at).where(
         events.c.business_id == row.business_id
     )
-    wanted = wanted_types(row)
     if parsed.event_ids is not None:
         ids = [uuid.UUID(event_id) for event_id in parsed.event_ids]
         found = list(await connection.execute(chosen.where(events.c.id.in_(ids))))
@@ -203,7 +220,7 @@ async def replay(*, connection: AsyncConnection, row: Row[Any], body: dict[str, 
         assert parsed.since is not None
         found = list(
             await connection.execute(
-                chosen.where(events.c.created_at >= parsed.since, events.c.type.in_(wanted)).order_by(
+                chosen.where(events.c.created_at >= parsed.since, events.c.type.in_(wanted_types(row))).order_by(
                     events.c.created_at, events.c.id
                 )
             )
@@ -264,13 +281,16 @@ async def disable(
     *, connection: AsyncConnection, business_id: uuid.UUID, endpoint_id: uuid.UUID, reason: str, now: datetime
 ) -> None:
     """Disable an endpoint for `reason` (Clientele's own decision), failing its pending deliveries."""
+    this_endpoint = (webhook_endpoints.c.business_id == business_id, webhook_endpoints.c.id == endpoint_id)
+    updated_at = await connection.scalar(
+        select(webhook_endpoints.c.updated_at).where(*this_endpoint, webhook_endpoints.c.enabled.is_(True))
+    )
+    if updated_at is None:
+        return
     await connection.execute(
         update(webhook_endpoints)
-        .where(
-            webhook_endpoints.c.business_id == business_id,
-            webhook_endpoints.c.id == endpoint_id,
-            webhook_endpoints.c.enabled.is_(True),
-        )
-        .values(enabled=False, disabled_reason=reason, updated_at=now)
+        .where(*this_endpoint)
+        # A new version (ETag), after the one a client may hold, whatever the deliverer's clock says.
+        .values(enabled=False, disabled_reason=reason, updated_at=max(now, updated_at + timedelta(microseconds=1)))
     )
     await fail_pending(connection=connection, business_id=business_id, endpoint_id=endpoint_id)
