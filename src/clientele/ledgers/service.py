@@ -33,7 +33,7 @@ from clientele.ledgers.schemas import (
     LoyaltyTransactionOut,
 )
 from clientele.listing.filters import exact_text_filter, ids_filter, uniform_filters, updated_after_filter
-from clientele.listing.spec import ListSpec
+from clientele.listing.spec import KeptCount, ListSpec
 from clientele.web.validation import validate_body
 from clientele.web.wire import RecordShape
 
@@ -83,6 +83,8 @@ class Ledger:
     table: Table
     balance: Column[Any]
     """The customer's column that is the sum of the ledger's amounts."""
+    entries: Column[Any]
+    """The customer's column that is the number of its entries in the ledger: its list's total."""
     events: events.RecordKind
     read_scope: str
     write_scope: str
@@ -116,6 +118,7 @@ class Ledger:
                 "amount": table.c.amount,
             },
             includes=("customer",),
+            kept_count=KeptCount("customer_id", self.entries),
         )
 
 
@@ -124,6 +127,7 @@ HOUSE_ACCOUNT = Ledger(
     noun="house account transaction",
     table=house_account_transactions,
     balance=customers.c.house_account_balance,
+    entries=customers.c.house_account_entries,
     events=events.HOUSE_ACCOUNT_TRANSACTION,
     read_scope=scope.ACCOUNTS_READ,
     write_scope=scope.ACCOUNTS_WRITE,
@@ -137,6 +141,7 @@ LOYALTY = Ledger(
     noun="loyalty transaction",
     table=loyalty_transactions,
     balance=customers.c.loyalty_balance,
+    entries=customers.c.loyalty_entries,
     events=events.LOYALTY_TRANSACTION,
     read_scope=scope.LOYALTY_READ,
     write_scope=scope.LOYALTY_WRITE,
@@ -216,7 +221,7 @@ async def record_entry(
     changed = await connection.execute(
         update(customers)
         .where(customers.c.business_id == customer.business_id, customers.c.id == customer.id)
-        .values({ledger.balance: balance_after, customers.c.updated_at: now})
+        .values({ledger.balance: balance_after, ledger.entries: ledger.entries + 1, customers.c.updated_at: now})
         .returning(*customers.c)
     )
     result = await connection.execute(
