@@ -1,5 +1,5 @@
 """Fast paths (clientele.web.fast_paths): `GET /customers/{id}` and `POST /customers` answered in one
-statement on PostgreSQL, exactly as their routes answer, and only where they can.
+statement on PostgreSQL, and ledger entries in two, exactly as their routes answer, and only where they can.
 
 Each request here goes to the app with its fast paths and to the same app without them, on the
 same database, and the two answers must match: status, headers, body. Whether a fast path
