@@ -85,10 +85,10 @@ class FastPath:
     each row it returns holds its request's place (from 1) in `n`. The `Statement` of a batched path
     carries its request's own arguments."""
     then: Callable[[Caller, asyncpg.Record], Statement | None] | None = None
-    """A statement made from the row of the first (None: the route answers), sent after it on the same
-    connection; the answer is made from its row. A write that needs what a read found, as the rules that
-    a read row is checked against in Python, goes in the second, made to write nothing where that row
-    has changed since."""
+    """For a path that is not batched: a statement made from the row of the first (None: the route
+    answers), sent after it on the same connection; the answer is made from its row. So a write that
+    needs what a read found (a row to check rules against in Python) goes in the second, made to write
+    nothing where that row has changed since."""
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
         """The route's full path template (with the prefix sent) and the path's parameters, if it matches."""
