@@ -328,11 +328,13 @@ def remove_import_businesses(url: str) -> int:
 
 
 def remove_created(url: str, business_ids: list[uuid.UUID]) -> int:
-    """Delete the customers that create runs added, so the seeded counts stay as they were."""
+    """Delete the customers that create runs added, so the seeded counts stay as they were, and their
+    events, so the events table does not grow from run to run."""
     rows = fetch(
         url,
         "WITH gone AS (DELETE FROM customers WHERE business_id = ANY($1::uuid[]) AND name LIKE $2 "
-        "RETURNING 1) SELECT count(*) AS n FROM gone",
+        "RETURNING business_id, id), told AS (DELETE FROM events e USING gone "
+        "WHERE e.business_id = gone.business_id AND e.record_id = gone.id) SELECT count(*) AS n FROM gone",
         business_ids,
         f"{CREATED_NAME} %",
     )

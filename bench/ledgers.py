@@ -62,20 +62,41 @@ def charge_customers(url: str, business_id: uuid.UUID, count: int, exclude: set[
 
 async def remove_entries(connection: asyncpg.Connection, business_ids: list[uuid.UUID], user_id: str) -> int:
     """Delete the harness's entries marked `user_id` and set each customer they were of back to the
-    sum of the entries left, in one transaction; how many entries went."""
+    sum and the count of the entries left, in one transaction; how many entries went."""
     async with connection.transaction():
         gone = await connection.fetch(
             "DELETE FROM house_account_transactions WHERE business_id = ANY($1::uuid[]) AND user_id = $2 "
-            "RETURNING business_id, customer_id",
+            "RETURNING business_id, id, customer_id, created_at",
             business_ids,
             user_id,
         )
         touched = sorted({(row["business_id"], row["customer_id"]) for row in gone})
         if touched:
+            # And the events the API wrote with them (seeded entries have none): each entry's, and its
+            # customer's balance change, which is every update of a charged customer since the first
+            # charge (the update run leaves them alone); a second of slack, as the event is stamped by
+            # the database's clock, the entry by the server's.
             await connection.execute(
-                "UPDATE customers c SET house_account_balance = coalesce((SELECT sum(t.amount) FROM "
-                "house_account_transactions t WHERE t.business_id = c.business_id AND t.customer_id = c.id), 0) "
-                "FROM unnest($1::uuid[], $2::uuid[]) AS touched(business_id, id) "
+                "DELETE FROM events e USING unnest($1::uuid[], $2::uuid[]) AS made(business_id, id) "
+                "WHERE e.business_id = made.business_id AND e.record_id = made.id",
+                [row["business_id"] for row in gone],
+                [row["id"] for row in gone],
+            )
+            await connection.execute(
+                "DELETE FROM events e USING (SELECT business_id, customer_id, min(created_at) AS since "
+                "FROM unnest($1::uuid[], $2::uuid[], $3::timestamp[]) AS made(business_id, customer_id, created_at) "
+                "GROUP BY business_id, customer_id) AS charged WHERE e.business_id = charged.business_id "
+                "AND e.record_id = charged.customer_id AND e.type = 'customer.updated' "
+                "AND e.created_at >= charged.since - interval '1 second'",
+                [row["business_id"] for row in gone],
+                [row["customer_id"] for row in gone],
+                [row["created_at"] for row in gone],
+            )
+            await connection.execute(
+                "UPDATE customers c SET house_account_balance = coalesce(s.total, 0), house_account_entries = s.n "
+                "FROM unnest($1::uuid[], $2::uuid[]) AS touched(business_id, id) CROSS JOIN LATERAL "
+                "(SELECT sum(t.amount) AS total, count(*) AS n FROM house_account_transactions t "
+                "WHERE t.business_id = touched.business_id AND t.customer_id = touched.id) AS s "
                 "WHERE c.business_id = touched.business_id AND c.id = touched.id",
                 [business for business, _ in touched],
                 [customer for _, customer in touched],
@@ -205,7 +226,8 @@ def seeded_history(url: str, business_id: uuid.UUID) -> History:
         connection = await database.connect(url)
         try:
             found = await connection.fetch(
-                "SELECT t.customer_id, count(*) AS n, sum(t.amount) AS total, max(c.house_account_balance) AS balance "
+                "SELECT t.customer_id, count(*) AS n, sum(t.amount) AS total, max(c.house_account_balance) AS balance, "
+                "max(c.house_account_entries) AS kept "
                 "FROM house_account_transactions t JOIN customers c "
                 "ON c.business_id = t.business_id AND c.id = t.customer_id AND c.deleted_at IS NULL "
                 "WHERE t.business_id = $1 AND t.user_id = $2 GROUP BY t.customer_id",
@@ -221,6 +243,7 @@ def seeded_history(url: str, business_id: uuid.UUID) -> History:
                 len(found) == 1
                 and found[0]["n"] == HISTORY_ENTRIES
                 and found[0]["total"] == found[0]["balance"]
+                and found[0]["kept"] == HISTORY_ENTRIES
                 and background
             ):
                 row = found[0]
@@ -244,13 +267,21 @@ def seeded_history(url: str, business_id: uuid.UUID) -> History:
                 await connection.execute(HISTORY_SQL, business_id, customer_id, HISTORY_USER, HISTORY_ENTRIES)
                 await connection.execute(BACKGROUND_SQL, business_id, customer_id, BACKGROUND_USER, BACKGROUND_PAIRS)
                 balance = await connection.fetchval(
-                    "UPDATE customers c SET house_account_balance = s.total, "
-                    "updated_at = greatest(c.updated_at, s.last) FROM (SELECT sum(amount) AS total, "
+                    "UPDATE customers c SET house_account_balance = s.total, house_account_entries = s.n, "
+                    "updated_at = greatest(c.updated_at, s.last) FROM (SELECT sum(amount) AS total, count(*) AS n, "
                     "max(created_at) AS last FROM house_account_transactions WHERE business_id = $1 "
                     "AND customer_id = $2) AS s WHERE c.business_id = $1 AND c.id = $2 "
                     "RETURNING c.house_account_balance",
                     business_id,
                     customer_id,
+                )
+                # The others' balances stay 0 (each charge is paid); their counts are their entries.
+                await connection.execute(
+                    "UPDATE customers c SET house_account_entries = s.n FROM (SELECT customer_id, count(*) AS n "
+                    "FROM house_account_transactions WHERE business_id = $1 AND user_id = $2 GROUP BY customer_id) "
+                    "AS s WHERE c.business_id = $1 AND c.id = s.customer_id",
+                    business_id,
+                    BACKGROUND_USER,
                 )
                 background = await connection.fetchval(
                     "SELECT count(*) FROM house_account_transactions WHERE business_id = $1 AND user_id = $2",

@@ -1,5 +1,5 @@
 """Fast paths (clientele.web.fast_paths): `GET /customers/{id}` and `POST /customers` answered in one
-statement on PostgreSQL, exactly as their routes answer, and only where they can.
+statement on PostgreSQL, and ledger entries in two, exactly as their routes answer, and only where they can.
 
 Each request here goes to the app with its fast paths and to the same app without them, on the
 same database, and the two answers must match: status, headers, body. Whether a fast path
@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -33,6 +33,7 @@ from clientele.customers.models import customer_counts
 from clientele.db.clock import utcnow
 from clientele.db.engine import KEY_POOL_NAME
 from clientele.db.metadata import metadata
+from clientele.ledgers import fast_paths as fast_paths_module
 from tests.conftest import Api, new_business, new_token, next_phone, run_statement, summed_counters
 
 VARYING_HEADERS = {"date", "x-request-id"}
@@ -533,6 +534,178 @@ def test_a_create_the_fast_path_leaves_to_the_route_creates_one_customer(both_wa
     )
 
 
+# --- POST /house_account_transactions, POST /loyalty_transactions ---------------------------------
+
+HOUSE, LOYALTY = "/house_account_transactions", "/loyalty_transactions"
+# What two entries of the same body may differ in, beside the customer they are of.
+ENTRY_FIELDS = {"id", "created_at", "updated_at", "customer"}
+
+
+def comparable_entry(response: httpx.Response) -> tuple[Any, ...]:
+    """An entry's answer without what differs between two entries of one body."""
+    data = {field: value for field, value in response.json()["data"].items() if field not in ENTRY_FIELDS}
+    return (
+        response.status_code,
+        data,
+        response.headers["Location"].rsplit("/", 1)[0],
+        comparable_headers(response, leaving_out=("location",)),
+    )
+
+
+def account_holder(api: Api, **fields: Any) -> dict[str, Any]:
+    return api.make_customer(is_house_account_enabled=True, is_loyalty_enabled=True, **fields)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "path", "fields"),
+    [
+        ("", HOUSE, {"amount": -120.5, "order_id": " order-8841 ", "user_id": "7", "meta": {"a": [1, 2.5, "ب"]}}),
+        ("/v5", HOUSE, {"amount": "-0.010"}),
+        ("", HOUSE, {"amount": 100, "payment_method_id": "cash", "meta": None}),
+        ("", HOUSE, {"amount": -250, "user_id": "", "meta": [1, {"b": None}]}),
+        ("", LOYALTY, {"amount": 12.125, "order_id": "order-1", "user_id": "ignored"}),
+        ("", LOYALTY, {"amount": "-10", "meta": {"reward": "free coffee"}}),
+    ],
+)
+def test_an_entry_made_by_the_fast_path_is_the_routes_entry(both_ways, api, stored, prefix, path, fields) -> None:
+    # Twins: each request meets a customer in the same state, 40 points earned, 250 of credit.
+    twins = [account_holder(api, house_account_limit=250) for _ in range(2)]
+    for customer in twins:
+        assert api.post(LOYALTY, json={"customer_id": customer["id"], "amount": 40}).status_code == 201
+
+    fast, statements = both_ways.fast(api, "POST", f"{prefix}{path}", json={"customer_id": twins[0]["id"]} | fields)
+    route = both_ways.route(api, "POST", f"{prefix}{path}", json={"customer_id": twins[1]["id"]} | fields)
+
+    assert statements == 0
+    assert fast.status_code == 201, fast.text
+    assert comparable_entry(fast) == comparable_entry(route)
+    assert fast.json()["data"]["customer"] == {"id": twins[0]["id"]}
+    assert fast.headers["Location"] == f"http://testserver{prefix}{path}/{fast.json()['data']['id']}"
+    assert api.get(f"{path}/{fast.json()['data']['id']}").json()["data"] == fast.json()["data"]
+    shown = [api.get(f"/customers/{customer['id']}").json()["data"] for customer in twins]
+    balances = [(customer["house_account_balance"], customer["loyalty_balance"]) for customer in shown]
+    assert balances[0] == balances[1]
+    assert shown[0]["updated_at"] == fast.json()["data"]["created_at"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "charge beyond the limit",
+        "charge to a disabled account",
+        "redemption below 0",
+        "earning with loyalty disabled",
+        "balance beyond its column",
+        "unknown customer",
+        "deleted customer",
+        "another business's customer",
+        "malformed customer id",
+        "missing amount",
+        "zero amount",
+        "inexact amount",
+        "meta not an object",
+        "no write scope",
+        "revoked token",
+        "not JSON",
+        "not an object",
+    ],
+)
+def test_every_entry_that_fails_is_the_routes_failure_and_stores_nothing(
+    both_ways, client, api, api_with, other_api, stored, case
+) -> None:
+    customer = account_holder(api, house_account_limit=10)
+    caller, path, body = api, HOUSE, {"customer_id": customer["id"], "amount": -5}
+    content = None
+    if case == "charge beyond the limit":
+        body["amount"] = -10.001
+    elif case == "charge to a disabled account":
+        body["customer_id"] = api.make_customer()["id"]
+    elif case == "redemption below 0":
+        path = LOYALTY
+    elif case == "earning with loyalty disabled":
+        path, body = LOYALTY, {"customer_id": api.make_customer()["id"], "amount": 5}
+    elif case == "balance beyond its column":
+        big = account_holder(api)
+        for _ in range(100):
+            assert api.post(LOYALTY, json={"customer_id": big["id"], "amount": 999_999_999}).status_code == 201
+        path, body = LOYALTY, {"customer_id": big["id"], "amount": 999_999_999}
+    elif case == "unknown customer":
+        body["customer_id"] = str(uuid.uuid4())
+    elif case == "deleted customer":
+        assert api.delete(f"/customers/{customer['id']}").status_code == 204
+    elif case == "another business's customer":
+        body["customer_id"] = account_holder(other_api)["id"]
+    elif case == "malformed customer id":
+        body["customer_id"] = "not-an-id"
+    elif case == "missing amount":
+        del body["amount"]
+    elif case == "zero amount":
+        body["amount"] = 0
+    elif case == "inexact amount":
+        body["amount"] = 0.0001
+    elif case == "meta not an object":
+        body["meta"] = "text"
+    elif case == "no write scope":
+        caller = api_with(scope.ACCOUNTS_READ, scope.CUSTOMERS_GET)
+    elif case == "revoked token":
+        caller = token_changed_behind_the_api(client, api, stored, "revoked_at")
+    elif case == "not JSON":
+        content = b'{"amount": -5,'
+    elif case == "not an object":
+        content = b"[1]"
+    sent = {"content": content, "headers": {"Content-Type": "application/json"}} if content else {"json": body}
+    counted = (
+        "SELECT (SELECT count(*) FROM house_account_transactions) + (SELECT count(*) FROM loyalty_transactions) AS n"
+    )
+    before = stored(counted)
+
+    fast, route, statements = both_ways.both(caller, "POST", path, **sent)
+
+    assert statements > 0
+    assert fast.status_code >= 400
+    assert_same_answer(fast, route)
+    assert stored(counted) == before
+
+
+@pytest.mark.parametrize("case", ["Idempotency-Key", "include"])
+def test_an_entry_the_fast_path_leaves_to_the_route_is_made_once(both_ways, api, case) -> None:
+    customer = account_holder(api)
+    path, headers = HOUSE, {}
+    if case == "Idempotency-Key":
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+    else:
+        path += "?include=customer"
+
+    fast, statements = both_ways.fast(
+        api, "POST", path, json={"customer_id": customer["id"], "amount": 3}, headers=headers
+    )
+
+    assert fast.status_code == 201
+    assert statements > 0
+    assert api.get(HOUSE, params={"filter[customer_id]": customer["id"]}).json()["meta"]["total"] == 1
+
+
+def test_an_entry_whose_customer_changed_since_it_was_read_goes_to_the_route(both_ways, api, monkeypatch) -> None:
+    customer = account_holder(api, house_account_limit=10)
+    read_as = fast_paths_module.as_row
+
+    def read_before_another_write(record: Any) -> Any:
+        # As if another entry had landed between the read and the write: the row read is an older version.
+        row = read_as(record)
+        if hasattr(row, "house_account_balance"):
+            row.updated_at -= timedelta(microseconds=1)
+        return row
+
+    monkeypatch.setattr(fast_paths_module, "as_row", read_before_another_write)
+
+    fast, statements = both_ways.fast(api, "POST", HOUSE, json={"customer_id": customer["id"], "amount": -4})
+
+    assert fast.status_code == 201, fast.text
+    assert statements > 0
+    listed = api.get(HOUSE, params={"filter[customer_id]": customer["id"]}).json()
+    assert (listed["meta"]["total"], [entry["balance_after"] for entry in listed["data"]]) == (1, [-4])
+
+
 # --- every table, after the same requests each way ------------------------------------------------
 
 
@@ -554,6 +727,11 @@ def business_rows(client: TestClient, business_id: uuid.UUID) -> dict[str, list[
             select(table).where(table.c.business_id == business_id).order_by(*order, *table.primary_key.columns),
         )
     held[customer_counts.name] = summed_counters(client, business_id)
+    for event in held["events"]:
+        # Times are shown to the second, so whether an update's `changes` holds `updated_at` depends on
+        # whether the second turned between two requests.
+        if event["changes"] is not None:
+            event["changes"].pop("updated_at", None)
     seen: dict[Any, str] = {}
 
     def placeholder(value: Any) -> Any:
@@ -615,20 +793,39 @@ def test_the_same_requests_leave_every_table_as_the_routes_leave_it(both_ways, c
             },
         ),
         ("GET", "/customers/{first}", {}),
+        # Entries of the second customer (house account enabled, limit 250; loyalty enabled) and the first
+        # (neither enabled): charges, payments, earnings, redemptions, and refused ones.
+        ("POST", HOUSE, {"json": {"customer_id": "{second}", "amount": -100.5, "order_id": "o-1", "user_id": "7"}}),
+        ("POST", HOUSE, {"json": {"customer_id": "{second}", "amount": "20", "payment_method_id": "cash"}}),
+        ("POST", HOUSE, {"json": {"customer_id": "{second}", "amount": -500}}),
+        ("POST", LOYALTY, {"json": {"customer_id": "{second}", "amount": 12, "meta": {"k": [1, 2.5]}}}),
+        ("POST", LOYALTY, {"json": {"customer_id": "{second}", "amount": -2.5}}),
+        ("POST", LOYALTY, {"json": {"customer_id": "{second}", "amount": -100}}),
+        ("POST", HOUSE, {"json": {"customer_id": "{first}", "amount": -1}}),
+        ("POST", HOUSE, {"json": {"customer_id": "{first}", "amount": 1}}),
+        ("POST", LOYALTY, {"json": {"customer_id": "{first}", "amount": 1}}),
     ]
     answered: list[list[tuple[int, int | None]]] = []
     for caller, send in ((fast_api, both_ways.fast), (route_api, both_ways.route)):
-        first = ""
+        made: dict[str, str] = {}
         answers = []
         for method, path, options in requests:
-            sent = send(caller, method, path.format(first=first), **options)
+            if "json" in options:
+                options = options | {
+                    "json": {k: v.format(**made) if isinstance(v, str) else v for k, v in options["json"].items()}
+                }
+            sent = send(caller, method, path.format(**made), **options)
             response, statements = sent if isinstance(sent, tuple) else (sent, None)
-            first = first or response.json()["data"]["id"]
+            if path == "/customers" and response.status_code == 201:
+                made.setdefault("first" if not made else "second", response.json()["data"]["id"])
             answers.append((response.status_code, statements))
         answered.append(answers)
 
     fast, route = answered
-    assert [status for status, _ in fast] == [status for status, _ in route] == [201, 201, 422, 422, 201, 200]
-    # The fast paths answered the plain creates and the read; the route everything else.
-    assert [statements == 0 for _, statements in fast] == [True, True, False, False, False, True]
+    statuses = [201, 201, 422, 422, 201, 200, 201, 201, 422, 201, 201, 422, 422, 201, 422]
+    assert [status for status, _ in fast] == [status for status, _ in route] == statuses
+    # The fast paths answered the plain creates, the read and the accepted entries; the route everything else.
+    assert [statements == 0 for _, statements in fast] == [
+        True, True, False, False, False, True, True, True, False, True, True, False, False, True, False
+    ]  # fmt: skip
     assert business_rows(client, fast_api.business_id) == business_rows(client, route_api.business_id)

@@ -21,6 +21,7 @@ from clientele.db.engine import create_engine, create_key_pool, is_sqlite
 from clientele.delivery_zones.router import router as delivery_zones_router
 from clientele.events import service as events_service
 from clientele.events.router import router as events_router
+from clientele.ledgers.fast_paths import FAST_PATHS as LEDGER_FAST_PATHS
 from clientele.ledgers.router import ROUTERS as LEDGER_ROUTERS
 from clientele.tags.router import router as tags_router
 from clientele.web.api_docs import serve_api_docs
@@ -210,7 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.fast_paths:
         app.add_middleware(
             FastPathMiddleware,
-            paths=CUSTOMER_FAST_PATHS,
+            paths=[*CUSTOMER_FAST_PATHS, *LEDGER_FAST_PATHS],
             state=app.state,
             max_body_bytes=settings.max_body_bytes,
             pool_timeout=settings.database_pool_timeout_seconds,

@@ -27,7 +27,7 @@ RACERS = 50
 
 def stored_ledger(client: TestClient, path: str, customer_id: str) -> tuple[Decimal, Decimal, int]:
     """The customer's stored balance, the sum of its entries in the ledger at `path`, and their count."""
-    table, balance = LEDGER_TABLES[path]
+    table, balance, _entries = LEDGER_TABLES[path]
     customer = uuid.UUID(customer_id)
     [held] = run_statement(client, select(customers.c[balance].label("balance")).where(customers.c.id == customer))
     [summed] = run_statement(

@@ -30,6 +30,7 @@ from tests.cli.conftest import (
 )
 from tests.cli.processes import run_clientele
 from tests.conftest import Api, next_phone, on_database, run_statement
+from tests.ledgers.conftest import HOUSE, LOYALTY
 
 IMPORTED_FIELDS = (
     "name",
@@ -736,6 +737,12 @@ def test_import_opens_each_non_zero_balance_with_an_entry_in_its_ledger(
     assert ledger_entries(client, house_account_transactions, found[collects]["id"]) == []
     assert ledger_entries(client, house_account_transactions, found[neither]["id"]) == []
     assert ledger_entries(client, loyalty_transactions, found[neither]["id"]) == []
+    # Each customer's ledger list totals its entries (the count kept on the customer), a payment after too.
+    assert api.post(HOUSE, json={"customer_id": found[owes]["id"], "amount": 50}).status_code == 201
+    for phone in (owes, collects, neither):
+        for path, ledger in ((HOUSE, house_account_transactions), (LOYALTY, loyalty_transactions)):
+            listed = api.get(path, params={"filter[customer_id]": found[phone]["id"]}).json()["meta"]["total"]
+            assert listed == len(ledger_entries(client, ledger, found[phone]["id"])), (phone, path)
 
 
 def test_an_imported_house_balance_is_taken_whatever_the_limit_and_the_enabled_flag(

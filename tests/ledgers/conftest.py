@@ -18,10 +18,10 @@ from tests.conftest import Api, run_statement
 HOUSE = "/house_account_transactions"
 LOYALTY = "/loyalty_transactions"
 LEDGER_PATHS = (HOUSE, LOYALTY)
-# Each ledger's table and the customer's balance that is its sum.
+# Each ledger's table, the customer's balance that is its sum, and the customer's count of its entries.
 LEDGER_TABLES = {
-    HOUSE: (house_account_transactions, "house_account_balance"),
-    LOYALTY: (loyalty_transactions, "loyalty_balance"),
+    HOUSE: (house_account_transactions, "house_account_balance", "house_account_entries"),
+    LOYALTY: (loyalty_transactions, "loyalty_balance", "loyalty_entries"),
 }
 
 
@@ -58,12 +58,16 @@ def account_holder(api: Api) -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def ledger_state(client: TestClient) -> Callable[[str, str], tuple[Decimal, Decimal, int]]:
     """`ledger_state(path, customer_id)`: the customer's stored balance, the sum of its entries in that
-    ledger and how many there are, as the database holds them."""
+    ledger and how many there are, as the database holds them; the count kept on the customer (its
+    list's total) is asserted to be that many."""
 
     def read(path: str, customer_id: str) -> tuple[Decimal, Decimal, int]:
-        table, balance = LEDGER_TABLES[path]
+        table, balance, entries = LEDGER_TABLES[path]
         [held] = run_statement(
-            client, select(customers.c[balance].label("balance")).where(customers.c.id == uuid.UUID(customer_id))
+            client,
+            select(customers.c[balance].label("balance"), customers.c[entries].label("entries")).where(
+                customers.c.id == uuid.UUID(customer_id)
+            ),
         )
         [summed] = run_statement(
             client,
@@ -71,6 +75,7 @@ def ledger_state(client: TestClient) -> Callable[[str, str], tuple[Decimal, Deci
                 table.c.customer_id == uuid.UUID(customer_id)
             ),
         )
+        assert held["entries"] == summed["entries"], (path, held["entries"], summed["entries"])
         return held["balance"], Decimal(summed["total"]), summed["entries"]
 
     return read

@@ -1,13 +1,15 @@
 """Listing a ledger: each filter, each sort both ways with cursor walks, pages, `include=customer` and
 what a deleted customer leaves behind (SPEC §8, §9)."""
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clientele.auth.scopes import ALL_SCOPES
+from clientele.customers.models import customers
 from tests.conftest import run_statement
 from tests.ledgers.conftest import HOUSE, LEDGER_PATHS, LEDGER_TABLES, LOYALTY, entry, made
 from tests.listing.test_cursor_paging import in_sort_order, walk
@@ -83,7 +85,7 @@ def test_loyalty_lists_know_no_house_account_or_deletion_filter(api, name):
 
 @pytest.mark.parametrize("path", LEDGER_PATHS)
 def test_filters_by_day_and_updated_after(api, entries, overwrite, path):
-    table, _balance = LEDGER_TABLES[path]
+    table, _balance, _entries = LEDGER_TABLES[path]
     rows = entries[path]
     last_moment = datetime(2024, 5, 1, 23, 59, 59, 999_999)
     overwrite(table, rows[0]["id"], created_at=last_moment, updated_at=last_moment)
@@ -99,7 +101,7 @@ def test_filters_by_day_and_updated_after(api, entries, overwrite, path):
 @pytest.mark.parametrize("path", LEDGER_PATHS)
 @pytest.mark.parametrize("sort", SORTS)
 def test_each_sort_walks_every_entry_once_in_order_by_cursor(api, client, entries, overwrite, path, sort):
-    table, _balance = LEDGER_TABLES[path]
+    table, _balance, _entries = LEDGER_TABLES[path]
     # Ties on every time, so that the sort's later keys and the id decide.
     noon = datetime(2024, 3, 1, 12)
     for index, row in enumerate(entries[path]):
@@ -124,6 +126,36 @@ def test_numbered_pages_carry_the_total(api, entries, path):
 
     assert [row["id"] for row in body["data"]] == [row["id"] for row in entries[path][4:]]
     assert (body["meta"]["total"], body["meta"]["last_page"]) == (6, 2)
+
+
+@pytest.mark.parametrize("path", LEDGER_PATHS)
+def test_one_customers_list_totals_its_entries(api, other_api, entries, path):
+    rows = entries[path]
+    first, second = rows[0]["customer"]["id"], rows[1]["customer"]["id"]
+    theirs = other_api.make_customer(is_house_account_enabled=True, is_loyalty_enabled=True)
+    made(entry(other_api, path, theirs, 1))
+    assert api.delete(f"/customers/{second}").status_code == 204
+
+    def total(value: str, **more: str) -> int:
+        answered = api.get(path, params={"filter[customer_id]": value} | more)
+        assert answered.status_code == 200, answered.text
+        return int(answered.json()["meta"]["total"])
+
+    assert [total(first), total(second), total(f"{first},{first}"), total(f"{first},{second}")] == [3, 3, 3, 6]
+    assert [total(theirs["id"]), total("01939a6e-1f2b-7c3d-8e4f-5a6b7c8d9e0f"), total("junk")] == [0, 0, 0]
+    assert total(first, **{"filter[order_id]": "o-1"}) == 2
+
+
+@pytest.mark.parametrize("path", LEDGER_PATHS)
+def test_one_customers_total_is_the_count_kept_on_the_customer(api, client, entries, path):
+    customer = entries[path][0]["customer"]["id"]
+    _table, _balance, kept = LEDGER_TABLES[path]
+    run_statement(client, update(customers).where(customers.c.id == uuid.UUID(customer)).values({kept: 999}))
+
+    assert api.get(path, params={"filter[customer_id]": customer}).json()["meta"]["total"] == 999
+    assert (
+        api.get(path, params={"filter[customer_id]": customer, "filter[order_id]": "o-1"}).json()["meta"]["total"] == 2
+    )
 
 
 @pytest.mark.parametrize("path", LEDGER_PATHS)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    case,
     func,
     literal,
     select,
@@ -102,6 +103,8 @@ STAMPS = ("created_at", "updated_at")
 
 # Each balance a customer is created with, and the ledger whose opening entry makes it its sum (SPEC §9).
 LEDGERS = {"house_account_balance": house_account_transactions, "loyalty_balance": loyalty_transactions}
+# The customer's count of entries in each of those ledgers: 1 where the balance opens one.
+ENTRY_COUNTS = {"house_account_balance": "house_account_entries", "loyalty_balance": "loyalty_entries"}
 OPENING_ENTRY_COLUMNS = (
     "business_id",
     "id",
@@ -185,13 +188,14 @@ class StagedWriter:
         self.insert_new = (
             upsert_insert(connection, customers)
             .from_select(
-                ["business_id", *CUSTOMER_COLUMNS],
+                ["business_id", *CUSTOMER_COLUMNS, *ENTRY_COUNTS.values()],
                 select(
                     literal(business_id, Uuid),
                     *(
                         func.coalesce(rows[name], stored_at) if name in STAMPS else rows[name]
                         for name in CUSTOMER_COLUMNS
                     ),
+                    *(case((rows[balance] != 0, 1), else_=0) for balance in ENTRY_COUNTS),
                 )
                 .join(staged_phones, and_(same_phone, phones.line == rows.line))
                 .where(true()),

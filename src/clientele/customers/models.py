@@ -52,6 +52,10 @@ customers = Table(
     # Never NULL, as `name` is not: what the list's sorts need to know.
     Column("name_lower", String(255), Computed("lower(name)"), nullable=False),
     Column("email_lower", String(255), Computed("lower(email)")),
+    # How many entries each ledger holds of the customer, kept beside the balance by every writer of
+    # entries: the total of one customer's ledger list (docs/decisions.md, "Ledgers"). Never shown.
+    Column("house_account_entries", Integer, nullable=False, server_default=text("0")),
+    Column("loyalty_entries", Integer, nullable=False, server_default=text("0")),
     ForeignKeyConstraint(["business_id"], ["businesses.id"]),
     # One active customer per phone: enforced here so that racing creates cannot both win.
     Index(

@@ -189,26 +189,44 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
     return {name: before.get(name) for name, value in after.items() if before.get(name) != value}
 
 
-async def record_change(
-    *, connection: AsyncConnection, kind: RecordKind, action: str, row: Any, before: Any = None
-) -> None:
+@dataclass(frozen=True)
+class Change:
+    """What the event of one change holds besides its id and time."""
+
+    type: str
+    record_id: uuid.UUID
+    data: dict[str, Any]
+    changes: dict[str, Any] | None
+
+
+def change_of(*, kind: RecordKind, action: str, row: Any, before: Any = None) -> Change | None:
     """The event of `row` (the record as it now is) created, or changed from `before` by an update, delete
-    or restore; a write that left the record as it was (its `updated_at`, which every change moves)
-    writes none. Only an update's event carries `changes`: the shown fields that differ, which may be
-    none where only a relation (tags, branches) changed."""
+    or restore; None for a write that left the record as it was (its `updated_at`, which every change
+    moves). Only an update's event carries `changes`: the shown fields that differ, which may be none
+    where only a relation (tags, branches) changed."""
     if before is not None and before.updated_at == row.updated_at:
-        return
+        return None
     data = kind.shape.body(row, EVERY_SCOPE)
     changes = None
     if action == UPDATED:
         changes = changed_fields(kind.shape.body(before, EVERY_SCOPE), data)
+    return Change(type=kind.type(action), record_id=row.id, data=data, changes=changes)
+
+
+async def record_change(
+    *, connection: AsyncConnection, kind: RecordKind, action: str, row: Any, before: Any = None
+) -> None:
+    """Write the event of a change (`change_of`), if it made one, in the caller's transaction."""
+    change = change_of(kind=kind, action=action, row=row, before=before)
+    if change is None:
+        return
     await record_event(
         connection=connection,
         business_id=row.business_id,
-        type=kind.type(action),
-        record_id=row.id,
-        data=data,
-        changes=changes,
+        type=change.type,
+        record_id=change.record_id,
+        data=change.data,
+        changes=change.changes,
     )
 
 

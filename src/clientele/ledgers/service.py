@@ -8,11 +8,12 @@ write transaction at a time), and each checks its rule against the balance the o
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Column, Row, Table, insert, select, update
+from sqlalchemy import Column, ColumnElement, Row, Table, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.auth import scopes as scope
@@ -33,18 +34,18 @@ from clientele.ledgers.schemas import (
     LoyaltyTransactionOut,
 )
 from clientele.listing.filters import exact_text_filter, ids_filter, uniform_filters, updated_after_filter
-from clientele.listing.spec import ListSpec
+from clientele.listing.spec import KeptCount, ListSpec
 from clientele.web.validation import validate_body
 from clientele.web.wire import RecordShape
 
 # The balance columns hold 11 digits before the point (Numeric(14, 3)).
 BALANCE_BOUND = Decimal(10**11)
 
-Rules = Callable[[Row[Any], Decimal, Decimal], FieldErrors]
-"""(the customer as locked, the entry's amount, the balance it would leave) -> the 422s it is refused with."""
+Rules = Callable[[Any, Decimal, Decimal], FieldErrors]
+"""(the customer as read, the entry's amount, the balance it would leave) -> the 422s it is refused with."""
 
 
-def house_account_rules(customer: Row[Any], amount: Decimal, balance_after: Decimal) -> FieldErrors:
+def house_account_rules(customer: Any, amount: Decimal, balance_after: Decimal) -> FieldErrors:
     """A charge needs the account enabled and may not take the balance below `-house_account_limit`
     (a null limit is none); a payment is always accepted, so that a debt can be settled once the
     account is disabled."""
@@ -62,7 +63,7 @@ def house_account_rules(customer: Row[Any], amount: Decimal, balance_after: Deci
     return {}
 
 
-def loyalty_rules(customer: Row[Any], amount: Decimal, balance_after: Decimal) -> FieldErrors:
+def loyalty_rules(customer: Any, amount: Decimal, balance_after: Decimal) -> FieldErrors:
     """Earning needs loyalty enabled; a redemption may not take the balance below 0 (and spends what was
     earned even once loyalty is disabled)."""
     if amount > 0 and not customer.is_loyalty_enabled:
@@ -83,6 +84,8 @@ class Ledger:
     table: Table
     balance: Column[Any]
     """The customer's column that is the sum of the ledger's amounts."""
+    entries: Column[Any]
+    """The customer's column that is the number of its entries in the ledger: its list's total."""
     event_kind: events.RecordKind
     """What its entries' events are."""
     read_scope: str
@@ -117,6 +120,7 @@ class Ledger:
                 "amount": table.c.amount,
             },
             includes=("customer",),
+            kept_count=KeptCount("customer_id", self.entries),
         )
 
 
@@ -125,6 +129,7 @@ HOUSE_ACCOUNT = Ledger(
     noun="house account transaction",
     table=house_account_transactions,
     balance=customers.c.house_account_balance,
+    entries=customers.c.house_account_entries,
     event_kind=events.HOUSE_ACCOUNT_TRANSACTION,
     read_scope=scope.ACCOUNTS_READ,
     write_scope=scope.ACCOUNTS_WRITE,
@@ -138,6 +143,7 @@ LOYALTY = Ledger(
     noun="loyalty transaction",
     table=loyalty_transactions,
     balance=customers.c.loyalty_balance,
+    entries=customers.c.loyalty_entries,
     event_kind=events.LOYALTY_TRANSACTION,
     read_scope=scope.LOYALTY_READ,
     write_scope=scope.LOYALTY_WRITE,
@@ -173,6 +179,11 @@ async def find_entry(*, connection: AsyncConnection, ledger: Ledger, business_id
     )
 
 
+def active_customer(business_id: Any, customer_id: Any) -> ColumnElement[bool]:
+    """The business's non-deleted customer with this id: the one customer an entry may be written to."""
+    return and_(customers.c.business_id == business_id, customers.c.id == customer_id, customers.c.deleted_at.is_(None))
+
+
 async def locked_active_customer(
     *, connection: AsyncConnection, business_id: uuid.UUID, customer_id: str
 ) -> Row[Any] | None:
@@ -182,12 +193,43 @@ async def locked_active_customer(
     if parsed is None:
         return None
     return (
-        await connection.execute(
-            select(customers)
-            .where(customers.c.business_id == business_id, customers.c.id == parsed, customers.c.deleted_at.is_(None))
-            .with_for_update()
-        )
+        await connection.execute(select(customers).where(active_customer(business_id, parsed)).with_for_update())
     ).first()
+
+
+def checked_balance(*, ledger: Ledger, customer: Any, amount: Decimal) -> Decimal:
+    """The balance the entry leaves the customer (as read) with; 422 naming the field at fault where the
+    ledger's rules or the balance column's bounds refuse it."""
+    balance_after: Decimal = getattr(customer, ledger.balance.name) + amount
+    errors = ledger.rules(customer, amount, balance_after)
+    if not errors and abs(balance_after) >= BALANCE_BOUND:
+        errors = {"amount": [f"The balance would be {balance_after}, beyond what a balance holds (±{BALANCE_BOUND})."]}
+    if errors:
+        raise Unprocessable(errors)
+    return balance_after
+
+
+def balance_change(*, ledger: Ledger, balance_after: Any, now: Any) -> dict[Column[Any], Any]:
+    """What an entry changes on its customer: the balance, the count of entries, and `updated_at` (a sync
+    must see the new balance)."""
+    return {ledger.balance: balance_after, ledger.entries: ledger.entries + 1, customers.c.updated_at: now}
+
+
+def new_entry(
+    *, ledger: Ledger, customer: Any, parsed: LedgerEntryInput, balance_after: Decimal, now: datetime
+) -> dict[str, Any]:
+    """The entry's row: stamped with its customer's new `updated_at` (entries never change after)."""
+    return {
+        "business_id": customer.business_id,
+        "id": new_id(),
+        "customer_id": customer.id,
+        "amount": parsed.amount,
+        "balance_after": balance_after,
+        "created_at": now,
+        "updated_at": now,
+        "meta": parsed.meta,
+        **parsed.model_dump(include={"order_id", *ledger.references}),
+    }
 
 
 async def record_entry(
@@ -203,36 +245,19 @@ async def record_entry(
     )
     if customer is None:
         raise Unprocessable({"customer_id": ["The selected customer_id is invalid."]})
-    balance_after: Decimal = customer._mapping[ledger.balance] + amount
-    errors = ledger.rules(customer, amount, balance_after)
-    if not errors and abs(balance_after) >= BALANCE_BOUND:
-        errors = {"amount": [f"The balance would be {balance_after}, beyond what a balance holds (±{BALANCE_BOUND})."]}
-    if errors:
-        raise Unprocessable(errors)
+    balance_after = checked_balance(ledger=ledger, customer=customer, amount=amount)
     if guard is not None:
         raise guard
-    # The customer's `updated_at` moves with its balance (a sync must see the new balance), and the
-    # entry is stamped with the same moment.
     now = next_updated_at(customer)
     changed = await connection.execute(
         update(customers)
         .where(customers.c.business_id == customer.business_id, customers.c.id == customer.id)
-        .values({ledger.balance: balance_after, customers.c.updated_at: now})
+        .values(balance_change(ledger=ledger, balance_after=balance_after, now=now))
         .returning(*customers.c)
     )
     result = await connection.execute(
         insert(ledger.table)
-        .values(
-            business_id=principal.business_id,
-            id=new_id(),
-            customer_id=customer.id,
-            amount=amount,
-            balance_after=balance_after,
-            created_at=now,
-            updated_at=now,
-            meta=parsed.meta,
-            **parsed.model_dump(include={"order_id", *ledger.references}),
-        )
+        .values(new_entry(ledger=ledger, customer=customer, parsed=parsed, balance_after=balance_after, now=now))
         .returning(*ledger.table.c)
     )
     entry = result.one()

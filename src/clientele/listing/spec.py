@@ -22,6 +22,16 @@ class Counters:
 
 
 @dataclass(frozen=True)
+class KeptCount:
+    """How many rows of the list each record of another table (the parent) holds, kept on the parent's
+    row (keyed by `business_id` and `id`) in every transaction that adds one: the total of the list
+    filtered by `filter` naming one parent, and nothing else."""
+
+    filter: str
+    column: Column[Any]
+
+
+@dataclass(frozen=True)
 class ListSpec:
     """What one list route accepts. A sort column that holds NULL places it last ascending and first
     descending, on both engines (SPEC §8)."""
@@ -32,6 +42,7 @@ class ListSpec:
     includes: tuple[str, ...] = ()
     implied_includes: dict[str, str] = field(default_factory=dict)
     counters: Counters | None = None
+    kept_count: KeptCount | None = None
     read_scopes: dict[str, str] = field(default_factory=dict)
     """Filters and sorts, by name, that read a scope-guarded field, and the scope that field needs."""
     follows: bool = False

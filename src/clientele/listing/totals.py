@@ -1,5 +1,5 @@
-"""Where a numbered page's exact total comes from: one row of counters where they answer it,
-else one `count(*)` of the page's own filter."""
+"""Where a numbered page's exact total comes from: one row of counters where they answer it, a count
+kept on the one parent record the filter names, else one `count(*)` of the page's own filter."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.listing.query import ListQuery
-from clientele.listing.spec import Counters
+from clientele.listing.spec import Counters, KeptCount
 
 
 def counters_statement(counters: Counters, query: ListQuery) -> Select[Any] | None:
@@ -33,8 +33,24 @@ def counters_statement(counters: Counters, query: ListQuery) -> Select[Any] | No
     return None if total is None else select(total).where(table.c.business_id == query.business_id)
 
 
+def kept_count_statement(kept: KeptCount, query: ListQuery) -> Select[Any] | None:
+    """The parent's kept count, where the query's one filter names exactly one parent (a parent not of
+    the business, or none at all, holds no rows: no count row is read, and the total is 0)."""
+    parents = query.filters.get(kept.filter)
+    if query.filters.keys() != {kept.filter} or not isinstance(parents, list) or len(set(parents)) != 1:
+        return None
+    parent = kept.column.table
+    return select(kept.column).where(parent.c.business_id == query.business_id, parent.c.id == parents[0])
+
+
 def total_statement(connection: AsyncConnection, query: ListQuery) -> tuple[Select[Any], bool]:
-    """The statement that reads the total of the query's rows, and whether it counts them."""
+    """The statement that reads the total of the query's rows, and whether that total is the number of
+    the filter's own matches (counted, or kept on the one parent it names) rather than the business's
+    counters."""
+    kept = query.spec.kept_count
+    from_kept = None if kept is None else kept_count_statement(kept, query)
+    if from_kept is not None:
+        return from_kept, True
     counters = query.spec.counters
     if counters is not None and connection.dialect.name == "postgresql":
         from_counters = counters_statement(counters, query)
@@ -48,7 +64,8 @@ class Total:
     rows: int
     """The exact number of rows the query matches, all pages together."""
     counted: bool
-    """Whether the database counted them with the page's own conditions (not read from counters)."""
+    """Whether they are the filter's own matches, counted with the page's conditions or kept on the one
+    parent the filter names (not the business's counters)."""
 
 
 async def total_of(*, connection: AsyncConnection, query: ListQuery) -> Total:

@@ -84,6 +84,11 @@ class FastPath:
     """For a read: the one statement sent for the arguments of every request of a batch (see `Batch`);
     each row it returns holds its request's place (from 1) in `n`. The `Statement` of a batched path
     carries its request's own arguments."""
+    then: Callable[[Caller, asyncpg.Record], Statement | None] | None = None
+    """For a path that is not batched: a statement made from the row of the first (None: the route
+    answers), sent after it on the same connection; the answer is made from its row. So a write that
+    needs what a read found (a row to check rules against in Python) goes in the second, made to write
+    nothing where that row has changed since."""
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
         """The route's full path template (with the prefix sent) and the path's parameters, if it matches."""
@@ -145,7 +150,7 @@ class FastPathMiddleware:
             caller = Caller(scope, hash_token(token), path_params, body)
             statement = fast_path.statement(caller)
             try:
-                row = None if statement is None else await self.fetch_row(fast_path, statement, pool)
+                row = None if statement is None else await self.fetch_row(fast_path, caller, statement, pool)
             except TimeoutError as error:
                 # No connection came free (or none could be opened) in the pool's whole timeout:
                 # answered here as the route would answer it, since it would first wait that long again.
@@ -163,11 +168,18 @@ class FastPathMiddleware:
         scope[ROUTE_PATH] = route_path
         await answer(scope, receive, send)
 
-    async def fetch_row(self, fast_path: FastPath, statement: Statement, pool: asyncpg.Pool) -> asyncpg.Record | None:
-        """The statement's row: sent alone, or with those of other requests where the path is batched."""
+    async def fetch_row(
+        self, fast_path: FastPath, caller: Caller, statement: Statement, pool: asyncpg.Pool
+    ) -> asyncpg.Record | None:
+        """The row to answer from: the statement's, sent alone or with those of other requests where the
+        path is batched; or, where a statement follows it, that one's."""
         if fast_path.batched is None:
             async with pool.acquire(timeout=self.pool_timeout) as connection:
-                return await connection.fetchrow(statement.sql, *statement.arguments)
+                row = await connection.fetchrow(statement.sql, *statement.arguments)
+                if fast_path.then is None or row is None:
+                    return row
+                following = fast_path.then(caller, row)
+                return None if following is None else await connection.fetchrow(following.sql, *following.arguments)
         batch = self.batches.get(fast_path.template)
         if batch is None:
             batch = self.batches[fast_path.template] = Batch(fast_path.batched)

@@ -44,7 +44,12 @@ async def json_object(request: Request) -> dict[str, Any]:
 async def json_object_with_exact_numbers(
     request: Request, body: Annotated[dict[str, Any], Depends(json_object)]
 ) -> dict[str, Any]:
-    """The body as `json_object` reads it, with each top-level member that orjson read as a float (a
+    """The body as `json_object` reads it, its numbers read exactly (`with_exact_numbers`)."""
+    return with_exact_numbers(body, request.state.body)
+
+
+def with_exact_numbers(body: dict[str, Any], sent: bytes) -> dict[str, Any]:
+    """`body` (orjson's reading of `sent`) with each top-level member that orjson read as a float (a
     number with a fraction or an exponent, or an integer beyond 64 bits) read again from its text as
     a Decimal: money must never pass through a float, where `0.1` is not 0.1 and digits beyond the
     17th are lost unseen.
@@ -57,7 +62,7 @@ async def json_object_with_exact_numbers(
     if not inexact:
         return body
     try:
-        exact = json.loads(request.state.body, parse_float=Decimal, parse_int=Decimal)
+        exact = json.loads(sent, parse_float=Decimal, parse_int=Decimal)
     except RecursionError:
         raise BadRequest("The request body nests too deeply to read its numbers exactly.") from None
     return body | {name: exact[name] for name in inexact}
