@@ -22,6 +22,7 @@ from tests.webhooks.receiver import Receiver
 
 # What `clientele serve` needs to deliver to a receiver on 127.0.0.1.
 LOCAL = {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1"}
+LISTED_TIMEOUT_SECONDS = 10
 
 
 def make_backlog(client: TestClient, api: Api, *, records: int, renames: int) -> None:
@@ -47,9 +48,18 @@ def make_backlog(client: TestClient, api: Api, *, records: int, renames: int) ->
     run_in_app(client, rename)
 
 
-def listed_events(api: Api) -> list[dict[str, Any]]:
-    """Every event of the business as `GET /events` lists them: one record's in the order they committed."""
-    return walk(api, per_page=1000)
+def listed_events(api: Api, count: int) -> list[dict[str, Any]]:
+    """The business's events as `GET /events` lists them (one record's in the order they committed), once it
+    lists `count`: it lists only settled events, which a deliverer's write transactions in flight hold
+    back for a moment."""
+    listed: list[dict[str, Any]] = []
+
+    def all_listed() -> bool:
+        listed[:] = walk(api, per_page=1000)
+        return len(listed) >= count
+
+    wait_until(all_listed, LISTED_TIMEOUT_SECONDS, lambda: f"{len(listed)} of {count} events listed")
+    return listed
 
 
 def arrived_ids(receiver: Receiver) -> set[str]:
