@@ -232,6 +232,7 @@ def events_tail(
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(signal_number, stopped.set)
         typer.echo(f"Following the events of business {business_id} (Ctrl-C or SIGTERM stops).", err=True)
+        away = False
         while not stopped.is_set():
             try:
                 async with engine.connect() as connection:
@@ -240,8 +241,14 @@ def events_tail(
                     )
                     page = await fetch_page(connection=connection, query=shown)
             except (SQLAlchemyError, OSError) as error:
-                typer.echo(f"The database is not available ({type(error).__name__}); trying again.", err=True)
-                page = None
+                # Said once per outage: the tail waits it out, polling as before.
+                if not away:
+                    typer.echo(f"The database is not available ({type(error).__name__}); waiting for it.", err=True)
+                away, page = True, None
+            else:
+                if away:
+                    typer.echo("The database is back.", err=True)
+                away = False
             if page is not None and page.rows:
                 for row in page.rows:
                     typer.echo(orjson.dumps(events.event_payload(row, scopes=events.EVERY_SCOPE)).decode())

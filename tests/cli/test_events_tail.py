@@ -13,12 +13,14 @@ from typing import IO, Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.events import service as events
 from tests.cli.processes import CLIENTELE, COMMAND_TIMEOUT_SECONDS, environment, run_clientele
 from tests.conftest import Api
 from tests.events.conftest import walk
+from tests.tcp_proxy import TcpProxy
 
 LINE_TIMEOUT_SECONDS = 20
 # A few of the tail's polls.
@@ -163,6 +165,27 @@ def test_tail_prints_no_event_past_one_that_has_not_committed(database_url: str,
         tail.stop(signal.SIGINT)
 
     assert [(event["type"], event["data"]) for event in printed] == [("customers.imported", {}), ("tag.created", tag)]
+
+
+def test_tail_waits_out_a_database_outage(database_url: str, api: Api) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("The outage is cut between the tail and PostgreSQL; SQLite is a file in the tail's process")
+    database = make_url(database_url)
+    with TcpProxy((database.host or "127.0.0.1", database.port or 5432)) as proxy:
+        through_proxy = database.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        with tailing(through_proxy, "--business", str(api.business_id)) as tail:
+            proxy.cut()
+            tag = api.make_tag()
+            away = tail.stderr.get(timeout=LINE_TIMEOUT_SECONDS)
+            proxy.restore()
+            [printed] = tail.events(1)
+            back = tail.stderr.get(timeout=LINE_TIMEOUT_SECONDS)
+            exit_code = tail.stop(signal.SIGINT)
+
+    assert away.startswith("The database is not available")
+    assert back == "The database is back.\n"
+    assert (printed["type"], printed["data"]) == ("tag.created", tag)
+    assert exit_code == 0
 
 
 def test_tail_refuses_an_unknown_type_and_an_unknown_business(database_url: str, api: Api) -> None:
