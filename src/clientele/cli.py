@@ -4,19 +4,23 @@ customers in bulk (import, export, seed), and print a customer's house-account s
 import asyncio
 import logging.config
 import re
+import secrets
 import signal
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any, TypeVar
 
+import orjson
 import typer
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from uvicorn.config import STARTUP_FAILURE
 
@@ -35,7 +39,11 @@ from clientele.db.engine import (
     migrate,
 )
 from clientele.db.ids import parse_uuid
+from clientele.errors import BadRequest
+from clientele.events import service as events
 from clientele.ledgers import statements
+from clientele.listing.pages import fetch_page
+from clientele.listing.query import MAX_PER_PAGE, parse_list_query
 from clientele.serving import ServeError, announcements, bind_listener, check_tls_files, run_server, serve_log_config
 from clientele.web import idempotency
 from clientele.web.wire import format_timestamp
@@ -47,7 +55,9 @@ app = typer.Typer(
 business_app = typer.Typer(help="Manage businesses (tenants).", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(business_app, name="business")
+events_app = typer.Typer(help="Follow change events.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(events_app, name="events")
 
 T = TypeVar("T")
 
@@ -181,6 +191,73 @@ def deliver_command(
 
     run_with_engine(until_stopped)
     typer.echo("Stopped.")
+
+
+# How often `clientele events tail` asks for new events when it has shown every one so far.
+TAIL_POLL_SECONDS = 0.5
+
+
+@events_app.command("tail")
+def events_tail(
+    business: Annotated[str, typer.Option(help="The business id.")],
+    event_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="Comma-separated event types, as GET /events' filter[type]: customer.* is a family."
+        ),
+    ] = None,
+) -> None:
+    """Print the business's events as they happen, from now on, one JSON object per line (each as GET /events
+    shows it to a token with every scope), in the order GET /events lists them, until Ctrl-C or SIGTERM."""
+    business_id = business_id_or_exit(business)
+    try:
+        query = parse_list_query(
+            {"filter[type]": event_type or "", "per_page": str(MAX_PER_PAGE)},
+            events.LIST_SPEC,
+            business_id=business_id,
+            # No cursor leaves the command, so a key of its own signs the ones the list engine makes.
+            signing_key=secrets.token_bytes(32),
+            scopes=events.EVERY_SCOPE,
+        )
+    except BadRequest as error:
+        raise fail(f"--type: {error.message}", 2) from None
+
+    async def follow(engine: AsyncEngine) -> None:
+        async with engine.connect() as connection:
+            if not await auth.business_exists(connection=connection, business_id=business_id):
+                raise fail(f"No business with id {business}.")
+        async with engine.connect() as connection:
+            position = await events.last_settled(connection=connection, query=query)
+        stopped = asyncio.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signal_number, stopped.set)
+        typer.echo(f"Following the events of business {business_id} (Ctrl-C or SIGTERM stops).", err=True)
+        away = False
+        while not stopped.is_set():
+            try:
+                async with engine.connect() as connection:
+                    shown = await events.readable_settled(
+                        connection=connection, query=replace(query, after=position), scopes=events.EVERY_SCOPE
+                    )
+                    page = await fetch_page(connection=connection, query=shown)
+            except (SQLAlchemyError, OSError) as error:
+                # Said once per outage: the tail waits it out, polling as before.
+                if not away:
+                    typer.echo(f"The database is not available ({type(error).__name__}); waiting for it.", err=True)
+                away, page = True, None
+            else:
+                if away:
+                    typer.echo("The database is back.", err=True)
+                away = False
+            if page is not None and page.rows:
+                for row in page.rows:
+                    typer.echo(orjson.dumps(events.event_payload(row, scopes=events.EVERY_SCOPE)).decode())
+                position = [page.rows[-1]._mapping[key.column.name] for key in query.sort]
+            if page is None or not page.more:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stopped.wait(), TAIL_POLL_SECONDS)
+
+    run_with_engine(follow)
 
 
 @app.command("migrate")

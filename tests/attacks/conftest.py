@@ -1,5 +1,5 @@
 """What the suites that attack Clientele share: tenants to send requests to a server process as,
-and every row a business holds."""
+every row a business holds, and the webhook suites' fixtures."""
 
 import asyncio
 import uuid
@@ -22,6 +22,10 @@ from clientele.ledgers.models import house_account_transactions, loyalty_transac
 from clientele.tags.models import customer_tags, tags
 from tests.cli.processes import Server, serving
 from tests.conftest import Api, new_business, new_token, run_statement
+
+# The webhook suites' fixtures (an app that takes local URLs, a receiver, a deliverer on a clock the test
+# moves), for the attacks on delivery.
+from tests.webhooks.conftest import clock, delivering, local_api, local_client, quiet_outbox, receiver  # noqa: F401
 
 BUSINESS_TABLES = (
     customers,

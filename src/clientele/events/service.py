@@ -26,7 +26,7 @@ from clientele.delivery_zones.schemas import ZONE_SHAPE
 from clientele.events.models import events
 from clientele.ledgers.schemas import HouseAccountTransactionOut, LoyaltyTransactionOut
 from clientele.listing.filters import Filter, comma_list, day_filter, ids_filter, invalid, parse_timestamp
-from clientele.listing.query import ListQuery
+from clientele.listing.query import ListQuery, SortKey
 from clientele.listing.spec import ListSpec
 from clientele.tags.schemas import TAG_SHAPE
 from clientele.web.wire import RecordShape
@@ -254,6 +254,22 @@ async def readable_settled(*, connection: AsyncConnection, query: ListQuery, sco
     if settled is not None:
         conditions.append(events.c.created_at < settled)
     return replace(query, conditions=conditions)
+
+
+async def last_settled(*, connection: AsyncConnection, query: ListQuery) -> list[Any] | None:
+    """The sort values of the last event the list shows now (to every scope): where a reader that wants
+    only the events still to come starts (`clientele events tail`); None when it shows none yet. As for
+    `readable_settled`, call it first in its transaction."""
+    shown = await readable_settled(connection=connection, query=query, scopes=EVERY_SCOPE)
+    last = (
+        await connection.execute(
+            select(*(key.column for key in query.sort))
+            .where(*shown.conditions)
+            .order_by(*(SortKey(key.column, not key.descending).order for key in query.sort))
+            .limit(1)
+        )
+    ).first()
+    return None if last is None else list(last)
 
 
 async def settled_before(connection: AsyncConnection) -> datetime | None:
