@@ -229,8 +229,14 @@ def test_a_request_that_waits_out_its_pool_gives_503_with_retry_after(settings: 
                 held.set()
                 await release.wait()
 
-        client.portal.start_task_soon(hold_the_only_connections)
-        client.portal.call(held.wait)
+        holding = client.portal.start_task_soon(hold_the_only_connections)
+
+        async def wait_until_held() -> None:
+            # A holder that could not get the connections fails here, not by hanging the suite.
+            with anyio.fail_after(10):
+                await held.wait()
+
+        client.portal.call(wait_until_held)
         caller = Api(client, api.token, api.business_id)
         responses = [
             caller.get("/customers"),
@@ -238,6 +244,7 @@ def test_a_request_that_waits_out_its_pool_gives_503_with_retry_after(settings: 
             caller.post("/customers", json={"name": "Waits", "dial_code": 966, "phone": next_phone()}),
         ]
         client.portal.call(release.set)
+        holding.result(timeout=10)
         after = caller.get(f"/customers/{customer['id']}")
 
     for response in responses:

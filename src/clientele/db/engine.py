@@ -152,20 +152,25 @@ STARTUP_LOCK_KEY = 7_134_201
 
 
 @asynccontextmanager
-async def exclusive_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction that concurrent commands and server starts take in turn.
-
-    SQLite gets BEGIN IMMEDIATE (the write lock, waited for up to the busy timeout);
-    PostgreSQL a transaction-scoped advisory lock, so that two first starts cannot both
-    see an empty database.
-    """
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection of the pool in a write transaction; on SQLite it takes the write lock at its start
+    (BEGIN IMMEDIATE, waited for up to the busy timeout), so that writers take turns."""
     async with engine.connect() as connection:
         if is_sqlite(connection):
             connection = await connection.execution_options(sqlite_write=True)
         async with connection.begin():
-            if not is_sqlite(connection):
-                await connection.execute(text(f"SELECT pg_advisory_xact_lock({STARTUP_LOCK_KEY})"))
             yield connection
+
+
+@asynccontextmanager
+async def exclusive_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that concurrent commands and server starts take in turn: SQLite's write lock, or
+    on PostgreSQL a transaction-scoped advisory lock, so that two first starts cannot both see an
+    empty database."""
+    async with write_transaction(engine) as connection:
+        if not is_sqlite(connection):
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({STARTUP_LOCK_KEY})"))
+        yield connection
 
 
 class SchemaNotUpgradable(Exception):

@@ -20,7 +20,7 @@ from clientele.auth import scopes as scope
 from clientele.auth.models import businesses
 from clientele.customers.schemas import CUSTOMER_SHAPE
 from clientele.db.clock import utcnow
-from clientele.db.engine import is_sqlite
+from clientele.db.engine import is_sqlite, write_transaction
 from clientele.db.ids import new_id
 from clientele.delivery_zones.schemas import ZONE_SHAPE
 from clientele.events.models import events
@@ -296,28 +296,26 @@ SETTLED_BEFORE = text(
 
 async def purge_expired(*, engine: AsyncEngine, now: datetime) -> int:
     """Delete the events written more than 30 days before `now`, a business and a batch at a time, each
-    batch its own transaction (so that a first purge of a large backlog never holds many locks long);
-    how many were deleted."""
+    batch its own transaction on a connection taken for it (so that a first purge of a large backlog
+    never holds many locks long, and a purge of many businesses never keeps one of the pool's
+    connections from the requests); how many were deleted."""
+    async with write_transaction(engine) as connection:
+        business_ids = list(await connection.scalars(select(businesses.c.id)))
     deleted = 0
-    async with engine.connect() as connection:
-        if is_sqlite(connection):
-            connection = await connection.execution_options(sqlite_write=True)
-        async with connection.begin():
-            business_ids = list(await connection.scalars(select(businesses.c.id)))
-        for business_id in business_ids:
-            expired = (
-                select(events.c.id)
-                .where(events.c.business_id == business_id, events.c.created_at < now - RETENTION)
-                .limit(PURGE_BATCH)
-            )
-            while True:
-                async with connection.begin():
-                    result = await connection.execute(
-                        delete(events).where(events.c.business_id == business_id, events.c.id.in_(expired))
-                    )
-                deleted += result.rowcount
-                if result.rowcount < PURGE_BATCH:
-                    break
+    for business_id in business_ids:
+        expired = (
+            select(events.c.id)
+            .where(events.c.business_id == business_id, events.c.created_at < now - RETENTION)
+            .limit(PURGE_BATCH)
+        )
+        while True:
+            async with write_transaction(engine) as connection:
+                result = await connection.execute(
+                    delete(events).where(events.c.business_id == business_id, events.c.id.in_(expired))
+                )
+            deleted += result.rowcount
+            if result.rowcount < PURGE_BATCH:
+                break
     return deleted
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.db.clock import utcnow
-from clientele.db.engine import create_engine, is_sqlite
+from clientele.db.engine import create_engine, is_sqlite, write_transaction
 from clientele.db.ids import new_id
 from clientele.events.models import events
 from clientele.events.service import event_payload
@@ -131,16 +131,6 @@ class Claim:
     event: Any | None
 
 
-@asynccontextmanager
-async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction; on SQLite it takes the write lock first, so deliverers take turns."""
-    async with engine.connect() as connection:
-        if is_sqlite(connection):
-            connection = await connection.execution_options(sqlite_write=True)
-        async with connection.begin():
-            yield connection
-
-
 class Deliverer:
     """Hands out events and sends deliveries; `run` loops until cancelled, `run_once` does what is due now.
 
@@ -204,7 +194,7 @@ class Deliverer:
         now = self.clock()
         if not await self.any_row(select(events.c.id).where(events.c.dispatched_at.is_(None))):
             return 0
-        async with writing(self.engine) as connection:
+        async with write_transaction(self.engine) as connection:
             if not is_sqlite(connection):
                 taken = await connection.scalar(text(f"SELECT pg_try_advisory_xact_lock({HAND_OUT_LOCK_KEY})"))
                 if not taken:
@@ -288,7 +278,7 @@ class Deliverer:
         )
         if not await self.any_row(due):
             return []
-        async with writing(self.engine) as connection:
+        async with write_transaction(self.engine) as connection:
             deliveries = list(
                 await connection.execute(due.limit(self.concurrency).with_for_update(of=d, skip_locked=True))
             )
@@ -402,7 +392,7 @@ class Deliverer:
             status, result, next_attempt_at = service.PENDING, "retrying", now + wait
         d = webhook_deliveries
         e = webhook_endpoints
-        async with writing(self.engine) as connection:
+        async with write_transaction(self.engine) as connection:
             # The endpoint first, then its deliveries, as every writer of both takes them (a disable fails
             # every pending delivery): the attempts of one endpoint recorded side by side then wait for
             # each other instead of deadlocking.
