@@ -1010,7 +1010,7 @@ def webhook_section(results: dict[str, Any]) -> str:
         "events and webhook tables whenever autovacuum's default rule would, checked every 2 s "
         f"({hooks.get('analyzed', 0)} during the phase), since the claim's plan depends on them.",
     ]
-    facts = []
+    facts = [f"`clientele serve` and `clientele deliver` imported Clientele from `{hooks.get('clientele_code')}`."]
     if earlier.get("events"):
         facts.append(
             f"{earlier['events']:,} events of earlier phases were waiting to be handed out; the phase waited "

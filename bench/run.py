@@ -404,13 +404,18 @@ class Harness:
         leftover = webhooks.remove_business(self.url)
         if leftover:
             self.results["notes"].append(f"An interrupted webhook phase's business was deleted first: {leftover}.")
-        env = self.env(PYTHONPATH=str(ROOT), WEBHOOK_ALLOW_PRIVATE_NETWORKS="1")
+        # The receiver imports only the harness; `clientele deliver` keeps the caller's PYTHONPATH, as
+        # `clientele serve` does, so that both run the code of the tree being measured.
+        receiver_env = self.env(PYTHONPATH=str(ROOT))
+        env = self.env(WEBHOOK_ALLOW_PRIVATE_NETWORKS="1")
+        found["clientele_code"] = webhooks.code_of(env)
+        print(f"  clientele's processes import {found['clientele_code']}", flush=True)
         with MachineWatch(database.database_name(self.url)) as self.watch, webhooks.Analyzer(self.url) as analyzer:
             try:
                 business_id = database.create_business(self.url, webhooks.BUSINESS)
                 business = database.issue_token(self.url, Business(customers=0, id=business_id))
                 found["business_id"] = str(business.id)
-                with webhooks.serving_receiver(self.logs, env) as served:
+                with webhooks.serving_receiver(self.logs, receiver_env) as served:
                     receiver = webhooks.Receiver(served.base_url)
                     with self.serve_clientele("clientele-webhooks", WEBHOOK_ALLOW_PRIVATE_NETWORKS="1") as app:
                         waited, seconds = webhooks.handed_out_everywhere(self.url)

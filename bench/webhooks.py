@@ -345,6 +345,18 @@ def memory_over_drain(found: Drain) -> dict[str, Any]:
     }
 
 
+def code_of(env: dict[str, str]) -> str:
+    """Where the `clientele` package comes from for a process with this environment (the tree measured)."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import clientele; print(clientele.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return str(Path(result.stdout.strip()).parent.parent) if result.returncode == 0 else f"? {result.stderr[-300:]}"
+
+
 @contextmanager
 def delivering(log_dir: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """`clientele deliver` alone, in its own process group, stopped at the end of the block."""
