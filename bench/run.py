@@ -428,11 +428,12 @@ class Harness:
                 found["analyzed"] = analyzer.runs
                 removed = webhooks.remove_business(self.url)
                 found["removed"] = removed
-                self.results["notes"].append(
-                    "The webhook phase's business was deleted after it, with its "
-                    + ", ".join(f"{count:,} {table}" for table, count in removed.items() if count)
-                    + "."
-                )
+                if removed:
+                    self.results["notes"].append(
+                        "The webhook phase's business was deleted after it, with its "
+                        + ", ".join(f"{count:,} {table}" for table, count in removed.items() if count)
+                        + "."
+                    )
         self.results["other_work"] = self.results.get("other_work", {}) | self.watch.phases
 
     def webhook_creates(self, app: Server, business: Business, receiver: webhooks.Receiver) -> None:
