@@ -254,6 +254,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     found = http_targets(results) if results["latency"] else []
     if results.get("ledgers"):
         found += ledger_targets(results)
+    if results.get("webhooks"):
+        found += webhook_targets(results)
     if "imports" in results:
         found.append(import_target(results["imports"]))
     return found
@@ -731,7 +733,10 @@ def header(results: dict[str, Any]) -> str:
             "seeded by `clientele seed`.",
         ]
         if results.get("businesses")
-        else [f"- **Run**: the import and export phase only, database `{env['database']}`."]
+        else [
+            f"- **Run**: the {'webhook' if settings.get('webhooks_only') == 'True' else 'import and export'} phase "
+            f"only, database `{env['database']}`."
+        ]
     )
     return "\n".join(
         [
@@ -774,7 +779,7 @@ def write(results: dict[str, Any], output: Path) -> str:
                 else []
             ),
             *(["## Bulk import and export\n\n" + bulk_section(results["imports"])] if "imports" in results else []),
-            "## Targets (issue 18: those of issue 3 that stand, and those it restated; issue 20's)\n\n"
+            "## Targets (issue 18: those of issue 3 that stand, and those it restated; issue 20's and 21's)\n\n"
             + targets_table(results["targets"]),
         ]
     )
@@ -805,6 +810,8 @@ def write(results: dict[str, Any], output: Path) -> str:
     )
     if results.get("ledgers", {}).get("latency") or results.get("ledgers", {}).get("contention"):
         details.append(ledger_section(results))
+    if results.get("webhooks"):
+        details.append(webhook_section(results))
     markdown = "\n\n".join(
         [
             "# Clientele benchmark: latest run\n\nWritten by `make bench` (bench/run.py); every raw number, "
@@ -885,3 +892,163 @@ def memory(results: dict[str, Any]) -> str:
             f"peak {round_['peak_mb']} MB, after {round_['after_mb']} MB."
         )
     return "\n".join(lines)
+
+
+# --- issue 21: webhooks --------------------------------------------------------------------
+
+ADDED_21 = "added by issue 21"
+# Creates with an endpoint subscribed at this share, at least, of creates with none; delivery at this
+# rate; commit to delivery within this p95 when idle; a backlog of this many events drained with the
+# deliverer's RSS growing at most this much after its first 10%.
+WEBHOOK_CREATE_SHARE = 0.85
+DELIVERY_RATE = 1000.0
+COMMIT_TO_DELIVERY_MS = 500.0
+BACKLOG_EVENTS = 100_000
+BACKLOG_GROWTH_MB = 20.0
+
+
+def webhook_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 21's four: creates with an endpoint against creates without, the delivery rate, commit to
+    delivery when idle, and a 100,000-event backlog drained without the deliverer's memory growing."""
+    load, hooks = results["load"], results["webhooks"]
+    found = []
+    text = (
+        f"POST /customers with an endpoint subscribed (deliveries flowing) ≥ {WEBHOOK_CREATE_SHARE:.0%} of the same "
+        "run with none, one right after the other"
+    )
+    with_endpoint, without = load.get("webhook-create-endpoint"), load.get("webhook-create-none")
+    creates = hooks.get("creates") or {}
+    if ok(with_endpoint) and ok(without):
+        assert with_endpoint is not None and without is not None
+        ratio = with_endpoint["rps"] / without["rps"]
+        figure = (
+            f"{ratio:.0%} ({with_endpoint['rps']:,.0f} vs {without['rps']:,.0f} req/s; errors "
+            f"{with_endpoint['errors']} and {without['errors']}); {creates.get('delivered_during_run', 0):,} "
+            f"delivered during the run ({creates.get('delivered_per_second')}/s)"
+        )
+        flowing = bool(creates.get("delivered_during_run"))
+        if not flowing:
+            figure += "; **no delivery arrived during the run**"
+        met = ratio >= WEBHOOK_CREATE_SHARE and flowing and not with_endpoint["errors"] and not without["errors"]
+        found.append(target(ADDED_21, text, figure, met))
+    else:
+        found.append(target(ADDED_21, text, "not measured", None))
+    rate = hooks.get("rate")
+    text = f"delivery to a local receiver ≥ {DELIVERY_RATE:,.0f} events/s (the serving workers' deliverers)"
+    if rate and rate.get("events_per_second"):
+        figure = (
+            f"{rate['events_per_second']:,.0f} events/s ({rate['unique']:,} of {rate['events']:,} events in "
+            f"{rate['seconds']:g} s from their commit)"
+        )
+        if not rate["complete"]:
+            figure += "; **not all delivered**"
+        met = rate["complete"] and rate["events_per_second"] >= DELIVERY_RATE
+        found.append(target(ADDED_21, text, figure, met))
+    else:
+        found.append(target(ADDED_21, text, "not measured", None))
+    idle = hooks.get("idle")
+    text = (
+        f"commit to delivery p95 ≤ {COMMIT_TO_DELIVERY_MS:g} ms when idle (one client, "
+        f"{idle['rate'] if idle else '?':g} creates/s)"
+    )
+    if idle and idle.get("p95") is not None:
+        figure = (
+            f"p95 {idle['p95']:g} ms (p50 {idle['p50']:g}, max {idle['max']:g}; {idle['delivered']:,} of "
+            f"{idle['events']:,} events)"
+        )
+        met = idle["p95"] <= COMMIT_TO_DELIVERY_MS and idle["delivered"] >= idle["events"] == idle["sent"]
+        found.append(target(ADDED_21, text, figure, met))
+    else:
+        found.append(target(ADDED_21, text, "not measured", None))
+    backlog = hooks.get("backlog")
+    text = (
+        f"a backlog of {BACKLOG_EVENTS:,} events drains (one `clientele deliver`) without growing its memory: peak "
+        f"after the first 10% ≤ RSS then + {BACKLOG_GROWTH_MB:g} MB"
+    )
+    rss = (backlog or {}).get("rss") or {}
+    if backlog and rss.get("after_first_mb") is not None:
+        growth = rss["peak_after_first_mb"] - rss["after_first_mb"]
+        figure = (
+            f"+{growth:.1f} MB (RSS {rss['start_mb']:g} MB at start, {rss['after_first_mb']:g} after "
+            f"{rss['after_events']:,} events, peak {rss['peak_mb']:g}, end {rss['end_mb']:g}); "
+            f"{backlog['unique']:,} of {backlog['events']:,} delivered at {backlog['events_per_second']:,.0f} events/s"
+        )
+        met = growth <= BACKLOG_GROWTH_MB and backlog["complete"]
+        if not backlog["complete"]:
+            figure += "; **not drained**"
+        if backlog["events"] < BACKLOG_EVENTS:
+            found.append(
+                target(ADDED_21, text, f"{figure}; not judged: a backlog of fewer than {BACKLOG_EVENTS:,}", None)
+            )
+        else:
+            found.append(target(ADDED_21, text, figure, met))
+    else:
+        found.append(target(ADDED_21, text, "not measured", None))
+    return found
+
+
+def webhook_section(results: dict[str, Any]) -> str:
+    """What the webhook phase did and found, beyond the targets' lines."""
+    hooks = results["webhooks"]
+    creates, idle, rate, backlog = (hooks.get(key) or {} for key in ("creates", "idle", "rate", "backlog"))
+    earlier = hooks.get("earlier_events_handed_out") or {}
+    lines = [
+        "## Webhooks (issue 21)\n\n"
+        "A business of the phase's own (`bench webhooks`, deleted with all it holds at the end), one token with "
+        "every scope, and a receiver: a bare ASGI app on uvicorn (one process, `bench/baselines/receiver.py`) "
+        "that answers 204 to every delivery and notes its arrival time, `webhook-id` and the body's "
+        "`timestamp`, without verifying signatures or parsing JSON. `clientele serve` as for the other runs, "
+        "with `WEBHOOK_ALLOW_PRIVATE_NETWORKS=1` (so that an endpoint may name http://127.0.0.1) and its "
+        "deliverers on (one per worker). *Creates*: the create run without an endpoint, then the same with "
+        "one endpoint subscribed to `*`, each after its own warm-up. *Commit to delivery*: one client creating "
+        "customers on a fixed schedule; per event, its arrival at the receiver minus its `timestamp` (the "
+        "event's `created_at`, stamped in its transaction just before the commit: the lag from the commit is "
+        "at most this). *Delivery rate*: `customer.created` events inserted in SQL in one statement (shaped as "
+        "the outbox writes them), delivered by the serving workers; events/s from their commit to the last "
+        "arrival. *Backlog*: the same made with the server stopped, then one `clientele deliver` alone, its "
+        "RSS sampled every 0.25 s. Autovacuum is off on the bench server: the harness runs ANALYZE of the "
+        "events and webhook tables whenever autovacuum's default rule would, checked every 2 s "
+        f"({hooks.get('analyzed', 0)} during the phase), since the claim's plan depends on them.",
+    ]
+    facts = [f"`clientele serve` and `clientele deliver` imported Clientele from `{hooks.get('clientele_code')}`."]
+    if earlier.get("events"):
+        facts.append(
+            f"{earlier['events']:,} events of earlier phases were waiting to be handed out; the phase waited "
+            f"{earlier['seconds']:g} s for the server's deliverers to hand them out."
+        )
+    if creates:
+        owed = creates["owed_at_end"]
+        facts.append(
+            f"Creates with an endpoint: {creates['delivered_during_run']:,} deliveries arrived during the run; at "
+            f"its end {owed['undispatched']:,} events were not handed out and {owed['pending']:,} deliveries "
+            f"pending, delivered {creates['drain_seconds']:g} s later"
+            + ("" if creates["drained"] else " (**not all within the wait**)")
+            + "."
+        )
+    if idle:
+        facts.append(
+            f"Commit to delivery: {idle['sent']:,} creates in {idle['seconds']:g} s (statuses {idle['statuses']}); "
+            f"p50 {idle['p50']} ms, p95 {idle['p95']} ms, p99 {idle['p99']} ms, max {idle['max']} ms."
+        )
+    for name, entry in (("Delivery rate", rate), ("Backlog", backlog)):
+        if entry:
+            facts.append(
+                f"{name}: {entry['unique']:,} of {entry['events']:,} events in {entry['seconds']} s, "
+                f"{entry['events_per_second']} events/s; the first arrived {entry['first_after_seconds']} s after "
+                f"{'their commit' if entry is rate else 'the deliverer started'}"
+                + (
+                    f"; {entry['received'] - entry['unique']:,} arrived twice"
+                    if entry["received"] > entry["unique"]
+                    else ""
+                )
+                + f"; left owed: {entry['owed_after']}."
+            )
+    rss = backlog.get("rss") or {}
+    if rss:
+        facts.append(
+            f"`clientele deliver`'s RSS: {rss['start_mb']} MB when it started delivering, {rss['after_first_mb']} MB "
+            f"after {rss['after_events']:,} events, peak after them {rss['peak_after_first_mb']} MB, peak "
+            f"{rss['peak_mb']} MB, {rss['end_mb']} MB at the end (VmHWM {backlog.get('hwm_mb')} MB)."
+        )
+    lines.append("\n".join(f"- {fact}" for fact in facts))
+    return "\n\n".join(lines)

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import capture, database, imports, ledgers, report
+from bench import capture, database, imports, ledgers, report, webhooks
 from bench.database import Business
 from bench.loadgen import PGBENCH_MAX_SCRIPTS, Request, run_one_client, run_pgbench, run_wrk
 from bench.processes import (
@@ -35,6 +35,7 @@ from bench.processes import (
     Server,
     ensure_tool,
     free_port,
+    memory_mb,
     serving,
     wait_for_quiet,
 )
@@ -54,6 +55,11 @@ MEASURED_SEQUENCE_START = 500_000
 QUIET_SHARE = 0.10
 FULL_IMPORT_ROWS = 1_000_000
 QUICK_IMPORT_ROWS = 20_000
+# Issue 21: the events whose delivery by the server's deliverers is timed, and the backlog one
+# `clientele deliver` drains while its memory is sampled (the target is set at 100,000).
+FULL_DRAIN_EVENTS, QUICK_DRAIN_EVENTS = 20_000, 2_000
+FULL_BACKLOG_EVENTS, QUICK_BACKLOG_EVENTS = 100_000, 5_000
+FULL_IDLE_SECONDS, QUICK_IDLE_SECONDS = 30.0, 10.0
 CREATED = 201  # what every create and charge must answer; any other status is an error
 # The harness sends thousands of requests a second with one token: a budget it never reaches
 # keeps the limiter (and its cost) in every request without turning requests away.
@@ -116,6 +122,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only the house-account runs (with the create run their target compares to): listing one customer's "
         "100,000 entries, the charge run, the contended charge run; no other HTTP run, reference or import",
     )
+    phases.add_argument(
+        "--webhooks-only",
+        action="store_true",
+        help="only issue 21's webhook runs (no seeding: a business of their own, deleted after): creates with "
+        "and without an endpoint, commit-to-delivery when idle, delivery rate, a backlog drained by "
+        "`clientele deliver`",
+    )
+    parser.add_argument(
+        "--backlog-events",
+        type=int,
+        help=f"events of the backlog `clientele deliver` drains (default {FULL_BACKLOG_EVENTS:,}; "
+        f"{QUICK_BACKLOG_EVENTS:,} with --quick)",
+    )
     args = parser.parse_args(argv)
     if args.import_rows is not None and args.import_rows < 1:
         parser.error("--import-rows must be at least 1")
@@ -124,6 +143,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.latency_duration = args.latency_duration or (2.0 if args.quick else 5.0)
     args.soak_seconds = args.soak_seconds or (5.0 if args.quick else 60.0)
     args.contention_seconds = args.contention_seconds or (5.0 if args.quick else 30.0)
+    args.backlog_events = args.backlog_events or (QUICK_BACKLOG_EVENTS if args.quick else FULL_BACKLOG_EVENTS)
     return args
 
 
@@ -160,7 +180,7 @@ class Harness:
     def env(self, **extra: str) -> dict[str, str]:
         return os.environ | {"DATABASE_URL": self.url} | extra
 
-    def serve_clientele(self) -> Any:
+    def serve_clientele(self, name: str = "clientele", **extra: str) -> Any:
         port = free_port()
         command = [
             database.CLIENTELE,
@@ -175,9 +195,9 @@ class Harness:
             "--no-access-log",
         ]
         return serving(
-            "clientele",
+            name,
             command,
-            env=self.env(RATE_LIMIT_PER_MINUTE=RATE_LIMIT_PER_MINUTE),
+            env=self.env(RATE_LIMIT_PER_MINUTE=RATE_LIMIT_PER_MINUTE, **extra),
             port=port,
             log_dir=self.logs,
             ready_path="/readyz",
@@ -278,7 +298,7 @@ class Harness:
 
     def run(self) -> None:
         started = time.time()
-        if self.args.import_only:
+        if self.args.import_only or self.args.webhooks_only:
             # Neither seeds nor drops: the database only has to be the harness's own and migrated.
             database.prepare_database(self.url, rebuild=False)
             database.clientele(self.url, "migrate")
@@ -288,7 +308,9 @@ class Harness:
             self.wait_quiet()
         else:
             self.http()
-        if not (self.args.no_import or self.args.ledgers_only):
+        if not (self.args.import_only or self.args.ledgers_only):
+            self.webhook_phase()
+        if not (self.args.no_import or self.args.ledgers_only or self.args.webhooks_only):
             self.bulk()
         self.results["elapsed_seconds"] = round(time.time() - started)
         markdown = report.write(self.results, self.args.output)
@@ -367,6 +389,163 @@ class Harness:
                 self.url, rows=self.args.import_rows, log_dir=self.logs, phase=self.phase
             )
         self.results["other_work"] = self.results.get("other_work", {}) | self.watch.phases
+
+    # --- issue 21: webhooks ------------------------------------------------------------------
+
+    def webhook_phase(self) -> None:
+        """Issue 21's runs, in a business of their own deleted at the end, against a local receiver: creates
+        without and then with an endpoint (one right after the other), commit-to-delivery at a gentle
+        rate, the serving deliverers' rate through a backlog, and `clientele deliver` alone draining a
+        larger one while its memory is sampled."""
+        self.wrk = self.wrk or ensure_tool("wrk", "wrk")
+        print("Webhooks (issue 21)", flush=True)
+        found: dict[str, Any] = {}
+        self.results["webhooks"] = found
+        leftover = webhooks.remove_business(self.url)
+        if leftover:
+            self.results["notes"].append(f"An interrupted webhook phase's business was deleted first: {leftover}.")
+        # The receiver imports only the harness; `clientele deliver` keeps the caller's PYTHONPATH, as
+        # `clientele serve` does, so that both run the code of the tree being measured.
+        receiver_env = self.env(PYTHONPATH=str(ROOT))
+        env = self.env(WEBHOOK_ALLOW_PRIVATE_NETWORKS="1")
+        found["clientele_code"] = webhooks.code_of(env)
+        print(f"  clientele's processes import {found['clientele_code']}", flush=True)
+        with MachineWatch(database.database_name(self.url)) as self.watch, webhooks.Analyzer(self.url) as analyzer:
+            try:
+                business_id = database.create_business(self.url, webhooks.BUSINESS)
+                business = database.issue_token(self.url, Business(customers=0, id=business_id))
+                found["business_id"] = str(business.id)
+                with webhooks.serving_receiver(self.logs, receiver_env) as served:
+                    receiver = webhooks.Receiver(served.base_url)
+                    with self.serve_clientele("clientele-webhooks", WEBHOOK_ALLOW_PRIVATE_NETWORKS="1") as app:
+                        waited, seconds = webhooks.handed_out_everywhere(self.url)
+                        found["earlier_events_handed_out"] = {"events": waited, "seconds": seconds}
+                        self.webhook_creates(app, business, receiver)
+                        self.webhook_idle(app, business, receiver)
+                        self.webhook_rate(business, receiver)
+                    self.webhook_backlog(business, receiver, env)
+            finally:
+                found["analyzed"] = analyzer.runs
+                removed = webhooks.remove_business(self.url)
+                found["removed"] = removed
+                if removed:
+                    self.results["notes"].append(
+                        "The webhook phase's business was deleted after it, with its "
+                        + ", ".join(f"{count:,} {table}" for table, count in removed.items() if count)
+                        + "."
+                    )
+        self.results["other_work"] = self.results.get("other_work", {}) | self.watch.phases
+
+    def webhook_creates(self, app: Server, business: Business, receiver: webhooks.Receiver) -> None:
+        """POST /customers with no endpoint, then with one subscribed to every event: same server, same
+        connections and length, one right after the other; deliveries flow during the second."""
+        self.phase("webhooks: creates")
+        found = self.results["webhooks"]
+        prefixes: set[str] = set()
+        for name, subscribed in (("webhook-create-none", False), ("webhook-create-endpoint", True)):
+            if subscribed:
+                found["endpoint"] = webhooks.create_endpoint(app.base_url, business.token, receiver.hook_url)
+            requests = []
+            for _ in ("warm-up", "run"):
+                prefix = database.free_phone_prefix(self.url, business.id, 1, prefixes)
+                prefixes.add(prefix)
+                requests.append([create_request(prefix)])
+            self.measure(
+                app,
+                f"{name}-warmup",
+                requests[0],
+                business.token,
+                seconds=self.warmup,
+                warm=False,
+                expect_status=CREATED,
+            )
+            before = receiver.stats()
+            run = self.measure(app, name, requests[1], business.token, warm=False, expect_status=CREATED)
+            after = receiver.stats()
+            label = "POST /customers, " + (
+                "an endpoint subscribed to every event (deliveries to a local receiver)"
+                if subscribed
+                else "no endpoint"
+            )
+            self.results["load"][name] = run | {"label": f"{label}, the webhook phase's business"}
+            if subscribed:
+                delivered = after["received"] - before["received"]
+                left = webhooks.owed(self.url, business.id)
+                drained, seconds = webhooks.wait_drained(self.url, business.id, timeout=600)
+                found["creates"] = {
+                    "delivered_during_run": delivered,
+                    "delivered_per_second": round(delivered / run["seconds"], 1) if run.get("seconds") else None,
+                    "owed_at_end": left,
+                    "drained": drained,
+                    "drain_seconds": seconds,
+                    "after_drain": webhooks.owed(self.url, business.id),
+                }
+                print(
+                    f"  {'deliveries during the run, owed at its end':<42} {delivered:,}, "
+                    f"{left['undispatched']:,} events not handed out, {left['pending']:,} deliveries pending; "
+                    f"drained in {seconds:g} s",
+                    flush=True,
+                )
+
+    def webhook_idle(self, app: Server, business: Business, receiver: webhooks.Receiver) -> None:
+        """One client creating customers at a gentle rate: each event's arrival at the receiver minus its
+        `timestamp` (its created_at)."""
+        seconds = QUICK_IDLE_SECONDS if self.args.quick else FULL_IDLE_SECONDS
+        print(f"Commit to delivery: one client, {webhooks.IDLE_RATE:g} creates/s for {seconds:g} s", flush=True)
+        self.phase("webhooks: commit to delivery")
+        webhooks.wait_drained(self.url, business.id, timeout=600)
+        receiver.reset()
+        prefix = database.free_phone_prefix(self.url, business.id, 1, set())
+        sent = webhooks.send_creates(app.port, business.token, prefix, rate=webhooks.IDLE_RATE, seconds=seconds)
+        created = sent["statuses"].get(CREATED, 0)
+        drained = webhooks.drain(receiver, created, time.time())
+        lags = webhooks.lags_ms(receiver.arrivals())
+        found = sent | {"rate": webhooks.IDLE_RATE, "events": created, "delivered": drained.unique}
+        found |= webhooks.percentiles(lags)
+        found["owed_after"] = webhooks.owed(self.url, business.id)
+        self.results["webhooks"]["idle"] = found
+        print(
+            f"  {'commit to delivery':<42} p50 {found['p50']} ms  p95 {found['p95']} ms  max {found['max']} ms  "
+            f"({drained.unique:,} of {created:,} delivered; statuses {sent['statuses']})",
+            flush=True,
+        )
+
+    def webhook_rate(self, business: Business, receiver: webhooks.Receiver) -> None:
+        """A backlog committed at once, delivered by the serving workers' deliverers: events/s from its
+        commit to the last arrival."""
+        count = QUICK_DRAIN_EVENTS if self.args.quick else FULL_DRAIN_EVENTS
+        print(f"Delivery rate: {count:,} events, the {self.args.workers} workers' deliverers", flush=True)
+        self.phase("webhooks: delivery rate")
+        webhooks.wait_drained(self.url, business.id, timeout=600)
+        receiver.reset()
+        committed = webhooks.insert_events(self.url, business.id, count, webhooks.event_template(self.url, business.id))
+        drained = webhooks.drain(receiver, count, committed)
+        self.results["webhooks"]["rate"] = drained.as_dict() | {"owed_after": webhooks.owed(self.url, business.id)}
+        print(f"  {'delivered':<42} {webhooks.drain_line(drained)}", flush=True)
+
+    def webhook_backlog(self, business: Business, receiver: webhooks.Receiver, env: dict[str, str]) -> None:
+        """A backlog made while no deliverer runs, then drained by one `clientele deliver` whose RSS is sampled."""
+        count = self.args.backlog_events
+        print(f"Backlog: {count:,} events drained by one `clientele deliver`", flush=True)
+        self.phase("webhooks: backlog")
+        receiver.reset()
+        template = webhooks.event_template(self.url, business.id)
+        webhooks.insert_events(self.url, business.id, count, template)
+        with webhooks.delivering(self.logs, env) as process:
+            drained = webhooks.drain(receiver, count, time.time(), pid=process.pid)
+            hwm = memory_mb(process.pid).get("VmHWM")
+        self.results["webhooks"]["backlog"] = (
+            drained.as_dict()
+            | {"rss": webhooks.memory_over_drain(drained), "hwm_mb": round(hwm, 1) if hwm else None}
+            | {"owed_after": webhooks.owed(self.url, business.id)}
+        )
+        rss = self.results["webhooks"]["backlog"]["rss"]
+        print(
+            f"  {'delivered':<42} {webhooks.drain_line(drained)}; RSS start {rss.get('start_mb')} MB, after "
+            f"{rss.get('after_events', 0):,} {rss.get('after_first_mb')} MB, peak after them "
+            f"{rss.get('peak_after_first_mb')} MB, end {rss.get('end_mb')} MB",
+            flush=True,
+        )
 
     def count_businesses(self, app: Server, businesses: list[Business]) -> None:
         """Each business's active customers, as its list's total says."""
