@@ -391,17 +391,12 @@ class Deliverer:
                 wait = max(wait, outcome.retry_after)
             status, result, next_attempt_at = service.PENDING, "retrying", now + wait
         d = webhook_deliveries
-        e = webhook_endpoints
         async with write_transaction(self.engine) as connection:
-            # The endpoint first, then its deliveries, as every writer of both takes them (a disable fails
-            # every pending delivery): the attempts of one endpoint recorded side by side then wait for
-            # each other instead of deadlocking.
-            await connection.execute(
-                select(e.c.id)
-                .where(e.c.business_id == delivery.business_id, e.c.id == delivery.endpoint_id)
-                # NO KEY UPDATE: new deliveries of the endpoint may still be handed out meanwhile.
-                .with_for_update(key_share=True)
-            )
+            # The endpoint before its delivery, as every writer of both takes them (a disable fails every
+            # pending delivery): two attempts of one endpoint recorded side by side, one disabling it, would
+            # otherwise deadlock. The endpoint row is only locked where it changes, so that the attempts of
+            # one endpoint are recorded side by side.
+            disable_for = await self.judge_endpoint(connection, claim.endpoint, outcome, now)
             moved = await connection.execute(
                 update(d)
                 .where(d.c.business_id == delivery.business_id, d.c.id == delivery.id, IS_PENDING)
@@ -425,31 +420,45 @@ class Deliverer:
                     next_attempt_at=next_attempt_at,
                 )
             )
-            await self.judge_endpoint(connection, claim.endpoint, outcome, now)
+            if disable_for is not None:
+                log.warning("Webhook endpoint %s disabled: %s", claim.endpoint.id, disable_for)
+                await service.disable(
+                    connection=connection,
+                    business_id=delivery.business_id,
+                    endpoint_id=delivery.endpoint_id,
+                    reason=disable_for,
+                    now=now,
+                )
 
-    async def judge_endpoint(self, connection: AsyncConnection, endpoint: Any, outcome: Outcome, now: datetime) -> None:
-        """A success ends the endpoint's failure streak; a 410, or a streak of five days, disables it."""
+    async def judge_endpoint(
+        self, connection: AsyncConnection, endpoint: Any, outcome: Outcome, now: datetime
+    ) -> str | None:
+        """A success ends the endpoint's failure streak; a failure starts one; why the endpoint is to be
+        disabled (a 410, or a streak of five days), locked until the transaction ends, if it is.
+
+        Each update names the change in its WHERE, so that it locks the row (in PostgreSQL) only when it
+        changes it: a success to an endpoint that is not failing, the common case, locks nothing."""
         e = webhook_endpoints
         this_endpoint = and_(e.c.business_id == endpoint.business_id, e.c.id == endpoint.id)
         if outcome.succeeded:
             await connection.execute(
                 update(e).where(this_endpoint, e.c.failing_since.is_not(None)).values(failing_since=None)
             )
-            return
+            return None
+        locked = select(e.c.failing_since).where(this_endpoint).with_for_update(key_share=True)
         if outcome.status_code == 410:
-            reason = f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M:%S} UTC."
-        else:
-            await connection.execute(
-                update(e).where(this_endpoint, e.c.failing_since.is_(None)).values(failing_since=now)
-            )
-            failing_since = await connection.scalar(select(e.c.failing_since).where(this_endpoint))
-            if failing_since is None or now - failing_since < FAILING_FOR:
-                return
-            reason = f"Every delivery failed for 5 days, since {failing_since:%Y-%m-%d %H:%M:%S} UTC."
-        log.warning("Webhook endpoint %s disabled: %s", endpoint.id, reason)
-        await service.disable(
-            connection=connection, business_id=endpoint.business_id, endpoint_id=endpoint.id, reason=reason, now=now
-        )
+            # NO KEY UPDATE: new deliveries of the endpoint may still be handed out meanwhile.
+            await connection.execute(locked)
+            return f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M:%S} UTC."
+        await connection.execute(update(e).where(this_endpoint, e.c.failing_since.is_(None)).values(failing_since=now))
+        failing_since = await connection.scalar(select(e.c.failing_since).where(this_endpoint))
+        if failing_since is None or now - failing_since < FAILING_FOR:
+            return None
+        # Five days in: lock it, and read the streak again (a success may have ended it meanwhile).
+        failing_since = await connection.scalar(locked)
+        if failing_since is None or now - failing_since < FAILING_FOR:
+            return None
+        return f"Every delivery failed for 5 days, since {failing_since:%Y-%m-%d %H:%M:%S} UTC."
 
 
 @asynccontextmanager
