@@ -463,6 +463,14 @@ class Deliverer:
         return f"Every delivery failed for 5 days, since {failing_since:%Y-%m-%d %H:%M:%S} UTC."
 
 
+def quiet_httpx() -> None:
+    """httpx logs every request at INFO, one line per delivery: a running deliverer keeps its warnings only,
+    unless the logging configuration set httpx's level itself."""
+    httpx_log = logging.getLogger("httpx")
+    if httpx_log.level == logging.NOTSET:
+        httpx_log.setLevel(logging.WARNING)
+
+
 @asynccontextmanager
 async def delivering(
     *, database_url: str, allow_private: bool, concurrency: int = CONCURRENCY
@@ -470,6 +478,7 @@ async def delivering(
     """A deliverer running in the background until the block ends, on an engine of its own, so that its
     sends never hold the connections requests wait for. Sends cut short by the end are sent again
     once their leases run out."""
+    quiet_httpx()
     engine = create_engine(database_url, pool_size=POOL_SIZE)
     deliverer = Deliverer(engine=engine, allow_private=allow_private, concurrency=concurrency)
     task = asyncio.create_task(deliverer.run(), name="webhook deliverer")
