@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Select, and_, exists, literal_column, or_, select, text, tuple_, update
+from sqlalchemy import Select, and_, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -256,12 +256,22 @@ class Deliverer:
         now = self.clock()
         d = webhook_deliveries
         earlier = webhook_deliveries.alias("earlier")
-        held_back = exists().where(
-            earlier.c.business_id == d.c.business_id,
-            earlier.c.endpoint_id == d.c.endpoint_id,
-            earlier.c.record_id == d.c.record_id,
-            earlier.c.status == literal_column(f"'{service.PENDING}'"),
-            tuple_(earlier.c.event_created_at, earlier.c.event_id) < tuple_(d.c.event_created_at, d.c.event_id),
+        # The first pending delivery of the record at the endpoint, if one is earlier: a scalar subquery
+        # with LIMIT 1, which PostgreSQL never turns into a join, so that it is always one probe of
+        # `…_pending_per_record` per due delivery. As NOT EXISTS, with statistics that saw no pending
+        # delivery, it was planned as an anti join checking each due delivery against every pending one
+        # of its record (28 s for one claim of 16 at 10,000 pending).
+        earlier_pending = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.business_id == d.c.business_id,
+                earlier.c.endpoint_id == d.c.endpoint_id,
+                earlier.c.record_id == d.c.record_id,
+                earlier.c.status == literal_column(f"'{service.PENDING}'"),
+                tuple_(earlier.c.event_created_at, earlier.c.event_id) < tuple_(d.c.event_created_at, d.c.event_id),
+            )
+            .limit(1)
+            .scalar_subquery()
         )
         due = (
             select(d)
@@ -274,7 +284,7 @@ class Deliverer:
                 d.c.next_attempt_at <= now,
                 or_(d.c.claimed_until.is_(None), d.c.claimed_until < now),
                 webhook_endpoints.c.enabled.is_(True),
-                ~held_back,
+                earlier_pending.is_(None),
             )
             .order_by(d.c.next_attempt_at, d.c.id)
         )
