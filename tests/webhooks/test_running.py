@@ -54,6 +54,22 @@ def test_clientele_deliver_sends_until_it_is_stopped(
     assert deliver_process.wait(timeout=20) == 0
 
 
+def test_clientele_deliver_logs_no_line_per_delivery(
+    local_api: Api, receiver: Receiver, deliver_process: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    make_endpoint(local_api, url=receiver.url)
+    for _ in range(3):
+        local_api.make_customer()
+
+    wait_for(receiver, 3)
+    os.killpg(deliver_process.pid, signal.SIGTERM)
+    assert deliver_process.wait(timeout=20) == 0
+
+    output = (tmp_path / "deliver.out").read_text()
+    assert "Delivering webhooks" in output
+    assert "HTTP Request" not in output
+
+
 def test_every_worker_of_serve_delivers_and_each_event_arrives_once(
     database_url: str, tmp_path: Path, local_api: Api, receiver: Receiver
 ) -> None:
