@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import delete, select
 
 from clientele.events.models import events
 from clientele.webhooks.deliverer import LEASE, RETRY_DELAYS, random_jitter, retry_after
+from clientele.webhooks.http_client import Answer
 from clientele.webhooks.models import webhook_attempts, webhook_deliveries
 from tests.conftest import Api, run_statement
 from tests.webhooks.conftest import Clock, Delivering, make_endpoint
@@ -300,7 +300,7 @@ def test_no_answer_within_the_timeout_is_a_failure(
 def test_retry_after_is_read_from_429_and_5xx_as_seconds_or_a_date(
     status: int, header: str, wait: timedelta | None
 ) -> None:
-    answer = httpx.Response(status, headers={"retry-after": header})
+    answer = Answer(status, {"retry-after": header})
 
     assert retry_after(answer, datetime(2026, 12, 7, 12, 0, 0)) == wait
 
