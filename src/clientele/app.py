@@ -34,6 +34,7 @@ from clientele.web.rate_limits import RateLimitMiddleware, add_rate_limit_respon
 from clientele.web.request_context import install_request_context
 from clientele.web.transaction import Connection
 from clientele.web.wire import JSONResponse
+from clientele.webhooks import service as webhooks_service
 from clientele.webhooks.deliverer import delivering
 from clientele.webhooks.router import router as webhooks_router
 
@@ -166,7 +167,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with app.state.engine.connect() as connection:
                 await signing_key(app.state, connection)
         settle_garbage_collector()
-        purging = asyncio.create_task(events_service.purge_periodically(app.state.engine))
+        purging = asyncio.create_task(
+            events_service.purge_periodically(
+                app.state.engine, [events_service.purge_expired, webhooks_service.purge_expired_log]
+            )
+        )
         try:
             async with AsyncExitStack() as background:
                 if settings.deliver_webhooks:

@@ -7,6 +7,7 @@ read (`event_payload`), by the rule the record's own GET follows (`RecordShape.v
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -325,15 +326,20 @@ async def purge_expired(*, engine: AsyncEngine, now: datetime) -> int:
     return deleted
 
 
-async def purge_periodically(engine: AsyncEngine) -> None:
-    """What `clientele serve` runs beside each worker: a purge at start, then every hour. A purge that
-    fails is logged and tried again at the next hour, so that the worker serves on (a database that is
-    away is expected, and not worth a traceback); workers purging together only find less to delete."""
+Purge = Callable[..., Awaitable[int]]
+
+
+async def purge_periodically(engine: AsyncEngine, purges: Sequence[Purge]) -> None:
+    """What `clientele serve` runs beside each worker: the purges (`purge(engine=, now=)`) at start, then
+    every hour. A purge that fails is logged and tried again at the next hour, so that the worker serves
+    on (a database that is away is expected, and not worth a traceback); workers purging together only
+    find less to delete."""
     while True:
-        try:
-            await purge_expired(engine=engine, now=utcnow())
-        except (SQLAlchemyError, OSError) as error:
-            logger.warning("Events were not purged: %s", error.__class__.__name__)
-        except Exception:
-            logger.exception("Events were not purged")
+        for purge in purges:
+            try:
+                await purge(engine=engine, now=utcnow())
+            except (SQLAlchemyError, OSError) as error:
+                logger.warning("%s did not run: %s", purge.__name__, error.__class__.__name__)
+            except Exception:
+                logger.exception("%s did not run", purge.__name__)
         await asyncio.sleep(PURGE_EVERY_SECONDS)

@@ -67,8 +67,6 @@ POLL_SECONDS = 0.2
 # Any fixed number will do, as long as every Clientele process uses it (and not the startup lock's).
 HAND_OUT_LOCK_KEY = 7_134_202
 MAX_ERROR_CHARS = 255
-# In SQL as a literal, so that both engines use the partial indexes made for pending deliveries.
-IS_PENDING = webhook_deliveries.c.status == literal_column(f"'{service.PENDING}'")
 USER_AGENT = f"Clientele-Webhooks/{importlib.metadata.version('clientele')}"
 
 
@@ -314,7 +312,7 @@ class Deliverer:
                 and_(webhook_endpoints.c.business_id == d.c.business_id, webhook_endpoints.c.id == d.c.endpoint_id),
             )
             .where(
-                IS_PENDING,
+                service.IS_PENDING,
                 d.c.next_attempt_at <= now,
                 or_(d.c.claimed_until.is_(None), d.c.claimed_until < now),
                 webhook_endpoints.c.enabled.is_(True),
@@ -448,7 +446,7 @@ class Deliverer:
                     (row.business_id, row.id)
                     for row in await connection.execute(
                         update(d)
-                        .where(tuple_(d.c.business_id, d.c.id).in_(keys), IS_PENDING)
+                        .where(tuple_(d.c.business_id, d.c.id).in_(keys), service.IS_PENDING)
                         .values(
                             status=status,
                             attempts=d.c.attempts + 1,

@@ -81,7 +81,8 @@ webhook_deliveries = Table(
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
     ),
-    Index("ix_webhook_deliveries_endpoint", "business_id", "endpoint_id", "status"),
+    # The purge finds an endpoint's finished deliveries past 30 days.
+    Index("ix_webhook_deliveries_endpoint_created_at", "business_id", "endpoint_id", "created_at"),
 )
 
 webhook_attempts = Table(

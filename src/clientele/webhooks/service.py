@@ -6,17 +6,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Row, Select, delete, exists, insert, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.auth.scopes import READ_SCOPES
 from clientele.auth.service import Principal
 from clientele.db.clock import utcnow
+from clientele.db.engine import write_transaction
 from clientele.db.ids import new_id
 from clientele.db.records import changed_values, find_record, update_record
 from clientele.errors import Conflict, Unprocessable
 from clientele.events.models import events
-from clientele.events.service import matching_types, readable_types
+from clientele.events.service import PURGE_BATCH, RETENTION, matching_types, readable_types
 from clientele.listing.filters import boolean_column_filter, day_filter, ids_filter
 from clientele.listing.spec import ListSpec
 from clientele.web.validation import validate_body
@@ -39,6 +40,10 @@ ROTATION_OVERLAP = timedelta(hours=24)
 EVERY_EVENT = "*"
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+# In SQL as a literal, so that both engines use the partial indexes made for pending deliveries.
+IS_PENDING = webhook_deliveries.c.status == literal_column(f"'{PENDING}'")
+# Attempts, and deliveries no longer pending, are kept as long as events are.
+LOG_RETENTION = RETENTION
 
 LIST_SPEC = ListSpec(
     table=webhook_endpoints,
@@ -271,7 +276,7 @@ async def fail_pending(*, connection: AsyncConnection, business_id: uuid.UUID, e
         .where(
             webhook_deliveries.c.business_id == business_id,
             webhook_deliveries.c.endpoint_id == endpoint_id,
-            webhook_deliveries.c.status == PENDING,
+            IS_PENDING,
         )
         .values(status=FAILED, next_attempt_at=None, claimed_until=None)
     )
@@ -294,3 +299,43 @@ async def disable(
         .values(enabled=False, disabled_reason=reason, updated_at=max(now, updated_at + timedelta(microseconds=1)))
     )
     await fail_pending(connection=connection, business_id=business_id, endpoint_id=endpoint_id)
+
+
+async def purge_expired_log(*, engine: AsyncEngine, now: datetime) -> int:
+    """Delete the attempts, and the deliveries no longer pending, made more than 30 days before `now`
+    (their events are gone by then, so nothing could be replayed from them), an endpoint and a batch at
+    a time, each batch its own transaction; how many rows were deleted."""
+    cutoff = now - LOG_RETENTION
+    e, d, a = webhook_endpoints, webhook_deliveries, webhook_attempts
+
+    def finished(business_id: Any, endpoint_id: Any) -> Select[Any]:
+        return select(d.c.id).where(
+            d.c.business_id == business_id, d.c.endpoint_id == endpoint_id, d.c.created_at < cutoff, ~IS_PENDING
+        )
+
+    def attempted(business_id: Any, endpoint_id: Any) -> Select[Any]:
+        return select(a.c.id).where(
+            a.c.business_id == business_id, a.c.endpoint_id == endpoint_id, a.c.created_at < cutoff
+        )
+
+    async with engine.connect() as connection:
+        # One statement, two index probes per endpoint: a purge visits only the endpoints it deletes from.
+        holding = select(e.c.business_id, e.c.id).where(
+            or_(exists(finished(e.c.business_id, e.c.id)), exists(attempted(e.c.business_id, e.c.id)))
+        )
+        endpoints = list(await connection.execute(holding))
+    deleted = 0
+    for business_id, endpoint_id in endpoints:
+        for table, expired in ((d, finished), (a, attempted)):
+            while True:
+                async with write_transaction(engine) as connection:
+                    result = await connection.execute(
+                        delete(table).where(
+                            table.c.business_id == business_id,
+                            table.c.id.in_(expired(business_id, endpoint_id).limit(PURGE_BATCH)),
+                        )
+                    )
+                deleted += result.rowcount
+                if result.rowcount < PURGE_BATCH:
+                    break
+    return deleted
