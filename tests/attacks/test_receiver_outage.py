@@ -10,7 +10,6 @@ tests/webhooks/test_retries.py's.
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,7 @@ from clientele.webhooks.deliverer import RETRY_DELAYS
 from tests.attacks.delivery import listed_events, out_of_order, unverified
 from tests.conftest import Api
 from tests.tcp_proxy import TcpProxy
-from tests.webhooks.conftest import Clock, Delivering, make_endpoint
+from tests.webhooks.conftest import Clock, Delivering, attempts, make_endpoint
 from tests.webhooks.receiver import Receiver
 
 RECORDS = 20
@@ -34,15 +33,6 @@ def proxy(receiver: Receiver) -> Iterator[TcpProxy]:
     assert receiver.server is not None
     with TcpProxy(("127.0.0.1", receiver.server.server_address[1])) as running:
         yield running
-
-
-def attempts_of(api: Api, endpoint: dict[str, Any], event_id: str) -> list[dict[str, Any]]:
-    response = api.get(
-        f"/webhook_endpoints/{endpoint['id']}/deliveries", params={"filter[event_id]": event_id, "per_page": 100}
-    )
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["data"]
-    return found
 
 
 def test_a_backlog_made_while_the_receiver_was_down_drains_in_record_order_once_it_is_back(
@@ -68,7 +58,7 @@ def test_a_backlog_made_while_the_receiver_was_down_drains_in_record_order_once_
     made_while_down = listed_events(local_api, len(customers) + renames)[RECORDS:]
 
     assert len(receiver.received) == RECORDS
-    first_missed = attempts_of(local_api, endpoint, made_while_down[0]["id"])
+    first_missed = attempts(local_api, endpoint, **{"filter[event_id]": made_while_down[0]["id"]})
     assert [attempt["result"] for attempt in first_missed] == ["retrying"] * 3
     assert all("Could not connect" in attempt["error"] for attempt in first_missed)
 
@@ -94,7 +84,9 @@ def test_a_backlog_made_while_the_receiver_was_down_drains_in_record_order_once_
     )
     assert unverified(receiver, endpoint["secret"], listed) == []
     assert out_of_order(receiver, listed) == []
-    assert [attempt["result"] for attempt in attempts_of(local_api, endpoint, made_while_down[0]["id"])] == [
+    assert [
+        attempt["result"] for attempt in attempts(local_api, endpoint, **{"filter[event_id]": made_while_down[0]["id"]})
+    ] == [
         "retrying",
         "retrying",
         "retrying",

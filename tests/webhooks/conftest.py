@@ -33,6 +33,14 @@ def make_endpoint(api: Api, **fields: Any) -> dict[str, Any]:
     return data
 
 
+def attempts(api: Api, endpoint: dict[str, Any], **params: str) -> list[dict[str, Any]]:
+    """The endpoint's attempts log (up to 100), with these query parameters."""
+    response = api.get(f"/webhook_endpoints/{endpoint['id']}/deliveries", params={"per_page": "100"} | params)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
 class Clock:
     """The deliverer's clock, which moves only when a test moves it (from the real time it starts at)."""
 

@@ -3,7 +3,6 @@ hourly purge deletes them after that."""
 
 import time
 from datetime import datetime, timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -14,7 +13,7 @@ from clientele.db.clock import utcnow
 from clientele.webhooks.models import webhook_attempts, webhook_deliveries
 from clientele.webhooks.service import purge_expired_log
 from tests.conftest import Api, run_statement
-from tests.webhooks.conftest import Clock, Delivering, make_endpoint
+from tests.webhooks.conftest import Clock, Delivering, attempts, make_endpoint
 from tests.webhooks.receiver import Receiver
 
 
@@ -38,13 +37,6 @@ def stored(client: TestClient, api: Api) -> tuple[list[str], int]:
     return sorted(row["status"] for row in deliveries), len(attempts)
 
 
-def logged(api: Api, endpoint: dict[str, Any]) -> list[dict[str, Any]]:
-    response = api.get(f"/webhook_endpoints/{endpoint['id']}/deliveries")
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
-
-
 def test_attempts_and_finished_deliveries_are_kept_30_days_to_the_microsecond(
     local_api: Api, local_client: TestClient, receiver: Receiver, delivering: Delivering, clock: Clock
 ) -> None:
@@ -63,7 +55,7 @@ def test_attempts_and_finished_deliveries_are_kept_30_days_to_the_microsecond(
     purged_at(local_client, written + timedelta(days=30, microseconds=1))
     # The delivery still retrying stays, whatever its age; the log of attempts is empty.
     assert stored(local_client, local_api) == (["pending"], 0)
-    assert logged(local_api, endpoint) == []
+    assert attempts(local_api, endpoint) == []
 
     disabled = local_api.request("PATCH", f"/webhook_endpoints/{endpoint['id']}", json={"enabled": False})
     assert disabled.status_code == 200, disabled.text

@@ -14,15 +14,8 @@ from clientele.webhooks.deliverer import LEASE, RETRY_DELAYS, random_jitter, ret
 from clientele.webhooks.http_client import Answer
 from clientele.webhooks.models import webhook_attempts, webhook_deliveries
 from tests.conftest import Api, run_statement
-from tests.webhooks.conftest import Clock, Delivering, make_endpoint
+from tests.webhooks.conftest import Clock, Delivering, attempts, make_endpoint
 from tests.webhooks.receiver import Receiver
-
-
-def attempts(api: Api, endpoint: dict[str, Any], **params: str) -> list[dict[str, Any]]:
-    response = api.get(f"/webhook_endpoints/{endpoint['id']}/deliveries", params={"per_page": "100"} | params)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 def test_a_failing_delivery_is_retried_on_the_schedule_then_failed(
