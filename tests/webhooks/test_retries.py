@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from clientele.events.models import events
 from clientele.webhooks.deliverer import LEASE, RETRY_DELAYS, random_jitter, retry_after
 from clientele.webhooks.http_client import Answer
-from clientele.webhooks.models import webhook_attempts, webhook_deliveries
+from clientele.webhooks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
 from tests.conftest import Api, run_statement
 from tests.webhooks.conftest import Clock, Delivering, attempts, make_endpoint
 from tests.webhooks.receiver import Receiver
@@ -157,6 +157,35 @@ def test_a_success_ends_the_failure_streak(
     delivering.until_idle()
 
     assert local_api.get(f"/webhook_endpoints/{endpoint['id']}").json()["data"]["enabled"] is True
+
+
+def test_a_success_and_a_failure_recorded_together_start_the_streak_again(
+    local_api: Api, local_client: Any, receiver: Receiver, delivering: Delivering, clock: Clock
+) -> None:
+    endpoint = make_endpoint(local_api, url=receiver.url)
+    receiver.answer(500)
+    local_api.make_customer()
+    delivering.until_idle()
+    clock.advance(days=4)
+    # The retry of the first and the second's first attempt go in one round: one fails, one succeeds.
+    receiver.answer(500)
+    local_api.make_customer()
+
+    assert delivering.run_once() == 3
+
+    [stored] = run_statement(
+        local_client,
+        select(webhook_endpoints.c.failing_since).where(
+            webhook_endpoints.c.business_id == local_api.business_id,
+            webhook_endpoints.c.id == uuid.UUID(endpoint["id"]),
+        ),
+    )
+    assert stored["failing_since"] == clock.now
+    assert sorted(attempt["result"] for attempt in attempts(local_api, endpoint)) == [
+        "retrying",
+        "retrying",
+        "succeeded",
+    ]
 
 
 def test_one_record_events_arrive_in_order_while_others_go_ahead(

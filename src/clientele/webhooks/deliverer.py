@@ -57,7 +57,7 @@ FAILING_FOR = timedelta(days=5)
 EVENTS_PER_HAND_OUT = 500
 # Sends a deliverer keeps going at once. Its loop records the sends finished and claims as many new
 # ones in a few short transactions (some 10 to 40 ms): at 16, that bounded one deliverer to about 350
-# events a second however fast the receiver; at 64, about 750 (issue 21's bench).
+# events a second however fast the receiver; at 64, one drains a backlog at about 1,200 (issue 21's bench).
 CONCURRENCY = 64
 # The loop runs its statements one after the other: one connection, and one while another reconnects.
 POOL_SIZE = 2
@@ -415,9 +415,12 @@ class Deliverer:
             return
         now = self.clock()
         d = webhook_deliveries
-        by_endpoint: defaultdict[tuple[Any, Any], list[Attempted]] = defaultdict(list)
+        endpoints: dict[tuple[Any, Any], Any] = {}
+        outcomes: defaultdict[tuple[Any, Any], list[Outcome]] = defaultdict(list)
         for claim, outcome in done:
-            by_endpoint[(claim.delivery.business_id, claim.delivery.endpoint_id)].append((claim, outcome))
+            key = (claim.delivery.business_id, claim.delivery.endpoint_id)
+            endpoints[key] = claim.endpoint
+            outcomes[key].append(outcome)
         steps = {
             (claim.delivery.business_id, claim.delivery.id): self.next_step(claim, outcome, now)
             for claim, outcome in done
@@ -428,11 +431,8 @@ class Deliverer:
             # by side, one disabling it, would otherwise deadlock. An endpoint row is only locked where the
             # attempts change it, so that the attempts of one endpoint are recorded side by side.
             disabling = {}
-            for key in sorted(by_endpoint, key=str):
-                endpoint = by_endpoint[key][0][0].endpoint
-                reason = await self.judge_endpoint(
-                    connection, endpoint, [outcome for _, outcome in by_endpoint[key]], now
-                )
+            for key in sorted(endpoints, key=str):
+                reason = await self.judge_endpoint(connection, endpoints[key], outcomes[key], now)
                 if reason is not None:
                     disabling[key] = reason
             moved: set[tuple[Any, Any]] = set()
@@ -496,9 +496,10 @@ class Deliverer:
     async def judge_endpoint(
         self, connection: AsyncConnection, endpoint: Any, outcomes: list[Outcome], now: datetime
     ) -> str | None:
-        """What the endpoint's attempts (in the order they ended) do to its failure streak: a success
-        ends it, a failure starts one; why the endpoint is to be disabled (a 410, or a streak of five
-        days), locked until the transaction ends, if it is.
+        """What the endpoint's attempts recorded together do to its failure streak: successes alone end
+        it, failures alone start one (or go on with it), both end it and start a new one now; why the
+        endpoint is to be disabled (a 410, or a streak of five days), locked until the transaction ends,
+        if it is.
 
         Each update names the change in its WHERE, so that it locks the row (in PostgreSQL) only when it
         changes it: successes to an endpoint that is not failing, the common case, lock nothing."""
@@ -509,13 +510,12 @@ class Deliverer:
             # NO KEY UPDATE: new deliveries of the endpoint may still be handed out meanwhile.
             await connection.execute(locked)
             return f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M:%S} UTC."
-        if outcomes[-1].succeeded:
+        if all(outcome.succeeded for outcome in outcomes):
             await connection.execute(
                 update(e).where(this_endpoint, e.c.failing_since.is_not(None)).values(failing_since=None)
             )
             return None
         if any(outcome.succeeded for outcome in outcomes):
-            # A success ended the streak, and the failures after it start a new one now.
             await connection.execute(update(e).where(this_endpoint).values(failing_since=now))
             return None
         await connection.execute(update(e).where(this_endpoint, e.c.failing_since.is_(None)).values(failing_since=now))
