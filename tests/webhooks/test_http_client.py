@@ -26,8 +26,9 @@ def answer(status: int, body: bytes = b"", *, close: bool = False) -> bytes:
     return headers.encode() + b"\r\n" + body
 
 
-async def posting(handler: Handler, times: int) -> tuple[list[int], int]:
-    """Serve with `handler`, POST `times` one after the other; the statuses and the connections opened."""
+async def posting(handler: Handler, times: int, pause: float = 0.05) -> tuple[list[int], int]:
+    """Serve with `handler`, POST `times` one after the other, `pause` seconds apart; the statuses and the
+    connections opened."""
     opened = 0
 
     async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -43,7 +44,7 @@ async def posting(handler: Handler, times: int) -> tuple[list[int], int]:
         for _ in range(times):
             found = await connections.post(Origin("http", "127.0.0.1", port, "receiver.test"), "/hooks", HEADERS, b"{}")
             statuses.append(found.status_code)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(pause)
         return statuses, opened
     finally:
         connections.close()
@@ -71,6 +72,19 @@ def test_a_connection_the_receiver_closed_while_idle_is_replaced_without_an_erro
         writer.close()
 
     assert asyncio.run(posting(one_then_close, 3)) == ([200, 200, 200], 3)
+
+
+def test_a_kept_connection_the_receiver_drops_on_the_next_request_is_retried_on_a_new_one() -> None:
+    async def one_answer_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer(200))
+        await writer.drain()
+        # The next request on this connection is read and dropped unanswered, as by a server that
+        # timed the connection out just as the request came.
+        await read_request(reader)
+        writer.close()
+
+    assert asyncio.run(posting(one_answer_per_connection, 2, pause=0)) == ([200, 200], 2)
 
 
 def test_a_receiver_that_asks_to_close_gets_a_new_connection_each_time() -> None:
