@@ -84,8 +84,8 @@ class Connection:
         self.writer.close()
 
     async def post(self, target: str, headers: list[tuple[str, str]], body: bytes, *, reused: bool) -> Answer:
-        """Send the request and read the answer whole; the connection is left ready for the next one, or
-        closed. On a reused connection that the server closed before answering, Stale."""
+        """Send the request and read its answer, the body dropped (up to MAX_BODY_BYTES); Stale where a
+        reused connection turns out to be closed before any answer."""
         protocol = self.protocol
         request = protocol.send(h11.Request(method="POST", target=target, headers=headers))
         self.writer.write(request + protocol.send(h11.Data(data=body)) + protocol.send(h11.EndOfMessage()))
