@@ -14,12 +14,10 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from clientele.events import service as events
 from tests.cli.processes import CLIENTELE, COMMAND_TIMEOUT_SECONDS, environment, run_clientele
 from tests.conftest import Api
-from tests.events.conftest import walk
+from tests.events.conftest import uncommitted_event, walk
 from tests.tcp_proxy import TcpProxy
 
 LINE_TIMEOUT_SECONDS = 20
@@ -139,28 +137,11 @@ def test_tail_prints_no_event_past_one_that_has_not_committed(database_url: str,
     so that the tail cannot step past it and never print it."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite runs one write transaction at a time: no event commits behind another")
-    held: dict[str, AsyncConnection] = {}
-
-    async def begin_writing() -> None:
-        connection = await client.app.state.engine.connect()  # type: ignore[attr-defined]
-        await connection.begin()
-        await events.record_event(
-            connection=connection, business_id=api.business_id, type="customers.imported", record_id=None, data={}
-        )
-        held["connection"] = connection
-
-    async def commit() -> None:
-        await held["connection"].commit()
-        await held["connection"].close()
-
     with tailing(database_url, "--business", str(api.business_id)) as tail:
-        client.portal.call(begin_writing)  # type: ignore[union-attr]
-        try:
+        with uncommitted_event(client, api, {}):
             tag = api.make_tag()
             with pytest.raises(queue.Empty):
                 tail.stdout.get(timeout=QUIET_SECONDS)
-        finally:
-            client.portal.call(commit)  # type: ignore[union-attr]
         printed = tail.events(2)
         tail.stop(signal.SIGINT)
 

@@ -1,14 +1,17 @@
 """Fixtures for the event tests: the events a business has stored, and every page of `GET /events`."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.events.models import events
+from clientele.events.service import record_event
 from tests.conftest import Api, run_statement
 
 
@@ -44,3 +47,28 @@ def walk(api: Api, path: str = "/events", **params: Any) -> list[dict[str, Any]]
         if body["links"]["next"] is None:
             return listed
         params = params | {"cursor": body["meta"]["next_cursor"]}
+
+
+@contextmanager
+def uncommitted_event(client: TestClient, api: Api, data: dict[str, Any]) -> Iterator[None]:
+    """A `customers.imported` event of the api's business, written in a transaction left open for the block
+    and committed after it: an event stamped before the ones written meanwhile, and committed after them."""
+    held: dict[str, AsyncConnection] = {}
+
+    async def begin_writing() -> None:
+        connection = await client.app.state.engine.connect()  # type: ignore[attr-defined]
+        await connection.begin()
+        await record_event(
+            connection=connection, business_id=api.business_id, type="customers.imported", record_id=None, data=data
+        )
+        held["connection"] = connection
+
+    async def commit() -> None:
+        await held["connection"].commit()
+        await held["connection"].close()
+
+    client.portal.call(begin_writing)  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        client.portal.call(commit)  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from clientele.events import service as events
 from tests.conftest import Api, run_in_app
-from tests.events.conftest import walk
+from tests.events.conftest import uncommitted_event, walk
 
 RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 GUARDED = {"house_account_limit", "house_account_balance", "loyalty_balance"}
@@ -198,30 +198,9 @@ def test_a_later_event_is_listed_only_once_every_earlier_one_committed(client: T
     later one out of the list, so that a reader at the end of the list cannot step past it."""
     if client.app.state.engine.dialect.name == "sqlite":  # type: ignore[attr-defined]
         pytest.skip("SQLite runs one write transaction at a time: no event commits behind another")
-    held: dict[str, AsyncConnection] = {}
-
-    async def begin_writing() -> None:
-        connection = await client.app.state.engine.connect()  # type: ignore[attr-defined]
-        await connection.begin()
-        await events.record_event(
-            connection=connection,
-            business_id=api.business_id,
-            type="customers.imported",
-            record_id=None,
-            data={"held": True},
-        )
-        held["connection"] = connection
-
-    async def commit() -> None:
-        await held["connection"].commit()
-        await held["connection"].close()
-
-    client.portal.call(begin_writing)  # type: ignore[union-attr]
-    try:
+    with uncommitted_event(client, api, {"held": True}):
         tag = api.make_tag()
         assert walk(api) == []
-    finally:
-        client.portal.call(commit)  # type: ignore[union-attr]
 
     assert [event["data"] for event in walk(api)] == [{"held": True}, tag]
 
