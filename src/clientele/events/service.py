@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, delete, exists, func, insert, select, text
+from sqlalchemy import ColumnElement, Select, Table, case, delete, exists, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -312,18 +312,22 @@ async def purge_expired(*, engine: AsyncEngine, now: datetime) -> int:
         business_ids = list(await connection.scalars(holding))
     deleted = 0
     for business_id in business_ids:
-        while True:
-            async with write_transaction(engine) as connection:
-                result = await connection.execute(
-                    delete(events).where(
-                        events.c.business_id == business_id,
-                        events.c.id.in_(expired(business_id).limit(PURGE_BATCH)),
-                    )
-                )
-            deleted += result.rowcount
-            if result.rowcount < PURGE_BATCH:
-                break
+        deleted += await delete_in_batches(engine, events, business_id, expired(business_id))
     return deleted
+
+
+async def delete_in_batches(engine: AsyncEngine, table: Table, business_id: Any, ids: Select[Any]) -> int:
+    """Delete the business's rows of `table` whose ids `ids` selects, PURGE_BATCH at a time, each batch its
+    own transaction on a connection taken for it; how many were deleted."""
+    deleted = 0
+    while True:
+        async with write_transaction(engine) as connection:
+            result = await connection.execute(
+                delete(table).where(table.c.business_id == business_id, table.c.id.in_(ids.limit(PURGE_BATCH)))
+            )
+        deleted += result.rowcount
+        if result.rowcount < PURGE_BATCH:
+            return deleted
 
 
 Purge = Callable[..., Awaitable[int]]

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from clientele.auth.scopes import READ_SCOPES
 from clientele.auth.service import Principal
 from clientele.db.clock import utcnow
-from clientele.db.engine import write_transaction
 from clientele.db.ids import new_id
 from clientele.db.records import changed_values, find_record, update_record
 from clientele.errors import Conflict, Unprocessable
 from clientele.events.models import events
-from clientele.events.service import PURGE_BATCH, RETENTION, matching_types, readable_types
+from clientele.events.service import RETENTION, delete_in_batches, matching_types, readable_types
 from clientele.listing.filters import boolean_column_filter, day_filter, ids_filter
 from clientele.listing.spec import ListSpec
 from clientele.web.validation import validate_body
@@ -326,16 +325,6 @@ async def purge_expired_log(*, engine: AsyncEngine, now: datetime) -> int:
         endpoints = list(await connection.execute(holding))
     deleted = 0
     for business_id, endpoint_id in endpoints:
-        for table, expired in ((d, finished), (a, attempted)):
-            while True:
-                async with write_transaction(engine) as connection:
-                    result = await connection.execute(
-                        delete(table).where(
-                            table.c.business_id == business_id,
-                            table.c.id.in_(expired(business_id, endpoint_id).limit(PURGE_BATCH)),
-                        )
-                    )
-                deleted += result.rowcount
-                if result.rowcount < PURGE_BATCH:
-                    break
+        deleted += await delete_in_batches(engine, d, business_id, finished(business_id, endpoint_id))
+        deleted += await delete_in_batches(engine, a, business_id, attempted(business_id, endpoint_id))
     return deleted
