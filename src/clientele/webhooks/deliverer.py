@@ -161,13 +161,13 @@ class Deliverer:
         timeout_seconds: float = TIMEOUT_SECONDS,
     ) -> None:
         self.engine = engine
-        self.allow_private = allow_private
         self.clock = clock
         self.concurrency = concurrency
         self.jitter = jitter
         self.timeout_seconds = timeout_seconds
         # The system's certificate authorities (and SSL_CERT_FILE's), read when the deliverer starts.
         self.connections = Connections(ssl.create_default_context())
+        self.resolver = destinations.Resolver(allow_private=allow_private)
 
     async def aclose(self) -> None:
         self.connections.close()
@@ -375,7 +375,7 @@ class Deliverer:
 
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                destination = await destinations.resolve(endpoint.url, allow_private=self.allow_private)
+                destination = await self.resolver.resolve(endpoint.url)
                 answer = await self.post(endpoint.url, destination, body, headers)
         except destinations.Refused as refused:
             return outcome(None, str(refused))

@@ -5,10 +5,18 @@ that later resolves inside the network reaches nothing there."""
 import asyncio
 import ipaddress
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
+# A deliverer keeps a host's checked addresses this long (as aiohttp's resolver cache does by default):
+# sending hundreds of events a second to one host would otherwise ask the system's resolver as often,
+# through a thread each time.
+KEPT_SECONDS = 10.0
+# Past this many hosts kept, the expired ones are dropped when another is resolved.
+KEPT_HOSTS = 1024
 
 
 class Refused(ValueError):
@@ -66,10 +74,14 @@ async def resolve(url: str, *, allow_private: bool) -> Destination:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise Refused(f"The url's host {host} could not be resolved.") from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        # A name, or an address in a form only the resolver reads (such as 127.1).
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise Refused(f"The url's host {host} could not be resolved.") from None
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     if not addresses:
         raise Refused(f"The url's host {host} could not be resolved.")
     if not allow_private:
@@ -77,3 +89,27 @@ async def resolve(url: str, *, allow_private: bool) -> Destination:
             if not is_public(address):
                 raise Refused(f"The url's host {host} resolves to {address}, which is not a public address.")
     return Destination(host=host, addresses=tuple(dict.fromkeys(str(address) for address in addresses)))
+
+
+class Resolver:
+    """`resolve` for a deliverer: a host's checked addresses are used again for KEPT_SECONDS. Connecting to
+    them stays as safe as right after the lookup, since only checked addresses are kept; a refusal is not
+    kept, so that its delivery's retry asks again."""
+
+    def __init__(self, *, allow_private: bool, clock: Callable[[], float] = time.monotonic) -> None:
+        self.allow_private = allow_private
+        self.clock = clock
+        self.kept: dict[tuple[str, str], tuple[float, Destination]] = {}
+
+    async def resolve(self, url: str) -> Destination:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        now = self.clock()
+        kept = self.kept.get(key)
+        if kept is not None and now < kept[0]:
+            return kept[1]
+        destination = await resolve(url, allow_private=self.allow_private)
+        if len(self.kept) >= KEPT_HOSTS:
+            self.kept = {other: entry for other, entry in self.kept.items() if now < entry[0]}
+        self.kept[key] = (now + KEPT_SECONDS, destination)
+        return destination
