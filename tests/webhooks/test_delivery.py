@@ -5,6 +5,7 @@ import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trustme
@@ -194,7 +195,9 @@ def test_an_address_that_refuses_the_connection_gives_way_to_the_next(
 ) -> None:
     async def two_addresses(url: str, *, allow_private: bool) -> destinations.Destination:
         # Nothing listens on 127.0.0.2 (the receiver is bound to 127.0.0.1): that connection is refused.
-        return destinations.Destination(host="127.0.0.1", addresses=("127.0.0.2", "127.0.0.1"))
+        return destinations.Destination(
+            host="127.0.0.1", port=urlsplit(url).port or 80, addresses=("127.0.0.2", "127.0.0.1")
+        )
 
     monkeypatch.setattr(destinations, "resolve", two_addresses)
     endpoint = subscribe(local_api, receiver)

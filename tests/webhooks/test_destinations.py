@@ -47,7 +47,7 @@ def test_an_address_written_as_one_is_checked_without_a_lookup(monkeypatch: pyte
     public = asyncio.run(destinations.resolve("https://93.184.215.14:8443/hook", allow_private=False))
     refused = resolving(destinations.Resolver(allow_private=False), "https://[::1]/hook")
 
-    assert public == destinations.Destination(host="93.184.215.14", addresses=("93.184.215.14",))
+    assert public == destinations.Destination(host="93.184.215.14", port=8443, addresses=("93.184.215.14",))
     assert refused == "The url's host ::1 resolves to ::1, which is not a public address."
     assert dns.lookups == []
 
@@ -72,7 +72,7 @@ def test_a_names_addresses_are_used_again_for_ten_seconds_then_looked_up_and_che
     clock.now += 0.1
     later = resolving(resolver, "https://hooks.example/a")
 
-    assert first == again == destinations.Destination(host="hooks.example", addresses=("93.184.215.14",))
+    assert first == again == destinations.Destination(host="hooks.example", port=443, addresses=("93.184.215.14",))
     assert later == "The url's host hooks.example resolves to 10.0.0.5, which is not a public address."
     assert dns.lookups == ["hooks.example", "hooks.example"]
 
@@ -86,7 +86,7 @@ def test_a_refusal_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     found = resolving(resolver, "https://hooks.example/a")
 
     assert missing == "The url's host hooks.example could not be resolved."
-    assert found == destinations.Destination(host="hooks.example", addresses=("93.184.215.14",))
+    assert found == destinations.Destination(host="hooks.example", port=443, addresses=("93.184.215.14",))
     assert dns.lookups == ["hooks.example", "hooks.example"]
 
 

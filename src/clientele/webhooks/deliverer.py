@@ -396,16 +396,17 @@ class Deliverer:
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = [("host", parts.netloc.rpartition("@")[2]), *headers]
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         *others, last = destination.addresses
         for address in others:
             try:
                 return await self.connections.post(
-                    Origin(parts.scheme, address, port, destination.host), target, headers, body
+                    Origin(parts.scheme, address, destination.port, destination.host), target, headers, body
                 )
             except ConnectFailed:
                 continue
-        return await self.connections.post(Origin(parts.scheme, last, port, destination.host), target, headers, body)
+        return await self.connections.post(
+            Origin(parts.scheme, last, destination.port, destination.host), target, headers, body
+        )
 
     async def record(self, done: list[Attempted]) -> None:
         """Log the attempts and move each delivery on, all in one transaction: succeeded, due again later,

@@ -60,10 +60,11 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 @dataclass(frozen=True)
 class Destination:
-    """A URL's host, and the addresses a delivery may connect to, in the resolver's order (checked, so
-    DNS cannot change them after)."""
+    """A URL's host and port, and the addresses a delivery may connect to, in the resolver's order
+    (checked, so DNS cannot change them after)."""
 
     host: str
+    port: int
     addresses: tuple[str, ...]
 
 
@@ -88,7 +89,7 @@ async def resolve(url: str, *, allow_private: bool) -> Destination:
         for address in addresses:
             if not is_public(address):
                 raise Refused(f"The url's host {host} resolves to {address}, which is not a public address.")
-    return Destination(host=host, addresses=tuple(dict.fromkeys(str(address) for address in addresses)))
+    return Destination(host=host, port=port, addresses=tuple(dict.fromkeys(str(address) for address in addresses)))
 
 
 class Resolver:
