@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.db.clock import utcnow
 from clientele.db.engine import create_engine, is_sqlite, write_transaction
-from clientele.db.ids import new_id
+from clientele.db.ids import new_id, with_keys
 from clientele.events.models import events
 from clientele.events.service import event_payload
 from clientele.webhooks import destinations, service
@@ -270,7 +270,7 @@ class Deliverer:
                 )
             await connection.execute(
                 update(events)
-                .where(tuple_(events.c.business_id, events.c.id).in_([(e.business_id, e.id) for e in waiting]))
+                .where(with_keys(events, [(e.business_id, e.id) for e in waiting]))
                 .values(dispatched_at=now)
             )
             return len(waiting)
@@ -327,24 +327,18 @@ class Deliverer:
             if not deliveries:
                 return []
             keys = [(delivery.business_id, delivery.id) for delivery in deliveries]
-            await connection.execute(
-                update(d).where(tuple_(d.c.business_id, d.c.id).in_(keys)).values(claimed_until=now + LEASE)
-            )
+            await connection.execute(update(d).where(with_keys(d, keys)).values(claimed_until=now + LEASE))
             endpoint_keys = {(delivery.business_id, delivery.endpoint_id) for delivery in deliveries}
             endpoints = {
                 (row.business_id, row.id): row
                 for row in await connection.execute(
-                    select(webhook_endpoints).where(
-                        tuple_(webhook_endpoints.c.business_id, webhook_endpoints.c.id).in_(endpoint_keys)
-                    )
+                    select(webhook_endpoints).where(with_keys(webhook_endpoints, endpoint_keys))
                 )
             }
             event_keys = {(delivery.business_id, delivery.event_id) for delivery in deliveries}
             found = {
                 (row.business_id, row.id): row
-                for row in await connection.execute(
-                    select(events).where(tuple_(events.c.business_id, events.c.id).in_(event_keys))
-                )
+                for row in await connection.execute(select(events).where(with_keys(events, event_keys)))
             }
         return [
             Claim(
@@ -447,7 +441,7 @@ class Deliverer:
                     (row.business_id, row.id)
                     for row in await connection.execute(
                         update(d)
-                        .where(tuple_(d.c.business_id, d.c.id).in_(keys), service.IS_PENDING)
+                        .where(with_keys(d, keys), service.IS_PENDING)
                         .values(
                             status=status,
                             attempts=d.c.attempts + 1,
