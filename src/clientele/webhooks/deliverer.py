@@ -218,9 +218,13 @@ class Deliverer:
         await self.record(list(done))
         return handed_out + len(claims)
 
-    async def any_row(self, statement: Select[Any]) -> bool:
-        """Whether the statement finds a row, read without a write transaction: an idle deliverer then
-        takes no lock (on SQLite, the one write lock every request shares) to find it has nothing to do."""
+    async def may_find(self, statement: Select[Any]) -> bool:
+        """On SQLite, whether the statement finds a row, read without a write transaction: an idle deliverer
+        then never takes the one write lock every request shares to find it has nothing to do. PostgreSQL's
+        write transaction that follows locks nothing a request waits for, and asking first (the due
+        deliveries read twice) cost a deliverer draining a backlog a sixth of its rate."""
+        if not is_sqlite(self.engine):
+            return True
         async with self.engine.connect() as connection:
             return (await connection.execute(statement.limit(1))).first() is not None
 
@@ -231,7 +235,7 @@ class Deliverer:
         each (its types, readable with its scopes, and made no later than the event), and mark those
         events handed out, all in one transaction; how many events were."""
         now = self.clock()
-        if not await self.any_row(select(events.c.id).where(events.c.dispatched_at.is_(None))):
+        if not await self.may_find(select(events.c.id).where(events.c.dispatched_at.is_(None))):
             return 0
         async with write_transaction(self.engine) as connection:
             if not is_sqlite(connection):
@@ -320,7 +324,7 @@ class Deliverer:
             )
             .order_by(d.c.next_attempt_at, d.c.id)
         )
-        if not await self.any_row(due):
+        if not await self.may_find(due):
             return []
         async with write_transaction(self.engine) as connection:
             deliveries = list(await connection.execute(due.limit(limit).with_for_update(of=d, skip_locked=True)))
