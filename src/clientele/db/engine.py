@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from sqlalchemy import Connection, Table, event, text
+from sqlalchemy import Connection, Table, bindparam, event, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -42,6 +42,23 @@ def is_sqlite(engine_or_connection: AsyncEngine | AsyncConnection) -> bool:
 def upsert_insert(connection: AsyncConnection, table: Table) -> Any:
     """INSERT … ON CONFLICT for the connection's engine."""
     return (sqlite.insert if is_sqlite(connection) else postgresql.insert)(table)
+
+
+async def insert_rows(connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that all name the same columns. On PostgreSQL, one statement of one array per column
+    (`unnest`): the same prepared statement whatever the number of rows, where an executemany runs the
+    INSERT once per row. SQLite, in the process, runs the executemany."""
+    if not rows:
+        return
+    if is_sqlite(connection):
+        await connection.execute(insert(table), rows)
+        return
+    columns = [table.c[name] for name in rows[0]]
+    arrays = [
+        func.unnest(bindparam(column.name, [row[column.name] for row in rows], type_=postgresql.ARRAY(column.type)))
+        for column in columns
+    ]
+    await connection.execute(insert(table).from_select(columns, select(*arrays)))
 
 
 def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) -> AsyncEngine:

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.db.clock import utcnow
-from clientele.db.engine import create_engine, is_sqlite, write_transaction
+from clientele.db.engine import create_engine, insert_rows, is_sqlite, write_transaction
 from clientele.db.ids import new_id, with_keys
 from clientele.events.models import events
 from clientele.events.service import event_payload
@@ -473,7 +473,7 @@ class Deliverer:
                 if (claim.delivery.business_id, claim.delivery.id) in moved
             ]
             if attempts:
-                await connection.execute(webhook_attempts.insert(), attempts)
+                await insert_rows(connection, webhook_attempts, attempts)
             for (business_id, endpoint_id), reason in disabling.items():
                 log.warning("Webhook endpoint %s disabled: %s", endpoint_id, reason)
                 await service.disable(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from clientele.auth.scopes import READ_SCOPES
 from clientele.auth.service import Principal
 from clientele.db.clock import utcnow
+from clientele.db.engine import insert_rows
 from clientele.db.ids import new_id
 from clientele.db.records import changed_values, find_record, update_record
 from clientele.errors import Conflict, Unprocessable
@@ -248,8 +249,9 @@ async def queue_deliveries(
     """One pending delivery, due now, of each of these events (id, record, created_at) to the endpoint."""
     if not events_found:
         return
-    await connection.execute(
-        insert(webhook_deliveries),
+    await insert_rows(
+        connection,
+        webhook_deliveries,
         [
             {
                 "business_id": endpoint.business_id,
