@@ -1,4 +1,4 @@
-"""The deliverer's rows written and found in batches (`db.engine.insert_rows`, `db.ids.with_keys`), as
+"""The deliverer's rows written and found in batches (`db.engine.copy_rows`, `db.ids.with_keys`), as
 the database stores them, on both engines."""
 
 import uuid
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from clientele.db.clock import utcnow
-from clientele.db.engine import insert_rows
+from clientele.db.engine import copy_rows
 from clientele.db.ids import new_id, with_keys
 from clientele.webhooks.models import webhook_attempts
 from tests.conftest import Api, new_business, new_token, run_in_app, run_statement
@@ -52,7 +52,7 @@ def test_rows_inserted_together_are_stored_as_given(local_api: Api) -> None:
     ]
 
     async def insert(connection: Any) -> None:
-        await insert_rows(connection, webhook_attempts, rows)
+        await copy_rows(connection, webhook_attempts, tuple(rows[0]), [tuple(row.values()) for row in rows])
 
     run_in_app(local_api.client, insert)
 
@@ -72,7 +72,7 @@ def test_keys_find_exactly_the_listed_rows_across_businesses(local_api: Api) -> 
     ]
 
     async def insert(connection: Any) -> None:
-        await insert_rows(connection, webhook_attempts, rows)
+        await copy_rows(connection, webhook_attempts, tuple(rows[0]), [tuple(row.values()) for row in rows])
 
     run_in_app(local_api.client, insert)
 

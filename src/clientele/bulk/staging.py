@@ -14,9 +14,7 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
-import orjson
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     Date,
@@ -42,7 +40,7 @@ from clientele.addresses.models import addresses
 from clientele.auth import service as auth
 from clientele.customers.models import customers
 from clientele.db.clock import utcnow
-from clientele.db.engine import is_sqlite, upsert_insert
+from clientele.db.engine import copy_rows, is_sqlite, upsert_insert
 from clientele.db.ids import new_id
 from clientele.events import service as events
 from clientele.ledgers.models import MONEY, house_account_transactions, loyalty_transactions
@@ -286,35 +284,6 @@ async def analyze_customers(connection: AsyncConnection) -> None:
     """Take PostgreSQL's statistics of `customers` again, so that they know the business being written
     (docs/decisions.md, "Bulk import and export")."""
     await connection.execute(text(f"ANALYZE {customers.name}"))
-
-
-async def copy_rows(connection: AsyncConnection, table: Table, columns: tuple[str, ...], records: list[Record]) -> None:
-    """Append rows to a table: COPY on PostgreSQL, executemany on SQLite."""
-    if not records:
-        return
-    if is_sqlite(connection):
-        uuids = [at for at, name in enumerate(columns) if isinstance(table.c[name].type, Uuid)]
-        await connection.execute(
-            table.insert(),
-            [
-                {
-                    name: (uuid.UUID(value) if at in uuids and value is not None else value)
-                    for at, (name, value) in enumerate(zip(columns, record, strict=True))
-                }
-                for record in records
-            ],
-        )
-        return
-    jsons = [at for at, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
-    if jsons:
-        # COPY takes a json value as its text; executemany above lets the column's type write it.
-        records = [
-            tuple(orjson.dumps(value).decode() if at in jsons else value for at, value in enumerate(record))
-            for record in records
-        ]
-    raw = await connection.get_raw_connection()
-    assert raw.driver_connection is not None, "a checked-out connection has its driver's"
-    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
 
 
 @asynccontextmanager

@@ -1,13 +1,15 @@
 """The engine and the key pool, migrating the schema, and every SQLite/PostgreSQL difference."""
 
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from sqlalchemy import Connection, Table, bindparam, event, func, insert, select, text
+import orjson
+from sqlalchemy import JSON, Connection, Table, Uuid, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -44,21 +46,37 @@ def upsert_insert(connection: AsyncConnection, table: Table) -> Any:
     return (sqlite.insert if is_sqlite(connection) else postgresql.insert)(table)
 
 
-async def insert_rows(connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows that all name the same columns. On PostgreSQL, one statement of one array per column
-    (`unnest`): the same prepared statement whatever the number of rows, where an executemany runs the
-    INSERT once per row. SQLite, in the process, runs the executemany."""
-    if not rows:
+async def copy_rows(
+    connection: AsyncConnection, table: Table, columns: tuple[str, ...], records: list[tuple[Any, ...]]
+) -> None:
+    """Append rows to a table in the connection's transaction: COPY on PostgreSQL (one statement whatever
+    the number of rows, where SQLAlchemy's executemany runs an INSERT per row), executemany on SQLite.
+    Ids may be UUIDs or their text."""
+    if not records:
         return
     if is_sqlite(connection):
-        await connection.execute(insert(table), rows)
+        uuids = [at for at, name in enumerate(columns) if isinstance(table.c[name].type, Uuid)]
+        await connection.execute(
+            table.insert(),
+            [
+                {
+                    name: (uuid.UUID(value) if at in uuids and isinstance(value, str) else value)
+                    for at, (name, value) in enumerate(zip(columns, record, strict=True))
+                }
+                for record in records
+            ],
+        )
         return
-    columns = [table.c[name] for name in rows[0]]
-    arrays = [
-        func.unnest(bindparam(column.name, [row[column.name] for row in rows], type_=postgresql.ARRAY(column.type)))
-        for column in columns
-    ]
-    await connection.execute(insert(table).from_select(columns, select(*arrays)))
+    jsons = [at for at, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    if jsons:
+        # COPY takes a json value as its text; executemany above lets the column's type write it.
+        records = [
+            tuple(orjson.dumps(value).decode() if at in jsons else value for at, value in enumerate(record))
+            for record in records
+        ]
+    raw = await connection.get_raw_connection()
+    assert raw.driver_connection is not None, "a checked-out connection has its driver's"
+    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
 
 
 def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) -> AsyncEngine:

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clientele.db.clock import utcnow
-from clientele.db.engine import create_engine, insert_rows, is_sqlite, write_transaction
+from clientele.db.engine import copy_rows, create_engine, is_sqlite, write_transaction
 from clientele.db.ids import new_id, with_keys
 from clientele.events.models import events
 from clientele.events.service import event_payload
@@ -67,6 +67,19 @@ POLL_SECONDS = 0.2
 # Any fixed number will do, as long as every Clientele process uses it (and not the startup lock's).
 HAND_OUT_LOCK_KEY = 7_134_202
 MAX_ERROR_CHARS = 255
+ATTEMPT_COLUMNS = (
+    "business_id",
+    "id",
+    "endpoint_id",
+    "delivery_id",
+    "event_id",
+    "created_at",
+    "status_code",
+    "error",
+    "duration_ms",
+    "result",
+    "next_attempt_at",
+)
 USER_AGENT = f"Clientele-Webhooks/{importlib.metadata.version('clientele')}"
 
 
@@ -455,25 +468,28 @@ class Deliverer:
                         .returning(d.c.business_id, d.c.id)
                     )
                 )
-            attempts = [
-                {
-                    "business_id": claim.delivery.business_id,
-                    "id": new_id(),
-                    "endpoint_id": claim.delivery.endpoint_id,
-                    "delivery_id": claim.delivery.id,
-                    "event_id": claim.delivery.event_id,
-                    "created_at": now,
-                    "status_code": outcome.status_code,
-                    "error": outcome.error,
-                    "duration_ms": outcome.duration_ms,
-                    "result": steps[(claim.delivery.business_id, claim.delivery.id)][1],
-                    "next_attempt_at": steps[(claim.delivery.business_id, claim.delivery.id)][2],
-                }
-                for claim, outcome in done
-                if (claim.delivery.business_id, claim.delivery.id) in moved
-            ]
-            if attempts:
-                await insert_rows(connection, webhook_attempts, attempts)
+            attempts = []
+            for claim, outcome in done:
+                key = (claim.delivery.business_id, claim.delivery.id)
+                if key in moved:
+                    _, result, next_attempt_at = steps[key]
+                    delivery = claim.delivery
+                    attempts.append(
+                        (
+                            delivery.business_id,
+                            new_id(),
+                            delivery.endpoint_id,
+                            delivery.id,
+                            delivery.event_id,
+                            now,
+                            outcome.status_code,
+                            outcome.error,
+                            outcome.duration_ms,
+                            result,
+                            next_attempt_at,
+                        )
+                    )
+            await copy_rows(connection, webhook_attempts, ATTEMPT_COLUMNS, attempts)
             for (business_id, endpoint_id), reason in disabling.items():
                 log.warning("Webhook endpoint %s disabled: %s", endpoint_id, reason)
                 await service.disable(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from clientele.auth.scopes import READ_SCOPES
 from clientele.auth.service import Principal
 from clientele.db.clock import utcnow
-from clientele.db.engine import insert_rows
+from clientele.db.engine import copy_rows
 from clientele.db.ids import new_id
 from clientele.db.records import changed_values, find_record, update_record
 from clientele.errors import Conflict, Unprocessable
@@ -239,6 +239,20 @@ async def replay(*, connection: AsyncConnection, row: Row[Any], body: dict[str, 
     return len(found)
 
 
+QUEUED_COLUMNS = (
+    "business_id",
+    "id",
+    "endpoint_id",
+    "event_id",
+    "record_id",
+    "event_created_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
 async def queue_deliveries(
     *,
     connection: AsyncConnection,
@@ -247,24 +261,12 @@ async def queue_deliveries(
     now: datetime,
 ) -> None:
     """One pending delivery, due now, of each of these events (id, record, created_at) to the endpoint."""
-    if not events_found:
-        return
-    await insert_rows(
+    await copy_rows(
         connection,
         webhook_deliveries,
+        QUEUED_COLUMNS,
         [
-            {
-                "business_id": endpoint.business_id,
-                "id": new_id(),
-                "endpoint_id": endpoint.id,
-                "event_id": event_id,
-                "record_id": record_id,
-                "event_created_at": created_at,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
+            (endpoint.business_id, new_id(), endpoint.id, event_id, record_id, created_at, PENDING, 0, now, now)
             for event_id, record_id, created_at in events_found
         ],
     )
